@@ -1,0 +1,55 @@
+"""The one shape every analyzer has, and helpers to build findings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from analyzers.context import Context
+from analyzers.diagnosis import Finding, Severity
+from analyzers.evidence import Fact, Source
+
+Analyzer = Callable[[Context], list[Finding]]
+
+
+def finding(
+    finding_id: str,
+    severity: Severity,
+    title: str,
+    detail: str,
+    confidence: float,
+    facts: Iterable[Fact],
+    max_sources: int = 4,
+    **data: Any,
+) -> Finding:
+    evidence = cite(facts, max_sources)
+    return Finding(finding_id, severity, title, detail, min(1.0, max(0.0, confidence)), evidence, data)
+
+
+def cite(facts: Iterable[Fact], limit: int = 4) -> tuple[Source, ...]:
+    """Distinct sources of facts, in order; long log lines narrowed to what matters."""
+    seen: dict[tuple[str, str], Source] = {}
+    for fact in facts:
+        source = fact.source
+        if not source.excerpt.strip():
+            continue
+        key = (source.ref, source.excerpt)
+        if key not in seen:
+            seen[key] = source
+        if len(seen) >= limit:
+            break
+    return tuple(seen.values())
+
+
+def narrow(fact: Fact, needle: str, width: int = 160) -> Fact:
+    """The same fact citing only the part of its excerpt around `needle`."""
+    excerpt = fact.source.excerpt
+    if len(excerpt) <= width:
+        return fact
+    at = excerpt.lower().find(needle.lower())
+    if at < 0:
+        return fact
+    begin = max(0, at - width // 3)
+    end = min(len(excerpt), begin + width)
+    source = Source(fact.source.kind, fact.source.ref, excerpt[begin:end].strip(), fact.source.line)
+    return Fact(fact.kind, fact.subject, fact.value, source, fact.key, fact.at)

@@ -1,0 +1,92 @@
+"""Container facts grouped per pod and container: status, limits, restarts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analyzers.context import Context
+from analyzers.evidence import Fact, FactKind, Series
+
+
+@dataclass
+class ContainerView:
+    pod: str | None
+    container: str | None
+    sidecar: bool
+    facts: dict[str, list[Fact]] = field(default_factory=dict)
+
+    def last(self, kind: FactKind) -> Fact | None:
+        found = self.facts.get(kind)
+        return found[-1] if found else None
+
+    def value(self, kind: FactKind) -> object:
+        fact = self.last(kind)
+        return fact.value if fact else None
+
+    def number(self, kind: FactKind) -> float | None:
+        value = self.value(kind)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    @property
+    def label(self) -> str:
+        return "/".join(p for p in (self.pod, self.container) if p) or "the container"
+
+
+def containers(context: Context, include_sidecars: bool = True) -> list[ContainerView]:
+    """The service's containers; facts without a container name join the pod's main one."""
+    views: dict[tuple[str | None, str | None], ContainerView] = {}
+    for fact in context.evidence.facts:
+        if not fact.kind.startswith(("container.", "pod.")) or not context.ours(fact):
+            continue
+        key = (fact.subject.pod, fact.subject.container)
+        if key not in views:
+            views[key] = ContainerView(key[0], key[1], context.is_sidecar(fact.subject))
+        views[key].facts.setdefault(fact.kind, []).append(fact)
+    _fold_unnamed(views)
+    result = list(views.values())
+    return result if include_sidecars else [v for v in result if not v.sidecar]
+
+
+def _fold_unnamed(views: dict[tuple[str | None, str | None], ContainerView]) -> None:
+    """Facts of a pod with no container name belong to the pod's first main container."""
+    for (pod, container), view in list(views.items()):
+        if container is not None:
+            continue
+        named = [v for (p, c), v in views.items() if p == pod and c is not None and not v.sidecar]
+        if len(named) >= 1:
+            target = named[0]
+            for kind, facts in view.facts.items():
+                if kind.startswith("pod.") or kind not in target.facts:
+                    target.facts.setdefault(kind, []).extend(facts)
+            del views[(pod, container)]
+
+
+def memory_limit(context: Context, view: ContainerView) -> tuple[float, Fact] | None:
+    """A container's memory limit from its spec, or from kube-state-metrics or cAdvisor."""
+    fact = view.last("container.memory_limit")
+    if fact is not None and isinstance(fact.value, float | int):
+        return float(fact.value), fact
+    for series_fact, series in context.series(
+        "kube_pod_container_resource_limits", "container_spec_memory_limit_bytes"
+    ):
+        if series.name == "kube_pod_container_resource_limits" and series.label("resource") != "memory":
+            continue
+        if _series_is_for(series, view) and series.last > 0:
+            return series.last, series_fact
+    return None
+
+
+def _series_is_for(series: Series, view: ContainerView) -> bool:
+    pod, container = series.label("pod"), series.label("container")
+    if view.pod and pod and pod != view.pod:
+        return False
+    return not (view.container and container and container != view.container)
+
+
+def service_memory_limit(context: Context) -> tuple[float, Fact, ContainerView] | None:
+    """The main container's memory limit (the first one found)."""
+    for view in containers(context, include_sidecars=False):
+        found = memory_limit(context, view)
+        if found:
+            return found[0], found[1], view
+    return None

@@ -1,0 +1,125 @@
+"""What every analyzer needs to read evidence well: whose facts are whose.
+
+Evidence pasted during an incident mixes the service with its neighbours
+(other pods in `kubectl get events -A`, a logging sidecar, the exporter in the
+same pod). `Context` decides, for each fact, whether it is about the service,
+about something else, or cannot tell, and which container is the main one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from analyzers.evidence import Evidence, Fact, FactKind, Series, Subject
+
+Relation = Literal["self", "other", "unknown"]
+
+_INSTANCE_SUFFIXES = re.compile(
+    r"^(?:-?[a-z0-9]{8,10}(?:-[a-z0-9]{5})?|-?\d+|-(?:metrics|headless|exporter|master|replicas?|config|svc|"
+    r"primary|leader|redis))*$"
+)
+_SIDECAR_NAMES = re.compile(
+    r"^(metrics|exporter|.*-exporter|fluent-?bit|fluentd|filebeat|promtail|vector|istio-proxy|linkerd-proxy|"
+    r"vault-agent|cloud-sql-proxy|oauth2-proxy|config-reloader|.*-sidecar|log-shipper|datadog-agent)$"
+)
+_SIDECAR_IMAGES = re.compile(r"exporter|fluent-bit|fluentd|filebeat|promtail|istio/proxy|linkerd|vault")
+
+
+def names_match(name: str | None, service: str) -> bool:
+    """Whether a pod, workload or host name belongs to the service."""
+    if not name:
+        return False
+    name = name.split(":")[0].split(".")[0]
+    if name == service:
+        return True
+    return name.startswith(service + "-") and bool(_INSTANCE_SUFFIXES.match(name[len(service) :]))
+
+
+@dataclass
+class Context:
+    evidence: Evidence
+    service: str | None
+    sidecars: set[tuple[str | None, str]] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, evidence: Evidence, service: str | None) -> Context:
+        context = cls(evidence, service or infer_service(evidence))
+        for fact in evidence.of("container.image"):
+            if fact.subject.container and _SIDECAR_IMAGES.search(str(fact.value)):
+                context.sidecars.add((fact.subject.pod, fact.subject.container))
+        return context
+
+    # -- ownership --------------------------------------------------------------
+    def relation(self, subject: Subject) -> Relation:
+        service = self.service
+        if not service:
+            return "unknown"
+        for name in (subject.pod, subject.workload):
+            if name:
+                return "self" if names_match(name, service) else "other"
+        if subject.instance:
+            host = subject.instance.split(":")[0]
+            if re.fullmatch(r"[\d.]+", host):
+                return "unknown"
+            return "self" if names_match(host, service) else "other"
+        if subject.origin and names_match(subject.origin, service):
+            return "self"
+        return "unknown"
+
+    def ours(self, fact: Fact) -> bool:
+        """About the service, or about nothing we can tell apart from it."""
+        return self.relation(fact.subject) != "other"
+
+    def mine(self, kind: FactKind, key: str | None = None) -> Iterator[Fact]:
+        return (f for f in self.evidence.of(kind, key) if self.ours(f))
+
+    def is_sidecar(self, subject: Subject) -> bool:
+        container = subject.container
+        if not container:
+            return False
+        if (subject.pod, container) in self.sidecars or (None, container) in self.sidecars:
+            return True
+        if any(c == container for _, c in self.sidecars):
+            return True
+        if self.service and (container == self.service or self.service.endswith(container)):
+            return False
+        return bool(_SIDECAR_NAMES.match(container))
+
+    def main(self, kind: FactKind, key: str | None = None) -> Iterator[Fact]:
+        """Facts about the service's main container (not a sidecar)."""
+        return (f for f in self.mine(kind, key) if not self.is_sidecar(f.subject))
+
+    def same_container(self, a: Subject, b: Subject) -> bool:
+        if a.pod and b.pod and a.pod != b.pod:
+            return False
+        return not (a.container and b.container and a.container != b.container)
+
+    # -- convenience ----------------------------------------------------------------
+    def series(self, *names: str) -> Iterator[tuple[Fact, Series]]:
+        for fact in self.mine("metric"):
+            value = fact.value
+            if isinstance(value, Series) and value.name in names:
+                yield fact, value
+
+    def logs(self) -> Iterator[Fact]:
+        return self.mine("log")
+
+    def text_of(self, fact: Fact) -> str:
+        value = fact.value
+        return getattr(value, "text", None) or getattr(value, "message", None) or str(value)
+
+
+def infer_service(evidence: Evidence) -> str | None:
+    """The workload most facts are about, when the user did not name one."""
+    trouble = Counter[str]()
+    for fact in evidence.facts:
+        name = fact.subject.workload
+        if not name:
+            continue
+        weight = 3 if fact.kind in ("container.last_reason", "container.waiting_reason", "pod.status") else 1
+        trouble[name] += weight
+    return trouble.most_common(1)[0][0] if trouble else None

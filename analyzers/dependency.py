@@ -1,0 +1,46 @@
+"""dependency-unavailable: the service fails because something it depends on drops it."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from analyzers.base import finding, narrow
+from analyzers.context import Context, names_match
+from analyzers.diagnosis import Finding
+from analyzers.evidence import Fact
+
+_FAILURE = re.compile(
+    r"connection refused|ECONNREFUSED|no route to host|EHOSTUNREACH|i/o timeout|ETIMEDOUT|"
+    r"connection reset by peer|ECONNRESET|no such host|ENOTFOUND|upstream connect error"
+)
+_TARGET = re.compile(r"(?:dial tcp |connect ETIMEDOUT |connect ECONNREFUSED |->|addr[=\":]+)\"?([\w.-]+):(\d+)")
+MIN_FAILURES = 3
+
+
+def analyze(context: Context) -> list[Finding]:
+    hits: dict[str, list[Fact]] = {}
+    for fact in context.logs():
+        if context.relation(fact.subject) != "self":
+            continue
+        text = context.text_of(fact)
+        if not _FAILURE.search(text):
+            continue
+        target = _TARGET.search(text)
+        host = target.group(1) if target else "a dependency"
+        if context.service and names_match(host, context.service):
+            continue
+        hits.setdefault(host, []).append(fact)
+    if not hits:
+        return []
+    counts = Counter({host: len(facts) for host, facts in hits.items()})
+    host, count = counts.most_common(1)[0]
+    if count < MIN_FAILURES:
+        return []
+    match = _FAILURE.search(context.text_of(hits[host][0]))
+    detail = (
+        f"The service's own logs show {count} failed connections to {host}: the failures start outside the "
+        "service, and restarting it will not help until that dependency answers again."
+    )
+    return [finding("dependency-unavailable", "warning", f"Dependency {host} refuses or drops connections", detail,
+                    0.7, [narrow(f, match.group(0) if match else host) for f in hits[host][:2]], host=host)]

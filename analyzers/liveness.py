@@ -1,0 +1,62 @@
+"""liveness-probe-failing: the kubelet kills the container because its liveness probe fails."""
+
+from __future__ import annotations
+
+import re
+
+from analyzers.base import finding, narrow
+from analyzers.containers import containers, memory_limit
+from analyzers.context import Context
+from analyzers.diagnosis import Finding
+from analyzers.evidence import EventRecord, Fact
+from analyzers.quantity import human_bytes
+
+
+def analyze(context: Context) -> list[Finding]:
+    failures = [f for f in context.mine("event") if _event_says(f, "Liveness probe failed")]
+    kills = [f for f in context.mine("event") if _event_says(f, "failed liveness probe")]
+    if not failures and not kills:
+        return []
+    views = containers(context, include_sidecars=False)
+    if any(f.value == "OOMKilled" for v in views for f in v.facts.get("container.last_reason", [])):
+        return []  # the kernel killed it for memory; failing probes were a symptom
+    exit_137 = [f for v in views for f in v.facts.get("container.last_exit_code", []) if f.value == 137]
+    probe = next(context.main("container.probe", "liveness"), None)
+    headroom = _memory_headroom(context, views)
+    detail = "The kubelet restarts the container because its liveness probe times out"
+    if exit_137:
+        detail += " (exit code 137 with reason Error: a SIGKILL from the kubelet, not the kernel's OOM killer)"
+    if headroom:
+        detail += f"; memory is far below the limit ({headroom})"
+    if probe:
+        detail += f". The probe is `{probe.value}`"
+        timeout = re.search(r"timeout=(\d+)s", str(probe.value))
+        if timeout and int(timeout.group(1)) <= 1:
+            detail += ", a 1 s timeout that a busy process misses"
+    dependency = [e for e in context.mine("container.env") if re.search(r"HEALTH\w*_(CHECK|DB)", e.key or "")]
+    if dependency:
+        detail += f"; the health check also checks a dependency ({dependency[0].key}={dependency[0].value})"
+    detail += ". Restarting healthy-but-slow pods makes the overload worse."
+    cited = [narrow(f, "Liveness probe failed") for f in failures[:1]] + kills[:1] + exit_137[:1]
+    cited += [probe] if probe else []
+    count = sum(getattr(f.value, "count", 1) for f in failures)
+    return [
+        finding("liveness-probe-failing", "critical", f"Liveness probe failing ({count} failures), kubelet restarts it",
+                detail, 0.9 if kills or exit_137 else 0.7, cited, max_sources=5,
+                probe=str(probe.value) if probe else None, checks_dependency=bool(dependency))
+    ]
+
+
+def _event_says(fact: Fact, text: str) -> bool:
+    return isinstance(fact.value, EventRecord) and text in fact.value.message
+
+
+def _memory_headroom(context: Context, views: list) -> str | None:  # type: ignore[type-arg]
+    for view in views:
+        limit = memory_limit(context, view)
+        usage = [f for f in context.main("container.memory_usage")]
+        peaks = [s.peak for _, s in context.series("container_memory_working_set_bytes")]
+        used = max([float(f.value) for f in usage if isinstance(f.value, float | int)] + peaks, default=0.0)
+        if limit and used and used < 0.6 * limit[0]:
+            return f"at most {human_bytes(used)} of {human_bytes(limit[0])}"
+    return None

@@ -1,0 +1,72 @@
+"""memory-growth-unbounded: memory climbs without levelling off."""
+
+from __future__ import annotations
+
+from analyzers.base import finding
+from analyzers.context import Context
+from analyzers.diagnosis import Finding
+from analyzers.evidence import Fact, Series
+from analyzers.quantity import human_bytes
+from analyzers.redis_view import RedisView
+
+_MEMORY_SERIES = ("container_memory_working_set_bytes", "container_memory_rss", "redis_memory_used_bytes")
+
+
+def analyze(context: Context) -> list[Finding]:
+    redis = RedisView(context)
+    maxmemory = redis.effective("maxmemory")
+    if redis.present and maxmemory is not None and maxmemory.number:
+        return []  # Redis bounds itself at maxmemory
+    for fact, series in context.series(*_MEMORY_SERIES):
+        if context.is_sidecar(fact.subject):
+            continue
+        growth = climbing(series)
+        if growth:
+            first, last = growth
+            detail = (
+                f"Memory climbs steadily from {human_bytes(first)} to {human_bytes(last)} and does not level "
+                "off; after each restart it climbs again. Something holds on to memory without a bound "
+                "(a leak, or a cache without eviction), so a higher limit only buys time."
+            )
+            return [finding("memory-growth-unbounded", "warning", "Memory grows without levelling off", detail,
+                            0.8, [fact], first=first, last=last)]
+    sizes = _dbsize_growth(context)
+    if sizes:
+        detail = (
+            f"The key count grew from {sizes[0]} to {sizes[1]} while maxmemory is unset: with no TTLs and "
+            "no bound, memory only grows until the container is killed."
+        )
+        return [finding("memory-growth-unbounded", "warning", "Key count grows without a bound", detail, 0.7,
+                        sizes[2])]
+    return []
+
+
+def climbing(series: Series) -> tuple[float, float] | None:
+    """(start, end) of the last long rise in a series that does not flatten, else None."""
+    values = [v for _, v in series.points]
+    if len(values) < 10:
+        return None
+    segments: list[list[float]] = [[values[0]]]
+    for previous, value in zip(values, values[1:], strict=False):
+        if value < 0.7 * previous:  # a restart: memory starts over
+            segments.append([])
+        segments[-1].append(value)
+    longest = max(segments, key=len)
+    if len(longest) < 8 or longest[-1] < 1.3 * longest[0]:
+        return None
+    rises = sum(1 for a, b in zip(longest, longest[1:], strict=False) if b >= a)
+    if rises < 0.65 * (len(longest) - 1):
+        return None
+    quarter = max(2, len(longest) // 4)
+    overall = (longest[-1] - longest[0]) / (len(longest) - 1)
+    recent = (longest[-1] - longest[-quarter]) / (quarter - 1)
+    if recent < 0.3 * overall:
+        return None  # levelled off
+    return longest[0], longest[-1]
+
+
+def _dbsize_growth(context: Context) -> tuple[int, int, list[Fact]] | None:
+    sizes = [(int(str(f.value)), f) for f in context.mine("redis.info", "dbsize") if str(f.value).isdigit()]
+    if len(sizes) >= 2 and sizes[-1][0] >= 1.5 * sizes[0][0]:
+        return sizes[0][0], sizes[-1][0], [sizes[0][1], sizes[-1][1]]
+    return None

@@ -1,0 +1,60 @@
+"""memory-limit-too-low: what the process needs does not fit under its memory limit."""
+
+from __future__ import annotations
+
+from analyzers.base import finding
+from analyzers.containers import containers, memory_limit
+from analyzers.context import Context
+from analyzers.diagnosis import Finding
+from analyzers.jvm_heap import heap_setting
+from analyzers.memory_need import memory_need
+from analyzers.quantity import format_mi, human_bytes
+from analyzers.redis_view import RedisView
+
+
+def analyze(context: Context) -> list[Finding]:
+    views = containers(context, include_sidecars=False)
+    killed = [f for v in views for f in v.facts.get("container.last_reason", []) + v.facts.get("pod.status", [])
+              if f.value == "OOMKilled"]
+    if not killed:
+        return []
+    limited = [(v, found) for v in views if (found := memory_limit(context, v))]
+    if not limited:
+        return []
+    view, (limit, limit_fact) = limited[0]
+    setting = heap_setting(context)
+    if setting and setting[0] and setting[0] + 256 * 2**20 > limit:
+        return []  # the JVM's own heap setting is the cause: jvm-heap-exceeds-limit
+    redis = RedisView(context)
+    need = memory_need(context, redis)
+    share = need.bytes / limit if limit else 0.0
+    if need.bytes and share < 0.7:
+        return []  # killed far below the limit by what we can see: not enough to blame the limit
+    growing = _unbounded(redis) or need.observed_peak >= 0.9 * limit
+    suggested = need.suggested_limit(limit, growing)
+    parts = []
+    if need.data:
+        parts.append(f"{human_bytes(need.data)} of data")
+    if need.fragmentation > 1.0:
+        parts.append(f"fragmentation x{need.fragmentation:.2f}")
+    parts += need.notes
+    if need.observed_peak:
+        parts.append(f"a working set that reached {human_bytes(need.observed_peak)}")
+    detail = (
+        f"{view.label} is OOM-killed at a {human_bytes(limit)} limit while it needs about "
+        f"{human_bytes(need.bytes) if need.bytes else 'more'}"
+        + (f" ({'; '.join(parts)})" if parts else "")
+        + f". A limit of {format_mi(suggested)} leaves room for buffers and client connections."
+    )
+    cited = [killed[0], limit_fact, *need.facts]
+    confidence = 0.9 if need.bytes else 0.6
+    return [
+        finding("memory-limit-too-low", "critical", f"Memory limit {format_mi(limit)} is too low", detail,
+                confidence, cited, max_sources=5, container=view.container, limit_bytes=limit, need=need.bytes,
+                suggested=suggested, forks=need.forks, fragmentation=need.fragmentation)
+    ]
+
+
+def _unbounded(redis: RedisView) -> bool:
+    maxmemory = redis.effective("maxmemory")
+    return redis.present and (maxmemory is None or not maxmemory.number)

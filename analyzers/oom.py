@@ -1,0 +1,64 @@
+"""container-oom-killed: the kernel killed a container at its memory limit."""
+
+from __future__ import annotations
+
+from analyzers.base import finding
+from analyzers.containers import containers, memory_limit
+from analyzers.context import Context
+from analyzers.diagnosis import Finding
+from analyzers.evidence import EventRecord, Fact
+from analyzers.quantity import human_bytes
+
+
+def analyze(context: Context) -> list[Finding]:
+    main: list[Fact] = []
+    sidecar: list[Fact] = []
+    names_main: list[str] = []
+    names_sidecar: list[str] = []
+    limits: list[str] = []
+    for view in containers(context):
+        killed = [f for f in view.facts.get("container.last_reason", []) if f.value == "OOMKilled"]
+        killed += [f for f in view.facts.get("pod.status", []) if f.value == "OOMKilled"]
+        if not killed:
+            continue
+        exit_codes = [f for f in view.facts.get("container.last_exit_code", []) if f.value == 137]
+        (sidecar if view.sidecar else main).extend(killed[:1] + exit_codes[:1])
+        (names_sidecar if view.sidecar else names_main).append(view.label)
+        limit = memory_limit(context, view)
+        if limit and not view.sidecar:
+            limits.append(f"{view.label} at its {human_bytes(limit[0])} limit")
+    events = [f for f in context.mine("event") if _is_oom_event(f)]
+    if events and not main and not sidecar:
+        main.extend(events[:2])
+        names_main.append("the service's containers")
+    if main:
+        where = "; ".join(limits) if limits else ", ".join(names_main[:3])
+        detail = (
+            f"The kernel OOM-killed {where} (reason OOMKilled, exit code 137): the process needed more memory "
+            "than its cgroup limit allows, so it restarts and loses everything in memory."
+        )
+        return [
+            finding(
+                "container-oom-killed", "critical", f"OOMKilled: {', '.join(names_main[:3])}", detail, 0.95,
+                [*main, *events], containers=names_main, sidecar_only=False,
+            )
+        ]
+    if sidecar:
+        detail = (
+            f"Only the sidecar {', '.join(names_sidecar)} was OOM-killed; the main container was not, so this "
+            "restarts the sidecar but does not by itself explain trouble in the service."
+        )
+        return [
+            finding(
+                "container-oom-killed", "warning", f"Sidecar OOMKilled: {', '.join(names_sidecar)}", detail, 0.9,
+                sidecar, containers=names_sidecar, sidecar_only=True,
+            )
+        ]
+    return []
+
+
+def _is_oom_event(fact: Fact) -> bool:
+    record = fact.value
+    if not isinstance(record, EventRecord):
+        return False
+    return record.reason in ("OOMKilling", "PreviousContainerWasOOMKilled") or "OOMKilled" in record.message

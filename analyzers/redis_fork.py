@@ -1,0 +1,39 @@
+"""redis-fork-failed: a background save or rewrite could not fork."""
+
+from __future__ import annotations
+
+import re
+
+from analyzers.base import finding, narrow
+from analyzers.context import Context
+from analyzers.diagnosis import Finding
+from analyzers.redis_view import RedisView
+
+_FAILED = re.compile(r"fork: Cannot allocate memory|Can't save in background|Can't rewrite append only file in background")
+_SUCCEEDED = re.compile(r"Background saving terminated with success|Background AOF rewrite (?:finished|terminated with success)")
+
+
+def analyze(context: Context) -> list[Finding]:
+    failures = [f for f in context.logs() if _FAILED.search(context.text_of(f))]
+    redis = RedisView(context)
+    status = redis.info.get("rdb_last_bgsave_status")
+    failing_now = status is not None and status.value == "err"
+    if not failures and not failing_now:
+        return []
+    last_failure = max((f.at for f in failures if f.at), default=None)
+    successes = [f for f in context.logs() if _SUCCEEDED.search(context.text_of(f))]
+    later_success = [f for f in successes if f.at and last_failure and f.at > last_failure]
+    if not failing_now and (later_success or (status is not None and status.value == "ok")):
+        return []  # saves succeed again since the failures: the fork errors are history
+    overcommit = [f for f in context.logs() if "overcommit" in context.text_of(f).lower()]
+    detail = (
+        "Redis could not fork for a background save (`fork: Cannot allocate memory`): the fork needs room "
+        "for copy-on-write that the container or node does not have. Snapshots stop, and with "
+        "stop-writes-on-bgsave-error writes are refused."
+    )
+    cited = [narrow(f, "fork") for f in failures[:2]]
+    if failing_now and status is not None:
+        cited.append(status.fact)
+    cited += [narrow(f, "overcommit") for f in overcommit[:1]]
+    return [finding("redis-fork-failed", "warning", "Background save cannot fork", detail, 0.9, cited,
+                    overcommit_warning=bool(overcommit))]

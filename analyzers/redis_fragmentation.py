@@ -1,0 +1,28 @@
+"""redis-memory-fragmentation: resident memory far above the data Redis holds."""
+
+from __future__ import annotations
+
+from analyzers.base import finding
+from analyzers.context import Context
+from analyzers.diagnosis import Finding
+from analyzers.quantity import MI
+from analyzers.redis_view import RedisView
+
+HIGH_RATIO = 1.5
+MEANINGFUL_SIZE = 64 * MI  # below this the ratio is dominated by the allocator's fixed cost
+
+
+def analyze(context: Context) -> list[Finding]:
+    redis = RedisView(context)
+    ratio = redis.info.get("mem_fragmentation_ratio")
+    used = redis.number("used_memory")
+    if ratio is None or ratio.number is None or used is None:
+        return []
+    if ratio.number < HIGH_RATIO or used < MEANINGFUL_SIZE:
+        return []
+    detail = (
+        f"Resident memory is {ratio.number:.2f}x the data Redis holds: the container pays for memory that holds "
+        "no data. activedefrag or a restart returns it."
+    )
+    return [finding("redis-memory-fragmentation", "warning", f"Fragmentation ratio {ratio.number:.2f}", detail,
+                    0.8, [ratio.fact, redis.info["used_memory"].fact])]

@@ -1,0 +1,39 @@
+"""redis-maxmemory-reached: Redis is full and refuses writes."""
+
+from __future__ import annotations
+
+from analyzers.base import finding, narrow
+from analyzers.context import Context
+from analyzers.diagnosis import Finding
+from analyzers.evidence import Fact
+from analyzers.quantity import human_bytes
+from analyzers.redis_view import RedisView
+
+OOM_REPLY = "OOM command not allowed"
+
+
+def analyze(context: Context) -> list[Finding]:
+    redis = RedisView(context)
+    refusals: list[Fact] = [narrow(f, OOM_REPLY) for f in context.evidence.of("log") if OOM_REPLY in context.text_of(f)]
+    counters = [r.fact for key, r in redis.info.items() if key == "errorstat_OOM"]
+    counters += [f for f, s in context.series("redis_errors_total") if s.label("err") == "OOM" and s.last > 0]
+    used, maxmemory = redis.number("used_memory"), redis.setting("maxmemory")
+    full = bool(used and maxmemory and maxmemory.number and used >= 0.98 * maxmemory.number)
+    if not refusals and not counters and not full:
+        return []
+    policy = redis.effective("maxmemory-policy")
+    detail = "Redis has reached maxmemory"
+    if maxmemory and maxmemory.number:
+        detail += f" ({human_bytes(maxmemory.number)})"
+    if policy and policy.value == "noeviction":
+        detail += " and its policy is noeviction, so every write is refused with `OOM command not allowed`"
+    else:
+        detail += " and writes are refused"
+    detail += "; the clients see errors on every write until memory is freed or the bound is raised."
+    cited = refusals[:2] + counters[:1]
+    if maxmemory:
+        cited.append(maxmemory.fact)
+    if used and "used_memory" in redis.info:
+        cited.append(redis.info["used_memory"].fact)
+    return [finding("redis-maxmemory-reached", "critical", "Redis is full and refuses writes", detail,
+                    0.95 if refusals or counters else 0.7, cited, max_sources=5)]

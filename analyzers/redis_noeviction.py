@@ -1,0 +1,29 @@
+"""redis-noeviction-policy: a cache or session store that refuses writes instead of evicting."""
+
+from __future__ import annotations
+
+from analyzers.base import finding
+from analyzers.context import Context
+from analyzers.diagnosis import Finding
+from analyzers.redis_view import RedisView
+
+
+def analyze(context: Context) -> list[Finding]:
+    redis = RedisView(context)
+    policy = redis.effective("maxmemory-policy")
+    if policy is None or policy.value != "noeviction":
+        return []
+    usage = redis.usage()
+    if usage not in ("cache", "session"):
+        return []  # a queue or a primary store must not lose keys: noeviction is right there
+    keyspace = redis.keyspace()
+    detail = (
+        f"The policy is noeviction on a Redis used as a {usage} store: when it is full it refuses writes "
+        "instead of dropping the least useful keys, which a cache can always afford to lose."
+    )
+    cited = [policy.fact]
+    if keyspace and keyspace[0]:
+        detail += f" {keyspace[1] / keyspace[0]:.0%} of its keys carry a TTL."
+        cited.append(keyspace[2])
+    return [finding("redis-noeviction-policy", "warning", f"noeviction on a {usage} store", detail, 0.8, cited,
+                    usage=usage)]

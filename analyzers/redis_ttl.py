@@ -1,0 +1,32 @@
+"""redis-keys-without-ttl: keys that should expire never do, so the store only grows."""
+
+from __future__ import annotations
+
+from analyzers.base import finding
+from analyzers.context import Context
+from analyzers.diagnosis import Finding
+from analyzers.redis_view import RedisView
+
+
+def analyze(context: Context) -> list[Finding]:
+    redis = RedisView(context)
+    if redis.usage() in ("queue", "store"):
+        return []  # jobs and primary data are kept on purpose
+    keyspace = redis.keyspace()
+    samples = [f for f in context.mine("redis.info", "ttl_sample") if str(f.value) == "-1"]
+    if keyspace is None and not samples:
+        return []
+    cited = samples[:1]
+    if keyspace:
+        keys, expiring, fact = keyspace
+        if keys < 100 or expiring > 0.1 * keys:
+            return []
+        cited.append(fact)
+        share = f"{expiring} of {keys} keys have a TTL"
+    else:
+        share = "sampled keys have no TTL (TTL -1)"
+    detail = (
+        f"{share}: entries that should expire (sessions, carts) stay forever, so the key count and memory "
+        "only grow, and without maxmemory nothing ever removes them."
+    )
+    return [finding("redis-keys-without-ttl", "warning", "Keys are written without a TTL", detail, 0.85, cited)]

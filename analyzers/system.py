@@ -1,0 +1,137 @@
+"""Reconstruct what the system is from the evidence: purpose and components."""
+
+from __future__ import annotations
+
+import re
+
+from analyzers.context import Context, names_match
+from analyzers.diagnosis import Component, Finding, Remediation
+from analyzers.evidence import Series
+from analyzers.redis_view import RedisView
+
+_RUNTIMES = (
+    (re.compile(r"redis_exporter|redis-exporter"), "redis-exporter"),
+    (re.compile(r"(^|/)redis[:@]|bitnami/redis|valkey"), "redis"),
+    (re.compile(r"envoy"), "envoy"),
+    (re.compile(r"fluent-?bit|fluentd|promtail"), "log-shipper"),
+    (re.compile(r"postgres"), "postgres"),
+)
+_USAGE_NAMES = {"session": "session store", "cache": "cache", "queue": "job queue", "store": "data store"}
+
+
+def reconstruct(context: Context) -> tuple[str, list[Component]]:
+    service = context.service or "the service"
+    redis = RedisView(context)
+    components: list[Component] = []
+    namespace = next((f.subject.namespace for f in context.evidence.facts
+                      if f.subject.namespace and context.relation(f.subject) == "self"), None)
+    clients = _clients(context)
+    if redis.present or _image_kind(context) == "redis":
+        detail = _redis_detail(redis)
+        usage = _USAGE_NAMES[redis.usage()]
+        users = f" used by {', '.join(clients)}" if clients else ""
+        where = f" in namespace {namespace}" if namespace else ""
+        purpose = f"{detail.split(',')[0]}{users} as its {usage}{where}; " + ", ".join(detail.split(", ")[1:])
+        components.append(Component(service, "redis", detail))
+    else:
+        kind = _image_kind(context) or _runtime(context) or "workload"
+        image = next((str(f.value) for f in context.main("container.image")), "")
+        purpose = f"{service}: a {kind} service{' in namespace ' + namespace if namespace else ''}"
+        if image:
+            purpose += f", image {image.rsplit('/', 1)[-1]}"
+        components.append(Component(service, kind, image or kind))
+    for fact in context.mine("container.image"):
+        if context.is_sidecar(fact.subject) and fact.subject.container:
+            name = fact.subject.container
+            if all(c.name != name for c in components):
+                components.append(Component(name, _kind_of_image(str(fact.value)) or "sidecar", f"sidecar, {fact.value}"))
+    for client in clients:
+        components.append(Component(client, "client", f"calls {service}"))
+    return purpose.rstrip("; "), components
+
+
+def summarize(context: Context, root_causes: list[str], findings: list[Finding], fixes: list[Remediation]) -> str:
+    service = context.service or "The service"
+    if not findings:
+        return f"{service}: nothing in the evidence points to a fault; see sources for what was read."
+    by_id = {f.id: f for f in findings}
+    symptoms = [by_id[i].title.split(":")[0].lower() for i in ("crash-loop", "container-oom-killed") if i in by_id]
+    root = by_id[root_causes[0]] if root_causes else findings[0]
+    text = f"{service}: {root.title}"
+    if symptoms and root.id not in ("crash-loop", "container-oom-killed"):
+        text += f", which explains the {' and '.join(symptoms)}"
+    text += "."
+    if len(root_causes) > 1:
+        text += " Also: " + "; ".join(by_id[i].title for i in root_causes[1:]) + "."
+    if fixes:
+        text += f" First: {fixes[0].title[0].lower()}{fixes[0].title[1:]}."
+    return text
+
+
+def _redis_detail(redis: RedisView) -> str:
+    version = redis.info.get("redis_version")
+    parts = [f"Redis {version.value}" if version else "Redis"]
+    mode = redis.info.get("redis_mode")
+    if mode:
+        parts[0] += f" {mode.value}"
+    save, appendonly = redis.effective("save"), redis.effective("appendonly")
+    if save is not None and appendonly is not None:
+        persistence = []
+        if save.value.strip("\"' "):
+            persistence.append("RDB snapshots")
+        if appendonly.value in ("yes", "1"):
+            persistence.append("AOF")
+        parts.append(" and ".join(persistence) if persistence else "no persistence")
+    maxmemory = redis.effective("maxmemory")
+    if maxmemory is not None:
+        parts.append(f"maxmemory {maxmemory.value}" if maxmemory.number else "no maxmemory")
+    policy = redis.effective("maxmemory-policy")
+    if policy:
+        parts.append(f"policy {policy.value}")
+    clients = redis.info.get("connected_clients")
+    if clients:
+        parts.append(f"{clients.value} clients")
+    if any(f.key and f.key.endswith("auth.enabled") and f.value == "false" for f in redis.context.mine("helm.value")):
+        parts.append("no auth")
+    return ", ".join(parts)
+
+
+def _clients(context: Context) -> list[str]:
+    service = context.service or ""
+    names: set[str] = set()
+    for fact in context.evidence.of("log"):
+        origin = fact.subject.origin
+        if origin and not names_match(origin, service) and origin not in ("redis", service):
+            names.add(origin)
+        elif context.relation(fact.subject) == "other" and fact.subject.workload and service in context.text_of(fact):
+            names.add(fact.subject.workload)
+    return sorted(names)[:4]
+
+
+def _image_kind(context: Context) -> str | None:
+    for fact in context.main("container.image"):
+        kind = _kind_of_image(str(fact.value))
+        if kind:
+            return kind
+    for fact in context.mine("metric"):
+        if isinstance(fact.value, Series) and fact.value.name.startswith("redis_"):
+            return "redis"
+    return None
+
+
+def _kind_of_image(image: str) -> str | None:
+    for pattern, kind in _RUNTIMES:
+        if pattern.search(image):
+            return kind
+    return None
+
+
+def _runtime(context: Context) -> str | None:
+    for fact in context.main("container.env"):
+        if fact.key in ("JAVA_TOOL_OPTIONS", "JAVA_OPTS"):
+            return "JVM"
+        if fact.key == "NODE_OPTIONS" or (fact.key == "NODE_ENV"):
+            return "Node.js"
+        if fact.key in ("GOMAXPROCS", "GOMEMLIMIT"):
+            return "Go"
+    return None

@@ -1,0 +1,85 @@
+"""Readers: artifacts as people paste them -> `Evidence`.
+
+Content decides how a text is read, never its file name.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from analyzers.evidence import Evidence, SourceReport
+from bot.readers.text import read_text
+
+MAX_FILE_BYTES = 2 * 2**30
+
+
+class MissingPathError(Exception):
+    """A path given on the command line does not exist."""
+
+
+def read_string(text: str, ref: str) -> Evidence:
+    """Evidence from one text; never raises on content it does not understand."""
+    evidence = Evidence()
+    if "\x00" in text[:8192]:
+        evidence.sources.append(SourceReport(ref, "binary", "skipped", "binary content, not read"))
+        return evidence
+    try:
+        facts, kinds, unread = read_text(text, ref)
+    except RecursionError:
+        evidence.sources.append(SourceReport(ref, "unknown", "error", "nested too deeply to read"))
+        return evidence
+    evidence.extend(facts)
+    evidence.sources.append(_report(ref, kinds, len(facts), unread))
+    return evidence
+
+
+def read_paths(paths: Iterable[str]) -> Evidence:
+    """Evidence from files, folders (recursively) and `-` (standard input)."""
+    evidence = Evidence()
+    for path_text in paths:
+        if path_text == "-":
+            evidence.merge(read_string(sys.stdin.read(), "<stdin>"))
+            continue
+        path = Path(path_text)
+        if not path.exists():
+            raise MissingPathError(path_text)
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            evidence.merge(_read_file(file, path))
+    return evidence
+
+
+def _read_file(file: Path, root: Path) -> Evidence:
+    ref = str(file.relative_to(root)) if root.is_dir() else file.name
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            evidence = Evidence()
+            detail = f"{size} bytes is more than the {MAX_FILE_BYTES} bytes read at most"
+            evidence.sources.append(SourceReport(ref, "unknown", "skipped", detail))
+            return evidence
+        data = file.read_bytes()
+    except OSError as error:
+        evidence = Evidence()
+        evidence.sources.append(SourceReport(ref, "unknown", "error", f"cannot read: {error.strerror}"))
+        return evidence
+    if b"\x00" in data[:8192]:
+        evidence = Evidence()
+        evidence.sources.append(SourceReport(ref, "binary", "skipped", "binary content, not read"))
+        return evidence
+    return read_string(data.decode("utf-8", errors="replace"), ref)
+
+
+def _report(ref: str, kinds: dict[str, int], fact_count: int, unread: int) -> SourceReport:
+    recognised = {k: v for k, v in kinds.items() if v}
+    if not recognised:
+        detail = f"nothing recognised; {unread} lines skipped" if unread else "empty"
+        return SourceReport(ref, "unknown", "skipped", detail)
+    kind = next(iter(recognised)) if len(recognised) == 1 else "mixed"
+    parts = ", ".join(f"{name}" for name in sorted(recognised, key=lambda k: -recognised[k]))
+    detail = f"{fact_count} facts from {parts}"
+    if unread:
+        detail += f"; {unread} lines not understood and skipped"
+    return SourceReport(ref, kind, "ok" if fact_count else "partial", detail)

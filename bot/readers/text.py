@@ -1,0 +1,688 @@
+"""The reader for pasted text: any mix of kubectl, metrics, config and logs.
+
+One pass over the lines keeps a little context (the last shell command, the
+describe section, the table header) so that each line can be read for what it
+is even when indentation and headings were lost on the way through a chat.
+Structured blocks (JSON, Kubernetes YAML) are decoded where they start.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import yaml
+
+from analyzers.evidence import EventRecord, Fact, FactKind, FactValue, LogRecord, ReplicaSetInfo, Source, Subject
+from analyzers.quantity import parse_human_bytes, parse_k8s_quantity
+from bot.readers.commands import Command, match_prompt, parse_command
+from bot.readers.excerpts import RawText
+from bot.readers.kubernetes_objects import ObjectReader, workload_of_pod, workload_of_replicaset
+from bot.readers.prometheus import api_facts, is_api_body, sample_fact
+from bot.readers.redis_text import INFO_MARKERS, INFO_SECTIONS, parse_directive, parse_info_line
+from bot.readers.tables import Table, is_header
+from bot.readers.timestamps import parse_describe_time, parse_log_time
+
+MAX_LOG_FACTS = 5000
+BULK_THRESHOLD = 4 * 2**20
+BULK_HEAD = 256 * 2**10
+
+LOG_TRIGGER = re.compile(
+    r"error|warn|fatal|panic|exception|fail|refused|reset by peer|timeout|timed out|deadline|\boom\b|"
+    r"out of ?memory|outofmemory|killed|fork|cannot allocate|no space left|max number of clients|slow|"
+    r"latency|unhealthy|probe|denied|forbidden|not set|missing|not found|evict|overcommit|saving|"
+    r"db saved|copy-on-write|fork cow|bgsave|ready to accept|redis version=|version=|sigterm|shutdown|"
+    r"signal|heap|-xmx|rehydrat|cold|run_id|pool|exhausted|unavailable|rejected|too many|mode=",
+    re.IGNORECASE,
+)
+_COLLECTOR_PREFIX = re.compile(r"^\[([^\]]{8,40})\]\s+([\w.-]+)\s+\|\s?(.*)$")
+_LEVEL = re.compile(
+    r'level=(\w+)|"level"\s*:\s*"?(\w+)"?|\b(FATAL|ERROR|WARN(?:ING)?|INFO|DEBUG)\b|\[\s*(error|warn|info)\]'
+)
+_DESCRIBE_KEY = re.compile(r"^\s*([A-Z][A-Za-z]+(?: [A-Za-z]+)*):(?:\s+(.*?))?\s*$")
+_RESOURCE_LINE = re.compile(r"^\s*(cpu|memory|ephemeral-storage):\s+(\S+)\s*$")
+_ENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):\s+(.*?)\s*$")
+_CONTAINER_NAME = re.compile(r"^\s*([a-z0-9][a-z0-9.-]*):\s*$")
+_YAML_LINE = re.compile(r"^(\s*)([A-Za-z_][\w.-]*):(?:\s+(.*?))?\s*$")
+_REDIS_REPLY = re.compile(r'^\s*(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|(.+?))\s*$')
+_DESCRIBE_SECTIONS = {"Containers", "Init Containers", "Conditions", "Volumes", "Events", "Labels", "Annotations"}
+
+
+@dataclass
+class _State:
+    """What the lines above tell about the line being read."""
+
+    ref: str
+    command: Command | None = None
+    subject: Subject = field(default_factory=Subject)
+    describe_section: str = ""
+    describe_kind: str = ""
+    container: str | None = None
+    state_block: str = ""  # "state" or "last" (kubectl describe)
+    resource_block: str = ""  # "limits" or "requests"
+    in_environment: bool = False
+    table: Table | None = None
+    in_info: bool = False
+    redis_replies: list[tuple[str, int, str]] = field(default_factory=list)
+    yaml_parents: list[tuple[int, str]] = field(default_factory=list)
+    last_yaml_leaf: bool = False
+    log_facts: int = 0
+    dropped_logs: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+
+
+def read_text(text: str, ref: str) -> tuple[list[Fact], Counter[str], int]:
+    """Facts from a text, how many facts of each artifact kind, and lines not understood."""
+    structured = _whole_structured(text, ref)
+    if structured is not None:
+        kinds: Counter[str] = Counter(f.source.kind for f in structured)
+        return structured, kinds, 0
+    scanner = _Scanner(text, ref)
+    facts = list(scanner.scan())
+    return facts, scanner.state.kinds, scanner.unread
+
+
+def _whole_structured(text: str, ref: str) -> list[Fact] | None:
+    """A whole file of JSON or Kubernetes/Helm YAML; None when it is not one."""
+    stripped = text.lstrip()
+    if stripped[:1] in "{[":
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            return None
+        return list(_structured_facts(obj, text, ref, 0, Subject(), "k8s-json"))
+    if re.search(r"^\$ ", text, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", text, re.MULTILINE):
+        return None
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError:
+        return None
+    if not documents or not all(isinstance(d, dict) for d in documents):
+        return None
+    facts: list[Fact] = []
+    for document in documents:
+        if "kind" in document and "apiVersion" in document:
+            facts.extend(ObjectReader(text, ref, "k8s-yaml").read(document))
+        else:
+            facts.extend(_helm_values(document, text, ref))
+    return facts
+
+
+def _structured_facts(obj: Any, raw: str, ref: str, line_offset: int, context: Subject, kind: str) -> Iterator[Fact]:
+    if is_api_body(obj) or (isinstance(obj, list) and obj and isinstance(obj[0], dict) and "metric" in obj[0]):
+        yield from api_facts(obj, RawText(raw), ref, line_offset)
+    else:
+        yield from ObjectReader(raw, ref, kind, line_offset).read(obj, context)
+
+
+def _helm_values(document: dict[str, Any], raw: str, ref: str) -> Iterator[Fact]:
+    text = RawText(raw)
+    from bot.readers.redis_text import redis_conf_facts
+
+    for path, value in _flatten(document):
+        if isinstance(value, str) and "\n" in value:
+            yield from redis_conf_facts(value, text, ref, Subject())
+            continue
+        leaf = path.rsplit(".", 1)[-1]
+        excerpt, position = text.find(leaf, _yaml_scalar(value))
+        if excerpt:
+            source = Source("helm-values", ref, excerpt, text.line_number(position))
+            yield Fact("helm.value", Subject(), _yaml_scalar(value), source, key=path)
+    for comment in re.finditer(r"^\s*#\s*(.+)$", raw, re.MULTILINE):
+        note = comment.group(1).strip()
+        yield Fact("text.note", Subject(), note, Source("helm-values", ref, note, text.line_number(comment.start())))
+
+
+def _flatten(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:50]):
+            yield from _flatten(value, f"{prefix}[{index}]")
+    else:
+        yield prefix, node
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+class _Scanner:
+    def __init__(self, text: str, ref: str) -> None:
+        self.text = text
+        self.lines = text.splitlines()
+        self.state = _State(ref)
+        self.unread = 0
+
+    # -- driver ----------------------------------------------------------------
+    def scan(self) -> Iterator[Fact]:
+        if len(self.text) > BULK_THRESHOLD:
+            yield from self._scan_bulk()
+            return
+        yield from self._scan_lines(0, len(self.lines))
+
+    def _scan_lines(self, first: int, end: int) -> Iterator[Fact]:
+        index = first
+        while index < end:
+            line = self.lines[index]
+            consumed = yield from self._structured_at(index)
+            if consumed:
+                index += consumed
+                continue
+            produced = list(self._line(line, index + 1))
+            if not produced and line.strip() and not self._is_context_line(line):
+                self.unread += 1
+            yield from produced
+            index += 1
+        yield from self._flush_redis_replies()
+
+    def _scan_bulk(self) -> Iterator[Fact]:
+        """Huge inputs are logs: read the head fully, then only the lines that matter."""
+        head_end = self.text.find("\n", BULK_HEAD)
+        head_lines = self.text.count("\n", 0, head_end) if head_end > 0 else len(self.lines)
+        yield from self._scan_lines(0, head_lines)
+        position = head_end if head_end > 0 else len(self.text)
+        line_number = head_lines
+        for match in LOG_TRIGGER.finditer(self.text, position):
+            if match.start() < position:
+                continue
+            begin = self.text.rfind("\n", 0, match.start()) + 1
+            end = self.text.find("\n", match.start())
+            end = len(self.text) if end < 0 else end
+            line_number += self.text.count("\n", position, begin)
+            fact = self._log_line(self.text[begin:end], line_number + 1)
+            if fact:
+                yield fact
+            position = end
+
+    # -- structured blocks ---------------------------------------------------------
+    def _structured_at(self, index: int) -> Iterator[Fact]:
+        """Decode a JSON or YAML block starting at line `index`; return lines consumed."""
+        line = self.lines[index]
+        stripped = line.strip()
+        if stripped.startswith(("{", "[")) and not stripped.startswith("[20"):
+            return (yield from self._json_at(index))
+        if stripped.startswith("apiVersion:") or (
+            stripped.startswith(("kind:", "data:")) and self._command_wants_yaml()
+        ):
+            return (yield from self._yaml_at(index))
+        return 0
+
+    def _json_at(self, index: int) -> Iterator[Fact]:
+        stripped = self.lines[index].strip()
+        try:
+            single = json.loads(stripped)
+        except ValueError:
+            single = None
+        if isinstance(single, dict) and not _is_k8s_or_metrics(single) and "limits" not in single:
+            return 0  # a JSON log line: read as a log line
+        offset = sum(len(line) + 1 for line in self.lines[:index])
+        offset += len(self.lines[index]) - len(self.lines[index].lstrip())
+        decoder = json.JSONDecoder()
+        position = offset
+        decoded_any = False
+        decoded_count = 0
+        consumed_to = offset
+        while position < len(self.text):
+            try:
+                obj, end = decoder.raw_decode(self.text, position)
+            except ValueError:
+                break
+            decoded_any = True
+            raw = self.text[position:end]
+            context = self.state.subject
+            if decoded_count:  # `{...} {...}`: one object per container, the first is the main one
+                context = replace(context, container=f"#{decoded_count + 1}")
+            decoded_count += 1
+            kind = "prometheus-api" if is_api_body(obj) else "k8s-json"
+            facts = list(_structured_facts(obj, raw, self.state.ref, index, context, kind))
+            self.state.kinds[kind] += 1 if facts else 0
+            yield from facts
+            consumed_to = end
+            position = end
+            while position < len(self.text) and self.text[position] in " \t":
+                position += 1
+            if position >= len(self.text) or self.text[position] not in "{[":
+                break
+        if not decoded_any:
+            return 0
+        lines_consumed = self.text.count("\n", offset, consumed_to) + 1
+        rest = self.text[consumed_to : self.text.find("\n", consumed_to) if "\n" in self.text[consumed_to:] else None]
+        if rest.strip():
+            # `{...}$ kubectl ...`: a prompt glued to the end of the output
+            self._maybe_command(rest.strip())
+        return lines_consumed
+
+    def _yaml_at(self, index: int) -> Iterator[Fact]:
+        end = index + 1
+        while end < len(self.lines) and match_prompt(self.lines[end]) is None:
+            end += 1
+        block = "\n".join(self.lines[index:end])
+        try:
+            document = yaml.safe_load(block)
+        except yaml.YAMLError:
+            return 0
+        if not isinstance(document, dict):
+            return 0
+        facts = list(ObjectReader(block, self.state.ref, "k8s-yaml", index).read(document, self.state.subject))
+        self.state.kinds["k8s-yaml"] += 1
+        yield from facts
+        return end - index
+
+    def _command_wants_yaml(self) -> bool:
+        command = self.state.command
+        return command is not None and "-o yaml" in command.text
+
+    # -- one line ----------------------------------------------------------------
+    def _is_context_line(self, line: str) -> bool:
+        stripped = line.strip()
+        return bool(
+            match_prompt(line) or stripped.startswith(("#", "---", "```")) or re.fullmatch(r"[-=\s]+", stripped)
+        )
+
+    def _maybe_command(self, line: str) -> bool:
+        command_text = match_prompt(line)
+        if command_text is None:
+            return False
+        interactive = bool(re.match(r"^\s*(?:\d{1,3}\.){3}\d{1,3}:\d+>", line))
+        command = parse_command(command_text, interactive_redis=interactive)
+        if interactive:
+            previous = self.state.command
+            if previous is not None and previous.verb == "redis":
+                command = replace(command, subject=previous.subject)
+            elif previous is not None:
+                command = replace(command, subject=previous.subject)
+        self._start_block(command)
+        return True
+
+    def _start_block(self, command: Command) -> None:
+        state = self.state
+        state.command = command
+        state.subject = command.subject
+        state.describe_section = ""
+        state.describe_kind = command.resource if command.verb == "describe" else ""
+        state.container = command.subject.container
+        state.state_block = state.resource_block = ""
+        state.in_environment = False
+        state.table = None
+        state.in_info = command.redis_command.startswith("INFO")
+        state.yaml_parents = []
+
+    def _line(self, line: str, number: int) -> Iterator[Fact]:
+        state = self.state
+        stripped = line.strip()
+        if not stripped:
+            state.table = None
+            state.yaml_parents = []
+            return
+        if self._maybe_command(line):
+            yield from self._flush_redis_replies()
+            return
+        if state.command is not None and state.command.verb == "redis" and not state.in_info:
+            if state.command.redis_command.startswith(("CONFIG GET", "TTL", "DBSIZE", "PING")) or stripped.startswith(
+                ("ERR", "(error)")
+            ):
+                yield from self._redis_reply(stripped, number)
+                return
+        if stripped.startswith("Found ") and "using pod/" in stripped:
+            pod = stripped.split("using pod/", 1)[1].split()[0]
+            state.subject = replace(state.subject, pod=pod, workload=state.subject.workload or workload_of_pod(pod))
+            return
+        if state.table is not None:
+            if re.fullmatch(r"[-\s]+", stripped):
+                return
+            fact_list = list(self._table_row(line, number))
+            if fact_list or stripped.split()[0] not in ("Type", "State:"):
+                yield from fact_list
+                if fact_list:
+                    return
+            state.table = None
+        if is_header(line):
+            state.table = Table(line)
+            state.kinds["kubectl-table"] += 1
+            return
+        if stripped.startswith("# ") and stripped[2:].strip().lower() in INFO_SECTIONS:
+            state.in_info = True
+            state.kinds["redis-info"] += 1
+            return
+        info = parse_info_line(stripped) if (state.in_info or ":" in stripped) else None
+        if info and (state.in_info or info[0] in INFO_MARKERS):
+            state.in_info = True
+            yield self._fact("redis.info", info[1], stripped, number, "redis-info", key=info[0])
+            return
+        sample = sample_fact(stripped, state.ref, number, state.subject) if stripped[0].isalpha() else None
+        if sample:
+            state.kinds["prometheus-text"] += 1
+            yield sample
+            return
+        describe = list(self._describe(line, stripped, number))
+        if describe:
+            state.kinds["kubectl-describe"] += 1
+            yield from describe
+            return
+        if self._is_describe_marker(line):
+            return
+        if _is_heading(stripped):
+            self._start_block(parse_command(""))
+            state.command = None
+            return
+        directive = parse_directive(stripped)
+        if directive and _plausible_directive(*directive):
+            state.kinds["redis-conf"] += 1
+            yield self._fact("redis.declared", directive[1], stripped, number, "redis-conf", key=directive[0])
+            return
+        yaml_fact = self._yaml_line(line, number)
+        if yaml_fact is not None:
+            if yaml_fact is not True:
+                yield yaml_fact  # type: ignore[misc]
+            return
+        log = self._log_line(line, number)
+        if log:
+            yield log
+
+    # -- facts -----------------------------------------------------------------------
+    def _fact(
+        self,
+        kind: FactKind,
+        value: FactValue,
+        excerpt: str,
+        number: int,
+        source_kind: str,
+        key: str | None = None,
+        subject: Subject | None = None,
+        at: Any = None,
+    ) -> Fact:
+        source = Source(source_kind, self.state.ref, excerpt, number)
+        return Fact(kind, subject or self._subject(), value, source, key=key, at=at)
+
+    def _subject(self) -> Subject:
+        subject = self.state.subject
+        if self.state.container and self.state.container != subject.container:
+            return replace(subject, container=self.state.container)
+        return subject
+
+    # -- redis-cli replies ---------------------------------------------------------------
+    def _redis_reply(self, stripped: str, number: int) -> Iterator[Fact]:
+        state = self.state
+        if stripped.startswith(("ERR", "(error)")):
+            message = stripped.removeprefix("(error) ")
+            yield self._fact("redis.client_error", message, stripped, number, "redis-cli")
+            return
+        command = state.command.redis_command if state.command else ""
+        match = _REDIS_REPLY.match(stripped)
+        value = (match.group(1) if match.group(1) is not None else match.group(2) or match.group(3) or "") if match else ""
+        if command.startswith("CONFIG GET"):
+            state.redis_replies.append((value, number, stripped))
+            if len(state.redis_replies) == 2:
+                yield from self._flush_redis_replies()
+        elif command.startswith("TTL"):
+            yield self._fact("redis.info", value, stripped, number, "redis-cli", key="ttl_sample")
+        elif command.startswith("DBSIZE"):
+            yield self._fact("redis.info", value, stripped, number, "redis-cli", key="dbsize")
+
+    def _flush_redis_replies(self) -> Iterator[Fact]:
+        replies = self.state.redis_replies
+        if len(replies) == 2:
+            (name, number, first), (value, _, second) = replies
+            self.state.kinds["redis-config-get"] += 1
+            yield self._fact("redis.config", value, f"{first}\n{second}", number, "redis-config-get", key=name)
+        self.state.redis_replies = []
+
+    # -- tables ---------------------------------------------------------------------
+    def _table_row(self, line: str, number: int) -> Iterator[Fact]:
+        table = self.state.table
+        if table is None:
+            return
+        cells = table.cells(line)
+        kind = table.kind
+        excerpt = line.strip()
+        namespace = cells.get("NAMESPACE") or self.state.subject.namespace
+        if kind in ("pods", "columns", "top"):
+            pod = cells.get("POD") or cells.get("NAME")
+            if not pod or not re.match(r"^[a-z0-9][a-z0-9.-]*$", pod):
+                return
+            container = cells.get("NAME") if "POD" in cells else self.state.subject.container
+            subject = Subject(namespace, pod, container, workload_of_pod(pod))
+            yield from self._pod_cells(cells, subject, excerpt, number)
+        elif kind == "events":
+            yield from self._event_row(cells, excerpt, number, namespace)
+        elif kind == "replicasets":
+            name = cells.get("NAME", "")
+            try:
+                info = ReplicaSetInfo(
+                    name, cells.get("IMAGES", ""), int(cells.get("DESIRED", "0")), int(cells.get("READY", "0")),
+                    cells.get("AGE", ""),
+                )
+            except ValueError:
+                return
+            subject = Subject(namespace, workload=workload_of_replicaset(name))
+            yield self._fact("workload.replicaset", info, excerpt, number, "kubectl-table", key=name, subject=subject)
+
+    def _pod_cells(self, cells: dict[str, str], subject: Subject, excerpt: str, number: int) -> Iterator[Fact]:
+        if cells.get("STATUS"):
+            yield self._fact("pod.status", cells["STATUS"], excerpt, number, "kubectl-table", subject=subject)
+        restarts = re.match(r"^(\d+)", cells.get("RESTARTS", ""))
+        if restarts:
+            yield self._fact("pod.restarts", int(restarts.group(1)), excerpt, number, "kubectl-table", subject=subject)
+        if cells.get("LAST_REASON") and cells["LAST_REASON"] != "<none>":
+            yield self._fact("container.last_reason", cells["LAST_REASON"], excerpt, number, "kubectl-table",
+                             subject=subject)
+        exit_code = cells.get("EXIT") or cells.get("EXITCODE")
+        if exit_code and exit_code.lstrip("-").isdigit():
+            yield self._fact("container.last_exit_code", int(exit_code), excerpt, number, "kubectl-table",
+                             subject=subject)
+        if cells.get("FINISHED"):
+            when = parse_log_time(cells["FINISHED"])
+            yield self._fact("container.last_finished", cells["FINISHED"], excerpt, number, "kubectl-table",
+                             subject=subject, at=when)
+        memory = cells.get("MEMORY(BYTES)")
+        if memory and (amount := parse_k8s_quantity(memory)) is not None:
+            yield self._fact("container.memory_usage", amount, excerpt, number, "kubectl-top", subject=subject)
+        cpu = cells.get("CPU(CORES)")
+        if cpu and (cores := parse_k8s_quantity(cpu)) is not None:
+            yield self._fact("container.cpu_usage", cores, excerpt, number, "kubectl-top", subject=subject)
+
+    def _event_row(self, cells: dict[str, str], excerpt: str, number: int, namespace: str | None) -> Iterator[Fact]:
+        obj = cells.get("OBJECT", "")
+        object_kind, _, object_name = obj.partition("/")
+        if not object_name:  # kubectl describe: the events are about the described object
+            object_kind, object_name = "Pod", self.state.subject.pod or ""
+        age = cells.get("AGE") or cells.get("LAST SEEN", "")
+        count_match = re.search(r"\(x(\d+) over", age)
+        message = cells.get("MESSAGE", "")
+        container_match = re.search(r"[Cc]ontainer (?:image \S+ )?'?([a-z0-9-]+)'?", message)
+        container = None
+        if container_match and object_kind.lower() == "pod":
+            container = container_match.group(1)
+        subject = Subject(
+            namespace,
+            object_name if object_kind.lower() in ("pod", "") else None,
+            container,
+            workload_of_pod(object_name) if object_kind.lower() == "pod" else object_name or None,
+        )
+        record = EventRecord(
+            cells.get("REASON", ""), message, cells.get("TYPE", ""),
+            int(count_match.group(1)) if count_match else 1, object_kind.capitalize(), object_name, age,
+        )
+        yield self._fact("event", record, excerpt, number, "kubectl-events", subject=subject)
+
+    # -- kubectl describe --------------------------------------------------------------------
+    def _describe(self, line: str, stripped: str, number: int) -> Iterator[Fact]:
+        state = self.state
+        if state.describe_kind and state.describe_kind not in ("pod", "pods", "po"):
+            return
+        if state.describe_section == "Containers":
+            named = _CONTAINER_NAME.match(line)
+            if named and not stripped[0].isupper():
+                state.container = named.group(1)
+                state.state_block = state.resource_block = ""
+                state.in_environment = False
+                return
+        resource = _RESOURCE_LINE.match(line)
+        if resource and state.resource_block:
+            amount = parse_k8s_quantity(resource.group(2))
+            name = f"container.{resource.group(1)}_{'limit' if state.resource_block == 'limits' else 'request'}"
+            if amount is not None and resource.group(1) in ("cpu", "memory"):
+                yield self._fact(name, amount, stripped, number, "kubectl-describe")  # type: ignore[arg-type]
+            return
+        key_match = _DESCRIBE_KEY.match(line)
+        if state.in_environment and not (key_match and key_match.group(1) in ("Mounts", "Conditions")):
+            env = _ENV_LINE.match(line)
+            if env:
+                yield self._fact("container.env", env.group(2), stripped, number, "kubectl-describe", key=env.group(1))
+                return
+        if not key_match:
+            return
+        key, value = key_match.group(1), key_match.group(2) or ""
+        yield from self._describe_key(key, value, stripped, number)
+
+    def _describe_key(self, key: str, value: str, stripped: str, number: int) -> Iterator[Fact]:
+        state = self.state
+        state.resource_block = ""
+        state.in_environment = False
+        if key in _DESCRIBE_SECTIONS:
+            state.describe_section = key
+            if key == "Events":
+                state.table = None
+            return
+        if key == "Name" and value and not state.describe_kind or key == "Name" and state.describe_kind:
+            if state.describe_section in ("", "Containers") and not state.subject.pod or state.describe_kind:
+                state.subject = replace(state.subject, pod=value, workload=state.subject.workload or workload_of_pod(value))
+            return
+        if key == "Namespace" and value:
+            state.subject = replace(state.subject, namespace=value)
+            return
+        if key == "Controlled By" and "/" in value:
+            owner_kind, owner = value.split("/", 1)
+            workload = workload_of_replicaset(owner) if owner_kind == "ReplicaSet" else owner
+            state.subject = replace(state.subject, workload=workload)
+            return
+        if key == "State":
+            state.state_block = "state"
+            yield self._fact("container.state", value, stripped, number, "kubectl-describe")
+        elif key == "Last State":
+            state.state_block = "last"
+            yield self._fact("container.state", f"Last:{value}", stripped, number, "kubectl-describe", key="last")
+        elif key == "Reason" and state.state_block:
+            kind: FactKind = "container.waiting_reason" if state.state_block == "state" else "container.last_reason"
+            if state.state_block == "state" and not value:
+                return
+            yield self._fact(kind, value, stripped, number, "kubectl-describe")
+        elif key == "Exit Code" and value.lstrip("-").isdigit():
+            yield self._fact("container.last_exit_code", int(value), stripped, number, "kubectl-describe")
+        elif key in ("Started", "Finished") and state.state_block == "last":
+            fact_kind: FactKind = "container.last_started" if key == "Started" else "container.last_finished"
+            yield self._fact(fact_kind, value, stripped, number, "kubectl-describe", at=parse_describe_time(value))
+        elif key == "Restart Count" and value.isdigit():
+            state.state_block = ""
+            yield self._fact("container.restart_count", int(value), stripped, number, "kubectl-describe")
+        elif key == "Ready" and value in ("True", "False"):
+            yield self._fact("container.ready", value == "True", stripped, number, "kubectl-describe")
+        elif key in ("Limits", "Requests"):
+            state.resource_block = key.lower()
+        elif key in ("Liveness", "Readiness", "Startup"):
+            yield self._fact("container.probe", value, stripped, number, "kubectl-describe", key=key.lower())
+        elif key == "Environment":
+            state.in_environment = value != "<none>"
+        elif key == "Image" and value:
+            yield self._fact("container.image", value, stripped, number, "kubectl-describe")
+        elif key == "Status" and value and state.describe_section == "":
+            yield self._fact("pod.status", value, stripped, number, "kubectl-describe")
+
+    def _is_describe_marker(self, line: str) -> bool:
+        """A describe key that only changes the context (`Limits:`, `Containers:`)."""
+        key = _DESCRIBE_KEY.match(line)
+        return bool(key) and key is not None and (
+            key.group(1) in _DESCRIBE_SECTIONS or key.group(1) in ("Limits", "Requests", "Environment", "Mounts")
+        )
+
+    # -- YAML with or without its indentation --------------------------------------------------
+    def _yaml_line(self, line: str, number: int) -> Fact | bool | None:
+        match = _YAML_LINE.match(line)
+        if not match:
+            return None
+        indent, key, value = len(match.group(1)), match.group(2), (match.group(3) or "")
+        parents = self.state.yaml_parents
+        while parents and parents[-1][0] > indent:
+            parents.pop()
+        after_leaf = self.state.last_yaml_leaf
+        self.state.last_yaml_leaf = bool(value) and value not in ("|", "|-", ">", ">-")
+        if not value or value in ("|", "|-", ">", ">-"):
+            if parents and parents[-1][0] == indent and (indent > 0 or after_leaf):
+                parents.pop()  # a sibling, not a child (indentation may have been lost)
+            parents.append((indent, key))
+            return True
+        if value.startswith("#"):
+            return True
+        path = ".".join([p for _, p in parents][-2:] + [key])
+        self.state.kinds["helm-values"] += 1
+        return self._fact("helm.value", value.strip("\"'"), line.strip(), number, "helm-values", key=path)
+
+    # -- logs --------------------------------------------------------------------------------
+    def _log_line(self, line: str, number: int) -> Fact | None:
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("# HELP", "# TYPE")) or not LOG_TRIGGER.search(stripped):
+            return None
+        state = self.state
+        if state.log_facts >= MAX_LOG_FACTS:
+            state.dropped_logs += 1
+            return None
+        subject = self._subject()
+        prefixed = _COLLECTOR_PREFIX.match(stripped)
+        if prefixed:
+            subject = replace(subject, origin=prefixed.group(2))
+        host = re.search(r'"hostname"\s*:\s*"([a-z0-9.-]+)"', stripped)
+        if host and not subject.pod:
+            subject = replace(subject, pod=host.group(1), workload=workload_of_pod(host.group(1)))
+        level_match = _LEVEL.search(stripped)
+        level = next((g for g in level_match.groups() if g), "") if level_match else ""
+        if level.isdigit():
+            level = {"60": "fatal", "50": "error", "40": "warn", "30": "info"}.get(level, level)
+        state.log_facts += 1
+        state.kinds["log"] += 1
+        return self._fact(
+            "log", LogRecord(stripped, level.lower()), stripped, number, "log", subject=subject,
+            at=parse_log_time(stripped),
+        )
+
+
+def _is_heading(stripped: str) -> bool:
+    """Prose that starts a new artifact: `Artifact 2: Metrics¶`, `## Logs`, `--- second terminal ---`."""
+    return (
+        stripped.endswith("¶")
+        or bool(re.match(r"^#{1,4} [A-Z]", stripped) and stripped[2:].strip().lower() not in INFO_SECTIONS)
+        or bool(re.match(r"^-{2,} .* -{2,}$", stripped))
+        or bool(re.match(r"^(Artifact|Attachment|Exhibit) \d+", stripped))
+    )
+
+
+def _is_k8s_or_metrics(obj: dict[str, Any]) -> bool:
+    return "kind" in obj or is_api_body(obj) or "metric" in obj
+
+
+_POLICIES = {"noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu", "allkeys-random",
+             "volatile-random", "volatile-ttl"}
+
+
+def _plausible_directive(key: str, value: str) -> bool:
+    """A directive only counts when its value has the shape Redis expects."""
+    if key == "maxmemory":
+        return parse_human_bytes(value.rstrip("b").rstrip("B")) is not None or value.isdigit()
+    if key == "maxmemory-policy":
+        return value in _POLICIES
+    if key == "save":
+        return value in ('""', "''") or bool(re.fullmatch(r"\d+ \d+(?: \d+ \d+)*", value))
+    if key in ("appendonly", "protected-mode", "stop-writes-on-bgsave-error"):
+        return value in ("yes", "no")
+    if key in ("maxclients", "timeout", "tcp-keepalive", "port"):
+        return value.isdigit()
+    if key == "bind":
+        return bool(re.fullmatch(r"[\d.: *-]+|[\w.-]+(?: [\w.:-]+)*", value)) and any(c.isdigit() for c in value)
+    return key in ("requirepass", "appendfsync", "dir", "aclfile") and " " not in value

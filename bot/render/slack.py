@@ -1,0 +1,245 @@
+"""The diagnosis as a Slack message: Block Kit blocks plus a plain-text fallback.
+
+Buttons carry only identifiers (`remediation:<index>` and a proposal id); the
+change itself stays on the server, so a forged click cannot smuggle one in.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from analyzers.diagnosis import SEVERITY_ORDER, Diagnosis, Finding, Remediation
+from analyzers.evidence import Source
+
+# Slack Block Kit limits.
+MAX_BLOCKS = 50
+SECTION_TEXT_MAX = 3000
+HEADER_TEXT_MAX = 150
+BUTTON_TEXT_MAX = 75
+ACTIONS_ELEMENTS_MAX = 25
+
+# Our own limits, to keep the message readable on a phone.
+KEY_FINDINGS_MAX = 8
+EVIDENCE_PER_FINDING = 2
+EVIDENCE_EXCERPT_CHARS = 150
+DETAIL_CHARS = 300
+FALLBACK_TEXT_MAX = 3000
+
+ELLIPSIS = "…"
+SEVERITY_EMOJI: dict[str, str] = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+
+
+def render_slack_blocks(
+    diagnosis: Diagnosis, proposal_ids: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """Block Kit blocks for the diagnosis, validated against Slack's limits.
+
+    `proposal_ids` maps an index of `diagnosis.remediations` to the id of the
+    stored proposal its button should carry; by default `"<remediation id>:<index>"`.
+    """
+    head: list[Block] = [_header_block(diagnosis), _summary_block(diagnosis), _root_cause_block(diagnosis)]
+    tail: list[Block] = [*_checks_blocks(diagnosis), *_remediation_blocks(diagnosis, proposal_ids or {})]
+    evidence = _evidence_blocks(diagnosis, budget=MAX_BLOCKS - len(head) - len(tail))
+    blocks = [*head, *evidence, *tail][:MAX_BLOCKS]
+    for block in blocks:
+        block.validate_json()
+    return [block.to_dict() for block in blocks]
+
+
+def render_slack_text(diagnosis: Diagnosis) -> str:
+    """A plain-text version: the notification text, and the fallback when Slack rejects the blocks."""
+    lines = [f"{_headline(diagnosis)} — {_one_line(diagnosis.summary or 'No summary.')}"]
+    for finding in _root_cause_findings(diagnosis):
+        lines.append(f"Root cause: {finding.title} ({finding.confidence:.0%})")
+    if diagnosis.checks:
+        lines.append("Check first:")
+        lines.extend(f"  {number}. {command}" for number, command in enumerate(diagnosis.checks, start=1))
+    if diagnosis.remediations:
+        lines.append("Proposed fixes:")
+        lines.extend(f"  - {_remediation_summary(r)}" for r in diagnosis.remediations)
+    return _fit_lines(lines, FALLBACK_TEXT_MAX)
+
+
+def worst_severity(diagnosis: Diagnosis) -> str | None:
+    severities = [finding.severity for finding in diagnosis.findings]
+    return min(severities, key=lambda s: SEVERITY_ORDER.get(s, len(SEVERITY_ORDER)), default=None)
+
+
+# -- text helpers --------------------------------------------------------------------------------
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _mrkdwn_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mrkdwn_code(text: str) -> str:
+    # Slack has no escape for a backtick inside a code span.
+    return "`" + _mrkdwn_escape(text.replace("`", "'")) + "`"
+
+
+def _fit_lines(lines: list[str], limit: int) -> str:
+    """Whole lines up to `limit` characters, then an ellipsis line; never cuts an escape in half."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        cost = len(line) + (1 if kept else 0)
+        if used + cost > limit - len(ELLIPSIS) - 1:
+            if not kept:
+                return re.sub(r"&[a-z]*$", "", line[: limit - len(ELLIPSIS)]) + ELLIPSIS
+            kept.append(ELLIPSIS)
+            break
+        kept.append(line)
+        used += cost
+    return "\n".join(kept)
+
+
+def _mrkdwn_section(lines: list[str]) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=_fit_lines(lines, SECTION_TEXT_MAX)))
+
+
+# -- blocks --------------------------------------------------------------------------------------
+
+
+def _headline(diagnosis: Diagnosis) -> str:
+    severity = worst_severity(diagnosis)
+    service = diagnosis.service or "unknown service"
+    if severity is None:
+        return f"{service}: no findings"
+    return f"{SEVERITY_EMOJI.get(severity, '')} {service}: {severity}".strip()
+
+
+def _header_block(diagnosis: Diagnosis) -> HeaderBlock:
+    return HeaderBlock(text=PlainTextObject(text=truncate(_headline(diagnosis), HEADER_TEXT_MAX)))
+
+
+def _summary_block(diagnosis: Diagnosis) -> SectionBlock:
+    return _mrkdwn_section([_mrkdwn_escape(diagnosis.summary or "No summary.")])
+
+
+def _root_cause_findings(diagnosis: Diagnosis) -> list[Finding]:
+    found = (diagnosis.finding(finding_id) for finding_id in diagnosis.root_causes)
+    return [finding for finding in found if finding is not None]
+
+
+def _root_cause_block(diagnosis: Diagnosis) -> SectionBlock:
+    findings = _root_cause_findings(diagnosis)
+    if not findings:
+        return _mrkdwn_section(["*Root cause*", "_No root cause identified._"])
+    lines = ["*Root cause*" if len(findings) == 1 else "*Root causes*"]
+    for finding in findings:
+        lines.append(f"• *{_mrkdwn_escape(finding.title)}* ({finding.confidence:.0%})")
+        if finding.detail:
+            lines.append(f"   {_mrkdwn_escape(truncate(_one_line(finding.detail), DETAIL_CHARS))}")
+    return _mrkdwn_section(lines)
+
+
+def _key_findings(diagnosis: Diagnosis) -> list[Finding]:
+    """Root causes first, in their order, then the rest by severity and confidence."""
+    root_ids = list(diagnosis.root_causes)
+    rank = {finding_id: position for position, finding_id in enumerate(root_ids)}
+    return sorted(
+        diagnosis.findings,
+        key=lambda f: (
+            rank.get(f.id, len(root_ids)),
+            SEVERITY_ORDER.get(f.severity, len(SEVERITY_ORDER)),
+            -f.confidence,
+        ),
+    )
+
+
+def _evidence_blocks(diagnosis: Diagnosis, budget: int) -> list[Block]:
+    """A divider and one section per key finding, plus a note about the ones left out."""
+    findings = _key_findings(diagnosis)
+    if not findings or budget < 3:
+        return []
+    # One block goes to the divider and one is kept for the "more findings" note.
+    shown = findings[: min(KEY_FINDINGS_MAX, budget - 2)]
+    blocks: list[Block] = [DividerBlock()]
+    for position, finding in enumerate(shown):
+        blocks.append(_finding_section(finding, title="*Key evidence*" if position == 0 else None))
+    hidden = len(findings) - len(shown)
+    if hidden:
+        note = f"…and {hidden} more finding{'s' if hidden != 1 else ''} in the full report."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    return blocks
+
+
+def _finding_section(finding: Finding, title: str | None) -> SectionBlock:
+    emoji = SEVERITY_EMOJI.get(finding.severity, "")
+    lines = [title] if title else []
+    lines.append(f"{emoji} *{_mrkdwn_escape(finding.title)}* · {finding.confidence:.0%}".strip())
+    lines.extend(_evidence_line(source) for source in finding.evidence[:EVIDENCE_PER_FINDING])
+    return _mrkdwn_section(lines)
+
+
+def _evidence_line(source: Source) -> str:
+    excerpt = truncate(_one_line(source.excerpt), EVIDENCE_EXCERPT_CHARS)
+    ref = source.ref if source.line is None else f"{source.ref}:{source.line}"
+    where = _mrkdwn_escape(truncate(f"{source.kind} · {ref}", EVIDENCE_EXCERPT_CHARS))
+    return f"• {_mrkdwn_code(excerpt)} — {where}"
+
+
+def _checks_blocks(diagnosis: Diagnosis) -> list[Block]:
+    if not diagnosis.checks:
+        return []
+    lines = ["*What to check first*"]
+    lines.extend(f"{number}. {_mrkdwn_code(command)}" for number, command in enumerate(diagnosis.checks, 1))
+    return [DividerBlock(), _mrkdwn_section(lines)]
+
+
+def _remediation_summary(remediation: Remediation) -> str:
+    mode = "automated" if remediation.automated else "manual"
+    return f"{remediation.title} (risk {remediation.risk}, {mode})"
+
+
+def _remediation_blocks(diagnosis: Diagnosis, proposal_ids: dict[int, str]) -> list[Block]:
+    if not diagnosis.remediations:
+        return []
+    lines = ["*Proposed fixes*"]
+    lines.extend(f"• {_mrkdwn_escape(_remediation_summary(r))}" for r in diagnosis.remediations)
+    blocks: list[Block] = [DividerBlock(), _mrkdwn_section(lines)]
+    buttons = [
+        _button(index, remediation, proposal_ids.get(index, f"{remediation.id}:{index}"))
+        for index, remediation in enumerate(diagnosis.remediations)
+        if remediation.automated
+    ]
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons[:ACTIONS_ELEMENTS_MAX]))
+    hidden = len(buttons) - ACTIONS_ELEMENTS_MAX
+    if hidden > 0:
+        note = f"…{hidden} more automated fix{'es' if hidden != 1 else ''} not shown as buttons."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    return blocks
+
+
+def _button(index: int, remediation: Remediation, proposal_id: str) -> ButtonElement:
+    return ButtonElement(
+        text=PlainTextObject(text=truncate(f"Apply: {_one_line(remediation.title)}", BUTTON_TEXT_MAX)),
+        action_id=f"remediation:{index}",
+        value=proposal_id,
+        style="danger" if remediation.risk == "high" else None,
+    )
