@@ -76,7 +76,9 @@ def analyze(evidence: Evidence, service: str | None = None) -> Diagnosis:
         try:
             findings.extend(analyzer(context))
         except Exception as error:  # one broken analyzer must not cost the whole diagnosis
-            failures.append(SourceReport(f"analyzer:{name}", "analyzer", "error", f"{type(error).__name__}: {error}"))
+            failures.append(
+                SourceReport(f"analyzer:{name}", "analyzer", "error", f"{type(error).__name__}: {error}")
+            )
     root_causes, ordered = rank(findings)
     fixes = remediations(context, ordered)
     purpose, components = reconstruct(context)

@@ -22,7 +22,8 @@ _CONFIG_EVENTS = ("CreateContainerConfigError", "secret", "configmap")
 
 def analyze(context: Context) -> list[Finding]:
     exits = [
-        f for view in containers(context, include_sidecars=False)
+        f
+        for view in containers(context, include_sidecars=False)
         for f in view.facts.get("container.last_exit_code", [])
         if isinstance(f.value, int) and f.value not in (0, 137, 143)
     ]
@@ -44,9 +45,16 @@ def analyze(context: Context) -> list[Finding]:
     if wiring:
         cited.append(wiring)
     return [
-        finding("app-config-error", "critical", f"Exits at start-up: {variable or 'configuration'} missing",
-                detail, 0.9 if log_hits else 0.75, cited, variable=variable,
-                source=str(wiring.value) if wiring else None)
+        finding(
+            "app-config-error",
+            "critical",
+            f"Exits at start-up: {variable or 'configuration'} missing",
+            detail,
+            0.9 if log_hits else 0.75,
+            cited,
+            variable=variable,
+            source=str(wiring.value) if wiring else None,
+        )
     ]
 
 
@@ -62,7 +70,9 @@ def _is_config_event(fact: Fact) -> bool:
     if not isinstance(record, EventRecord):
         return False
     return record.reason == "CreateContainerConfigError" or (
-        record.reason == "Failed" and any(w in record.message for w in _CONFIG_EVENTS[1:]) and "not found" in record.message
+        record.reason == "Failed"
+        and any(w in record.message for w in _CONFIG_EVENTS[1:])
+        and "not found" in record.message
     )
 
 

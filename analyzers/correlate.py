@@ -40,11 +40,17 @@ def rank(findings: list[Finding]) -> tuple[list[str], list[Finding]]:
     """Root-cause ids, most likely first, and the findings in reading order."""
     ordered = sorted(findings, key=_order)
     causes = [
-        f for f in ordered
-        if f.id in CAUSE_PRIORITY and f.severity != "info" and f.confidence >= 0.5 and not f.data.get("sidecar_only")
+        f
+        for f in ordered
+        if f.id in CAUSE_PRIORITY
+        and f.severity != "info"
+        and f.confidence >= 0.5
+        and not f.data.get("sidecar_only")
     ]
     if not causes:
-        causes = [f for f in ordered if f.id in EFFECTS and f.severity != "info" and not f.data.get("sidecar_only")]
+        causes = [
+            f for f in ordered if f.id in EFFECTS and f.severity != "info" and not f.data.get("sidecar_only")
+        ]
     if not causes:
         causes = [f for f in ordered if f.severity != "info"][:1]
     return [f.id for f in causes[:MAX_ROOT_CAUSES]], ordered

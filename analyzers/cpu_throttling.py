@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analyzers.base import finding
 from analyzers.context import Context
-from analyzers.diagnosis import Finding
+from analyzers.diagnosis import Finding, Severity
 from analyzers.evidence import Fact, Series
 from analyzers.quantity import format_cpu
 
@@ -37,10 +37,20 @@ def analyze(context: Context) -> list[Finding]:
         cited.append(usage)
     if limit:
         cited.append(limit[1])
-    severity = "critical" if share >= 0.4 else "warning"
+    severity: Severity = "critical" if share >= 0.4 else "warning"
     return [
-        finding("cpu-throttling", severity, f"CPU throttled {share:.0%} of the time at its limit", detail, 0.9,
-                cited, max_sources=5, container=container, share=share, cpu_limit=limit[0] if limit else None)
+        finding(
+            "cpu-throttling",
+            severity,
+            f"CPU throttled {share:.0%} of the time at its limit",
+            detail,
+            0.9,
+            cited,
+            max_sources=5,
+            container=container,
+            share=share,
+            cpu_limit=limit[0] if limit else None,
+        )
     ]
 
 
@@ -75,12 +85,22 @@ def _usage_at_limit(context: Context) -> Fact | None:
 
 def _cpu_limit(context: Context, container: str) -> tuple[float, Fact] | None:
     facts = [f for f in context.main("container.cpu_limit") if f.subject.container in (container, None)]
-    facts = facts or [f for f in context.main("container.cpu_limit") if not (f.subject.container or "").startswith("#")]
+    facts = facts or [
+        f for f in context.main("container.cpu_limit") if not (f.subject.container or "").startswith("#")
+    ]
     for fact in facts:
         if isinstance(fact.value, float):
             return fact.value, fact
-    quota = {s.label("pod"): (f, s) for f, s in context.series("container_spec_cpu_quota") if s.label("container") == container}
-    period = {s.label("pod"): s for _, s in context.series("container_spec_cpu_period") if s.label("container") == container}
+    quota = {
+        s.label("pod"): (f, s)
+        for f, s in context.series("container_spec_cpu_quota")
+        if s.label("container") == container
+    }
+    period = {
+        s.label("pod"): s
+        for _, s in context.series("container_spec_cpu_period")
+        if s.label("container") == container
+    }
     for pod, (fact, series) in quota.items():
         if pod in period and period[pod].last > 0 and series.last > 0:
             return series.last / period[pod].last, fact

@@ -5,7 +5,7 @@ from __future__ import annotations
 from analyzers.base import finding
 from analyzers.containers import containers
 from analyzers.context import Context
-from analyzers.diagnosis import Finding
+from analyzers.diagnosis import Finding, Severity
 from analyzers.evidence import EventRecord, Fact
 
 RESTARTS_FOR_A_LOOP = 3
@@ -19,7 +19,7 @@ def analyze(context: Context) -> list[Finding]:
             if fact.value == "CrashLoopBackOff":
                 cited.append(fact)
         for kind in ("container.restart_count", "pod.restarts"):
-            for fact in view.facts.get(kind, []):  # type: ignore[call-overload]
+            for fact in view.facts.get(kind, []):
                 if isinstance(fact.value, int) and fact.value >= RESTARTS_FOR_A_LOOP:
                     worst = max(worst, fact.value)
                     cited.append(fact)
@@ -33,9 +33,18 @@ def analyze(context: Context) -> list[Finding]:
         + (" and the kubelet now waits between attempts (CrashLoopBackOff)" if looping else "")
         + "; each restart drops in-flight work and, for a cache, its whole content."
     )
-    severity = "critical" if looping else "warning"
-    return [finding("crash-loop", severity, f"Restarting over and over ({worst} restarts)", detail, 0.9, cited,
-                    restarts=worst)]
+    severity: Severity = "critical" if looping else "warning"
+    return [
+        finding(
+            "crash-loop",
+            severity,
+            f"Restarting over and over ({worst} restarts)",
+            detail,
+            0.9,
+            cited,
+            restarts=worst,
+        )
+    ]
 
 
 def _is_restart_backoff(fact: Fact) -> bool:

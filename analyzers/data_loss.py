@@ -9,7 +9,9 @@ from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.redis_view import RedisView
 
-_COLD = re.compile(r"store is cold|run_id changed|rehydrat|logged out|session not found|cart (?:is )?empty", re.I)
+_COLD = re.compile(
+    r"store is cold|run_id changed|rehydrat|logged out|session not found|cart (?:is )?empty", re.I
+)
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -17,9 +19,13 @@ def analyze(context: Context) -> list[Finding]:
     if not redis.present:
         return []
     save, appendonly = redis.effective("save"), redis.effective("appendonly")
-    no_persistence = bool(save and appendonly and save.value.strip("\"' ") == "" and appendonly.value in ("no", "0"))
+    no_persistence = bool(
+        save and appendonly and save.value.strip("\"' ") == "" and appendonly.value in ("no", "0")
+    )
     restarts = [
-        f for kind in ("container.restart_count", "pod.restarts") for f in context.main(kind)  # type: ignore[arg-type]
+        f
+        for kind in ("container.restart_count", "pod.restarts")
+        for f in context.main(kind)
         if isinstance(f.value, int) and f.value > 0
     ]
     cold = [narrow(f, "cold") for f in context.evidence.of("log") if _COLD.search(context.text_of(f))]

@@ -14,7 +14,9 @@ _FAILURE = re.compile(
     r"connection refused|ECONNREFUSED|no route to host|EHOSTUNREACH|i/o timeout|ETIMEDOUT|"
     r"connection reset by peer|ECONNRESET|no such host|ENOTFOUND|upstream connect error"
 )
-_TARGET = re.compile(r"(?:dial tcp |connect ETIMEDOUT |connect ECONNREFUSED |->|addr[=\":]+)\"?([\w.-]+):(\d+)")
+_TARGET = re.compile(
+    r"(?:dial tcp |connect ETIMEDOUT |connect ECONNREFUSED |->|addr[=\":]+)\"?([\w.-]+):(\d+)"
+)
 MIN_FAILURES = 3
 
 
@@ -42,5 +44,14 @@ def analyze(context: Context) -> list[Finding]:
         f"The service's own logs show {count} failed connections to {host}: the failures start outside the "
         "service, and restarting it will not help until that dependency answers again."
     )
-    return [finding("dependency-unavailable", "warning", f"Dependency {host} refuses or drops connections", detail,
-                    0.7, [narrow(f, match.group(0) if match else host) for f in hits[host][:2]], host=host)]
+    return [
+        finding(
+            "dependency-unavailable",
+            "warning",
+            f"Dependency {host} refuses or drops connections",
+            detail,
+            0.7,
+            [narrow(f, match.group(0) if match else host) for f in hits[host][:2]],
+            host=host,
+        )
+    ]

@@ -64,9 +64,7 @@ class Diagnosis:
             "summary": self.summary,
             "system": {
                 "purpose": self.purpose,
-                "components": [
-                    {"name": c.name, "kind": c.kind, "detail": c.detail} for c in self.components
-                ],
+                "components": [{"name": c.name, "kind": c.kind, "detail": c.detail} for c in self.components],
             },
             "root_causes": list(self.root_causes),
             "findings": [
@@ -97,8 +95,7 @@ class Diagnosis:
             ],
             "checks": list(self.checks),
             "sources": [
-                {"name": s.name, "kind": s.kind, "status": s.status, "detail": s.detail}
-                for s in self.sources
+                {"name": s.name, "kind": s.kind, "status": s.status, "detail": s.detail} for s in self.sources
             ],
         }
 

@@ -30,8 +30,17 @@ def analyze(context: Context) -> list[Finding]:
         f"{', '.join(who)} report slow calls to this service at the same time: its restarts and stalls reach "
         "the users through them."
     )
-    return [finding("downstream-latency", "warning", f"Clients see slow calls ({', '.join(who)})", detail, 0.75,
-                    [narrow(c, "slow") for c in clients[:2]], clients=who)]
+    return [
+        finding(
+            "downstream-latency",
+            "warning",
+            f"Clients see slow calls ({', '.join(who)})",
+            detail,
+            0.75,
+            [narrow(c, "slow") for c in clients[:2]],
+            clients=who,
+        )
+    ]
 
 
 def _is_client(context: Context, fact: Fact, service: str) -> bool:

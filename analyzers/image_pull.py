@@ -14,7 +14,10 @@ _PULL_STATES = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName"}
 
 def analyze(context: Context) -> list[Finding]:
     states = [
-        f for kind in ("container.waiting_reason", "pod.status") for f in context.mine(kind) if f.value in _PULL_STATES  # type: ignore[arg-type]
+        f
+        for kind in ("container.waiting_reason", "pod.status")
+        for f in context.mine(kind)
+        if f.value in _PULL_STATES
     ]
     failures = [f for f in context.mine("event") if _is_pull_failure(f)]
     if not states and not failures:
@@ -30,8 +33,17 @@ def analyze(context: Context) -> list[Finding]:
         cited.append(previous[1])
     cited += [narrow(f, "403") for f in _push_failures(context, image)][:1]
     return [
-        finding("image-pull-failed", "critical", f"Cannot pull image {image or ''}".strip(), detail, 0.95, cited,
-                max_sources=5, image=image, previous_image=previous[0].image if previous else None)
+        finding(
+            "image-pull-failed",
+            "critical",
+            f"Cannot pull image {image or ''}".strip(),
+            detail,
+            0.95,
+            cited,
+            max_sources=5,
+            image=image,
+            previous_image=previous[0].image if previous else None,
+        )
     ]
 
 
@@ -86,6 +98,7 @@ def _push_failures(context: Context, image: str | None) -> list[Fact]:
         return []
     tag = image.rsplit(":", 1)[-1]
     return [
-        f for f in context.evidence.of("log")
+        f
+        for f in context.evidence.of("log")
         if "failed to push" in context.text_of(f) and tag in context.text_of(f)
     ]

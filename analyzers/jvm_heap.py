@@ -11,7 +11,14 @@ from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
 from analyzers.quantity import MI, human_bytes
 
-_JAVA_ENV = ("JAVA_TOOL_OPTIONS", "JAVA_OPTS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "JVM_OPTS", "JAVA_OPTIONS")
+_JAVA_ENV = (
+    "JAVA_TOOL_OPTIONS",
+    "JAVA_OPTS",
+    "JDK_JAVA_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JVM_OPTS",
+    "JAVA_OPTIONS",
+)
 _XMX = re.compile(r"-Xmx(\d+)([kKmMgG]?)\b")
 _RAM_PERCENT = re.compile(r"-XX:MaxRAMPercentage=(\d+(?:\.\d+)?)")
 OFF_HEAP_MIN = 256 * MI
@@ -52,14 +59,30 @@ def analyze(context: Context) -> list[Finding]:
         + " the kernel kills the process before the JVM ever sees an OutOfMemoryError."
     )
     cited = [fact, limit[1]]
-    growth = [f for f in context.logs() if re.search(r"\(\d+M\)", context.text_of(f)) and "GC(" in context.text_of(f)]
-    grown = [f for f in growth if (m := re.search(r"\((\d+)M\)", context.text_of(f))) and int(m.group(1)) * MI > limit_bytes]
+    growth = [
+        f
+        for f in context.logs()
+        if re.search(r"\(\d+M\)", context.text_of(f)) and "GC(" in context.text_of(f)
+    ]
+    grown = [
+        f
+        for f in growth
+        if (m := re.search(r"\((\d+)M\)", context.text_of(f))) and int(m.group(1)) * MI > limit_bytes
+    ]
     cited += [narrow(f, "GC(") for f in grown[:1]]
     cited += [f for f in context.main("container.last_reason") if f.value == "OOMKilled"][:1]
     return [
-        finding("jvm-heap-exceeds-limit", "critical" if over else "warning",
-                f"JVM heap {human_bytes(heap)} does not fit the {human_bytes(limit_bytes)} limit", detail,
-                0.95 if over else 0.75, cited, heap=heap, limit=limit_bytes, container=limit[2].container)
+        finding(
+            "jvm-heap-exceeds-limit",
+            "critical" if over else "warning",
+            f"JVM heap {human_bytes(heap)} does not fit the {human_bytes(limit_bytes)} limit",
+            detail,
+            0.95 if over else 0.75,
+            cited,
+            heap=heap,
+            limit=limit_bytes,
+            container=limit[2].container,
+        )
     ]
 
 

@@ -25,7 +25,9 @@ def analyze(context: Context) -> list[Finding]:
     headroom = _memory_headroom(context, views)
     detail = "The kubelet restarts the container because its liveness probe times out"
     if exit_137:
-        detail += " (exit code 137 with reason Error: a SIGKILL from the kubelet, not the kernel's OOM killer)"
+        detail += (
+            " (exit code 137 with reason Error: a SIGKILL from the kubelet, not the kernel's OOM killer)"
+        )
     if headroom:
         detail += f"; memory is far below the limit ({headroom})"
     if probe:
@@ -41,9 +43,17 @@ def analyze(context: Context) -> list[Finding]:
     cited += [probe] if probe else []
     count = sum(getattr(f.value, "count", 1) for f in failures)
     return [
-        finding("liveness-probe-failing", "critical", f"Liveness probe failing ({count} failures), kubelet restarts it",
-                detail, 0.9 if kills or exit_137 else 0.7, cited, max_sources=5,
-                probe=str(probe.value) if probe else None, checks_dependency=bool(dependency))
+        finding(
+            "liveness-probe-failing",
+            "critical",
+            f"Liveness probe failing ({count} failures), kubelet restarts it",
+            detail,
+            0.9 if kills or exit_137 else 0.7,
+            cited,
+            max_sources=5,
+            probe=str(probe.value) if probe else None,
+            checks_dependency=bool(dependency),
+        )
     ]
 
 

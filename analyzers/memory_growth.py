@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
@@ -28,16 +30,29 @@ def analyze(context: Context) -> list[Finding]:
                 "off; after each restart it climbs again. Something holds on to memory without a bound "
                 "(a leak, or a cache without eviction), so a higher limit only buys time."
             )
-            return [finding("memory-growth-unbounded", "warning", "Memory grows without levelling off", detail,
-                            0.8, [fact], first=first, last=last)]
+            return [
+                finding(
+                    "memory-growth-unbounded",
+                    "warning",
+                    "Memory grows without levelling off",
+                    detail,
+                    0.8,
+                    [fact],
+                    first=first,
+                    last=last,
+                )
+            ]
     sizes = _dbsize_growth(context)
     if sizes:
         detail = (
             f"The key count grew from {sizes[0]} to {sizes[1]} while maxmemory is unset: with no TTLs and "
             "no bound, memory only grows until the container is killed."
         )
-        return [finding("memory-growth-unbounded", "warning", "Key count grows without a bound", detail, 0.7,
-                        sizes[2])]
+        return [
+            finding(
+                "memory-growth-unbounded", "warning", "Key count grows without a bound", detail, 0.7, sizes[2]
+            )
+        ]
     return []
 
 
@@ -47,14 +62,14 @@ def climbing(series: Series) -> tuple[float, float] | None:
     if len(values) < 10:
         return None
     segments: list[list[float]] = [[values[0]]]
-    for previous, value in zip(values, values[1:], strict=False):
+    for previous, value in itertools.pairwise(values):
         if value < 0.7 * previous:  # a restart: memory starts over
             segments.append([])
         segments[-1].append(value)
     longest = max(segments, key=len)
     if len(longest) < 8 or longest[-1] < 1.3 * longest[0]:
         return None
-    rises = sum(1 for a, b in zip(longest, longest[1:], strict=False) if b >= a)
+    rises = sum(1 for a, b in itertools.pairwise(longest) if b >= a)
     if rises < 0.65 * (len(longest) - 1):
         return None
     quarter = max(2, len(longest) // 4)

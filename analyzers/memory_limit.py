@@ -14,8 +14,12 @@ from analyzers.redis_view import RedisView
 
 def analyze(context: Context) -> list[Finding]:
     views = containers(context, include_sidecars=False)
-    killed = [f for v in views for f in v.facts.get("container.last_reason", []) + v.facts.get("pod.status", [])
-              if f.value == "OOMKilled"]
+    killed = [
+        f
+        for v in views
+        for f in v.facts.get("container.last_reason", []) + v.facts.get("pod.status", [])
+        if f.value == "OOMKilled"
+    ]
     if not killed:
         return []
     limited = [(v, found) for v in views if (found := memory_limit(context, v))]
@@ -49,9 +53,21 @@ def analyze(context: Context) -> list[Finding]:
     cited = [killed[0], limit_fact, *need.facts]
     confidence = 0.9 if need.bytes else 0.6
     return [
-        finding("memory-limit-too-low", "critical", f"Memory limit {format_mi(limit)} is too low", detail,
-                confidence, cited, max_sources=5, container=view.container, limit_bytes=limit, need=need.bytes,
-                suggested=suggested, forks=need.forks, fragmentation=need.fragmentation)
+        finding(
+            "memory-limit-too-low",
+            "critical",
+            f"Memory limit {format_mi(limit)} is too low",
+            detail,
+            confidence,
+            cited,
+            max_sources=5,
+            container=view.container,
+            limit_bytes=limit,
+            need=need.bytes,
+            suggested=suggested,
+            forks=need.forks,
+            fragmentation=need.fragmentation,
+        )
     ]
 
 

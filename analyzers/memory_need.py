@@ -10,7 +10,9 @@ from analyzers.evidence import Fact
 from analyzers.quantity import GI, MI, round_up
 from analyzers.redis_view import RedisView
 
-_COW_LOG = re.compile(r"(\d+) MB of memory used by copy-on-write|Fork CoW for \w+: current \d+ MB, peak (\d+) MB")
+_COW_LOG = re.compile(
+    r"(\d+) MB of memory used by copy-on-write|Fork CoW for \w+: current \d+ MB, peak (\d+) MB"
+)
 _NODE_HEAP = re.compile(r"--max-old-space-size=(\d+)")
 _WORKING_SET = ("container_memory_working_set_bytes", "container_memory_rss")
 
@@ -59,7 +61,9 @@ def memory_need(context: Context, redis: RedisView) -> MemoryNeed:
 
 
 def _redis_need(context: Context, redis: RedisView, need: MemoryNeed) -> None:
-    used = [r for r in (redis.peaks.get("used_memory_peak"), redis.peaks.get("used_memory")) if r and r.number]
+    used = [
+        r for r in (redis.peaks.get("used_memory_peak"), redis.peaks.get("used_memory")) if r and r.number
+    ]
     if used:
         best = max(used, key=lambda r: r.number or 0)
         need.data = best.number or 0.0
@@ -72,7 +76,11 @@ def _redis_need(context: Context, redis: RedisView, need: MemoryNeed) -> None:
     if ratio and 1.0 < ratio < 3.0:
         need.fragmentation = ratio
     need.forks = forks_in_background(context, redis)
-    copies = [(float(m.group(1) or m.group(2)) * MI, f) for f in context.logs() if (m := _COW_LOG.search(context.text_of(f)))]
+    copies = [
+        (float(m.group(1) or m.group(2)) * MI, f)
+        for f in context.logs()
+        if (m := _COW_LOG.search(context.text_of(f)))
+    ]
     cow_info = redis.number("rdb_last_cow_size") or 0.0
     if copies:
         peak, fact = max(copies, key=lambda c: c[0])
@@ -88,11 +96,13 @@ def forks_in_background(context: Context, redis: RedisView) -> bool:
     """Whether Redis forks for RDB saves or AOF rewrites (configured, or seen in the logs)."""
     save = redis.effective("save")
     appendonly = redis.effective("appendonly")
-    if save and save.value.strip('"\' ') not in ("",):
+    if save and save.value.strip("\"' ") not in ("",):
         return True
     if appendonly and appendonly.value in ("yes", "1"):
         return True
     return any(
-        re.search(r"Background saving started|Can't save in background|Background append only", context.text_of(f))
+        re.search(
+            r"Background saving started|Can't save in background|Background append only", context.text_of(f)
+        )
         for f in context.logs()
     )

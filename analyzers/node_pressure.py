@@ -9,15 +9,20 @@ from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord
 
-_PRESSURE = re.compile(r"low on resource: memory|MemoryPressure|NodeHasInsufficientMemory|EvictionThresholdMet")
+_PRESSURE = re.compile(
+    r"low on resource: memory|MemoryPressure|NodeHasInsufficientMemory|EvictionThresholdMet"
+)
 
 
 def analyze(context: Context) -> list[Finding]:
     events = [
-        f for f in context.mine("event")
+        f
+        for f in context.mine("event")
         if isinstance(f.value, EventRecord)
-        and (f.value.reason in ("Evicted", "EvictionThresholdMet", "NodeHasInsufficientMemory")
-             or f.value.reason == "SystemOOM")
+        and (
+            f.value.reason in ("Evicted", "EvictionThresholdMet", "NodeHasInsufficientMemory")
+            or f.value.reason == "SystemOOM"
+        )
         and _PRESSURE.search(f"{f.value.reason} {f.value.message}")
     ]
     conditions = [f for f in context.evidence.of("node.condition", "MemoryPressure") if f.value == "True"]
@@ -27,5 +32,13 @@ def analyze(context: Context) -> list[Finding]:
         "The node ran short of memory and the kubelet evicted or starved pods to protect itself: this is "
         "the node's problem (overcommitted requests, a noisy neighbour), not this container's limit."
     )
-    return [finding("node-memory-pressure", "critical", "Node memory pressure evicts pods", detail, 0.85,
-                    [*events[:2], *conditions[:1]])]
+    return [
+        finding(
+            "node-memory-pressure",
+            "critical",
+            "Node memory pressure evicts pods",
+            detail,
+            0.85,
+            [*events[:2], *conditions[:1]],
+        )
+    ]

@@ -39,8 +39,14 @@ def analyze(context: Context) -> list[Finding]:
         )
         return [
             finding(
-                "container-oom-killed", "critical", f"OOMKilled: {', '.join(names_main[:3])}", detail, 0.95,
-                [*main, *events], containers=names_main, sidecar_only=False,
+                "container-oom-killed",
+                "critical",
+                f"OOMKilled: {', '.join(names_main[:3])}",
+                detail,
+                0.95,
+                [*main, *events],
+                containers=names_main,
+                sidecar_only=False,
             )
         ]
     if sidecar:
@@ -50,8 +56,14 @@ def analyze(context: Context) -> list[Finding]:
         )
         return [
             finding(
-                "container-oom-killed", "warning", f"Sidecar OOMKilled: {', '.join(names_sidecar)}", detail, 0.9,
-                sidecar, containers=names_sidecar, sidecar_only=True,
+                "container-oom-killed",
+                "warning",
+                f"Sidecar OOMKilled: {', '.join(names_sidecar)}",
+                detail,
+                0.9,
+                sidecar,
+                containers=names_sidecar,
+                sidecar_only=True,
             )
         ]
     return []

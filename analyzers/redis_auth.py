@@ -10,7 +10,11 @@ from analyzers.redis_view import RedisView
 
 def analyze(context: Context) -> list[Finding]:
     redis = RedisView(context)
-    chart = [f for f in context.mine("helm.value") if f.key and f.key.endswith("auth.enabled") and f.value == "false"]
+    chart = [
+        f
+        for f in context.mine("helm.value")
+        if f.key and f.key.endswith("auth.enabled") and f.value == "false"
+    ]
     if chart and redis.present:
         detail = "The chart disables authentication: any pod that can reach the port can read and change every key."
         return [finding("redis-auth-disabled", "info", "Redis has no password", detail, 0.85, chart[:1])]
@@ -21,5 +25,7 @@ def analyze(context: Context) -> list[Finding]:
             "protected-mode is off and the configuration sets no requirepass or ACL users: clients connect "
             "without a password."
         )
-        return [finding("redis-auth-disabled", "info", "Redis has no password", detail, 0.7, [protected.fact])]
+        return [
+            finding("redis-auth-disabled", "info", "Redis has no password", detail, 0.7, [protected.fact])
+        ]
     return []

@@ -20,8 +20,13 @@ def analyze(context: Context) -> list[Finding]:
     refusals += [f for f in context.mine("redis.client_error") if REFUSED in str(f.value)]
     connected = redis.peaks.get("connected_clients")
     maxclients = redis.setting("maxclients")
-    at_max = bool(connected and maxclients and connected.number and maxclients.number
-                  and connected.number >= 0.98 * maxclients.number)
+    at_max = bool(
+        connected
+        and maxclients
+        and connected.number
+        and maxclients.number
+        and connected.number >= 0.98 * maxclients.number
+    )
     rejected = redis.info.get("rejected_connections")
     if not refusals and not at_max:
         return []
@@ -37,15 +42,31 @@ def analyze(context: Context) -> list[Finding]:
     if pools:
         detail += ". " + pools[0]
         cited += pools[1]
-    detail += (". The connections are held by the clients, not needed by the load: a pool sized per pod "
-               "times the number of pods, or connections never closed, fills the server.")
-    return [finding("redis-maxclients-reached", "critical", "Redis refuses connections at maxclients", detail,
-                    0.95 if refusals else 0.8, cited, max_sources=6, maxclients=maxclients.number if maxclients else None,
-                    pool=_pool_size(context))]
+    detail += (
+        ". The connections are held by the clients, not needed by the load: a pool sized per pod "
+        "times the number of pods, or connections never closed, fills the server."
+    )
+    return [
+        finding(
+            "redis-maxclients-reached",
+            "critical",
+            "Redis refuses connections at maxclients",
+            detail,
+            0.95 if refusals else 0.8,
+            cited,
+            max_sources=6,
+            maxclients=maxclients.number if maxclients else None,
+            pool=_pool_size(context),
+        )
+    ]
 
 
 def _pool_settings(context: Context) -> tuple[str, list[Fact]] | None:
-    size = [f for f in context.evidence.of("helm.value") if f.key and re.search(r"(pool_?size|minIdleConns|maxIdle)", f.key, re.I)]
+    size = [
+        f
+        for f in context.evidence.of("helm.value")
+        if f.key and re.search(r"(pool_?size|minIdleConns|maxIdle)", f.key, re.I)
+    ]
     replicas = [f for f in context.evidence.of("helm.value") if f.key and f.key.endswith("maxReplicas")]
     if not size:
         return None

@@ -23,24 +23,43 @@ def analyze(context: Context) -> list[Finding]:
     for name in _COMPARED:
         declared, running = redis.declared.get(name), redis.setting(name)
         if declared and running and not _same(name, declared.value, running.value):
-            conflicts.append((f"{name} is declared as {declared.value} but the server runs with {running.value}",
-                              [declared.fact, running.fact]))
+            conflicts.append(
+                (
+                    f"{name} is declared as {declared.value} but the server runs with {running.value}",
+                    [declared.fact, running.fact],
+                )
+            )
     declared_save = redis.declared.get("save")
     if declared_save and declared_save.value.strip("\"' ") == "" and redis.setting("save") is None:
         saving = [f for f in context.logs() if _SAVING.search(context.text_of(f))]
         if saving:
-            conflicts.append(("snapshots are disabled (save \"\") in the declared configuration, yet the server "
-                              "runs background saves", [declared_save.fact, narrow(saving[0], "save")]))
+            conflicts.append(
+                (
+                    'snapshots are disabled (save "") in the declared configuration, yet the server '
+                    "runs background saves",
+                    [declared_save.fact, narrow(saving[0], "save")],
+                )
+            )
     if not conflicts:
         return []
     detail = (
-        "The configuration someone declared is not what Redis runs: " + "; ".join(c for c, _ in conflicts)
+        "The configuration someone declared is not what Redis runs: "
+        + "; ".join(c for c, _ in conflicts)
         + ". The file or chart value probably never reaches the server (not mounted, wrong key, or no restart "
         "since it changed), so fixing the declared value alone changes nothing."
     )
     cited = [f for _, facts in conflicts for f in facts]
-    return [finding("redis-config-not-applied", "warning", "Declared Redis config is not applied", detail, 0.7,
-                    cited, conflicts=[c for c, _ in conflicts])]
+    return [
+        finding(
+            "redis-config-not-applied",
+            "warning",
+            "Declared Redis config is not applied",
+            detail,
+            0.7,
+            cited,
+            conflicts=[c for c, _ in conflicts],
+        )
+    ]
 
 
 def _same(name: str, declared: str, running: str) -> bool:
@@ -48,7 +67,7 @@ def _same(name: str, declared: str, running: str) -> bool:
     if name == "maxmemory":
         return parse_redis_size(declared) == parse_redis_size(running)
     if name == "appendonly":
-        return declared in ("yes", "1") == (running in ("yes", "1"))
+        return (declared in ("yes", "1")) == (running in ("yes", "1"))
     if name == "save":
         return declared.split() == running.split()
     return declared == running

@@ -9,8 +9,12 @@ from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.redis_view import RedisView
 
-_FAILED = re.compile(r"fork: Cannot allocate memory|Can't save in background|Can't rewrite append only file in background")
-_SUCCEEDED = re.compile(r"Background saving terminated with success|Background AOF rewrite (?:finished|terminated with success)")
+_FAILED = re.compile(
+    r"fork: Cannot allocate memory|Can't save in background|Can't rewrite append only file in background"
+)
+_SUCCEEDED = re.compile(
+    r"Background saving terminated with success|Background AOF rewrite (?:finished|terminated with success)"
+)
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -35,5 +39,14 @@ def analyze(context: Context) -> list[Finding]:
     if failing_now and status is not None:
         cited.append(status.fact)
     cited += [narrow(f, "overcommit") for f in overcommit[:1]]
-    return [finding("redis-fork-failed", "warning", "Background save cannot fork", detail, 0.9, cited,
-                    overcommit_warning=bool(overcommit))]
+    return [
+        finding(
+            "redis-fork-failed",
+            "warning",
+            "Background save cannot fork",
+            detail,
+            0.9,
+            cited,
+            overcommit_warning=bool(overcommit),
+        )
+    ]

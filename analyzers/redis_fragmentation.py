@@ -24,5 +24,13 @@ def analyze(context: Context) -> list[Finding]:
         f"Resident memory is {ratio.number:.2f}x the data Redis holds: the container pays for memory that holds "
         "no data. activedefrag or a restart returns it."
     )
-    return [finding("redis-memory-fragmentation", "warning", f"Fragmentation ratio {ratio.number:.2f}", detail,
-                    0.8, [ratio.fact, redis.info["used_memory"].fact])]
+    return [
+        finding(
+            "redis-memory-fragmentation",
+            "warning",
+            f"Fragmentation ratio {ratio.number:.2f}",
+            detail,
+            0.8,
+            [ratio.fact, redis.info["used_memory"].fact],
+        )
+    ]

@@ -14,7 +14,9 @@ OOM_REPLY = "OOM command not allowed"
 
 def analyze(context: Context) -> list[Finding]:
     redis = RedisView(context)
-    refusals: list[Fact] = [narrow(f, OOM_REPLY) for f in context.evidence.of("log") if OOM_REPLY in context.text_of(f)]
+    refusals: list[Fact] = [
+        narrow(f, OOM_REPLY) for f in context.evidence.of("log") if OOM_REPLY in context.text_of(f)
+    ]
     counters = [r.fact for key, r in redis.info.items() if key == "errorstat_OOM"]
     counters += [f for f, s in context.series("redis_errors_total") if s.label("err") == "OOM" and s.last > 0]
     used, maxmemory = redis.number("used_memory"), redis.setting("maxmemory")
@@ -35,5 +37,14 @@ def analyze(context: Context) -> list[Finding]:
         cited.append(maxmemory.fact)
     if used and "used_memory" in redis.info:
         cited.append(redis.info["used_memory"].fact)
-    return [finding("redis-maxmemory-reached", "critical", "Redis is full and refuses writes", detail,
-                    0.95 if refusals or counters else 0.7, cited, max_sources=5)]
+    return [
+        finding(
+            "redis-maxmemory-reached",
+            "critical",
+            "Redis is full and refuses writes",
+            detail,
+            0.95 if refusals or counters else 0.7,
+            cited,
+            max_sources=5,
+        )
+    ]

@@ -34,5 +34,13 @@ def analyze(context: Context) -> list[Finding]:
         cited.append(limit[1])
         how += f" while the container is limited to {human_bytes(limit[0])}"
     detail = how + ": Redis never evicts or refuses writes before the kernel OOM-kills the whole process."
-    return [finding("redis-maxmemory-unset", "critical" if limit else "warning", "Redis maxmemory is not set",
-                    detail, confidence, cited)]
+    return [
+        finding(
+            "redis-maxmemory-unset",
+            "critical" if limit else "warning",
+            "Redis maxmemory is not set",
+            detail,
+            confidence,
+            cited,
+        )
+    ]

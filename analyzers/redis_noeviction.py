@@ -25,5 +25,14 @@ def analyze(context: Context) -> list[Finding]:
     if keyspace and keyspace[0]:
         detail += f" {keyspace[1] / keyspace[0]:.0%} of its keys carry a TTL."
         cited.append(keyspace[2])
-    return [finding("redis-noeviction-policy", "warning", f"noeviction on a {usage} store", detail, 0.8, cited,
-                    usage=usage)]
+    return [
+        finding(
+            "redis-noeviction-policy",
+            "warning",
+            f"noeviction on a {usage} store",
+            detail,
+            0.8,
+            cited,
+            usage=usage,
+        )
+    ]

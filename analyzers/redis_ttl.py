@@ -29,4 +29,6 @@ def analyze(context: Context) -> list[Finding]:
         f"{share}: entries that should expire (sessions, carts) stay forever, so the key count and memory "
         "only grow, and without maxmemory nothing ever removes them."
     )
-    return [finding("redis-keys-without-ttl", "warning", "Keys are written without a TTL", detail, 0.85, cited)]
+    return [
+        finding("redis-keys-without-ttl", "warning", "Keys are written without a TTL", detail, 0.85, cited)
+    ]

@@ -24,7 +24,9 @@ _METRIC_INFO = {
     "aof_enabled": "redis_aof_enabled",
     "mem_fragmentation_ratio": "redis_mem_fragmentation_ratio",
 }
-_QUEUE_WORDS = re.compile(r"bullmq|\bbull:|sidekiq|celery|\brq:|job queue|\bqueue\b|-queue|queue-|outbox", re.I)
+_QUEUE_WORDS = re.compile(
+    r"bullmq|\bbull:|sidekiq|celery|\brq:|job queue|\bqueue\b|-queue|queue-|outbox", re.I
+)
 _SESSION_WORDS = re.compile(r"session|\bcart", re.I)
 _CACHE_WORDS = re.compile(r"cache|rate.?limit|\brl:|rebuil|rehydrat", re.I)
 
@@ -117,7 +119,9 @@ class RedisView:
             if found:
                 return int(found.group(1)), int(found.group(2)), reading.fact
         keys = [(f, s) for f, s in self.context.series("redis_db_keys") if s.label("db") == "db0"]
-        expiring = [(f, s) for f, s in self.context.series("redis_db_keys_expiring") if s.label("db") == "db0"]
+        expiring = [
+            (f, s) for f, s in self.context.series("redis_db_keys_expiring") if s.label("db") == "db0"
+        ]
         if keys and expiring:
             return int(keys[0][1].last), int(expiring[0][1].last), keys[0][0]
         return None
@@ -136,7 +140,9 @@ class RedisView:
 
     def usage_evidence(self) -> list[Fact]:
         words = re.compile(f"{_QUEUE_WORDS.pattern}|{_SESSION_WORDS.pattern}|{_CACHE_WORDS.pattern}", re.I)
-        return [f for f in self.context.evidence.facts if f.kind == "text.note" and words.search(str(f.value))][:2]
+        return [
+            f for f in self.context.evidence.facts if f.kind == "text.note" and words.search(str(f.value))
+        ][:2]
 
     def _descriptions(self) -> list[str]:
         texts = [self.context.service or ""]

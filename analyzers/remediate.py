@@ -3,149 +3,347 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from analyzers.containers import service_memory_limit
 from analyzers.context import Context
-from analyzers.diagnosis import Finding, Remediation
+from analyzers.diagnosis import Finding, Remediation, Risk
 from analyzers.memory_need import forks_in_background
 from analyzers.quantity import MI, format_cpu, format_mi, format_redis_mb, round_up
 from analyzers.redis_view import RedisView
 
-MAXMEMORY_SHARE = 0.75  # of the container limit, leaving room for buffers, clients and the allocator
+MAXMEMORY_SHARE = 0.75  # of the container limit: room for buffers, clients and the allocator
 MAXMEMORY_SHARE_FORKING = 0.70  # with RDB/AOF, also room for copy-on-write during a fork
 
 
+class _Plan:
+    """The findings by id, the Redis view and the limit every rule below reads."""
+
+    def __init__(self, context: Context, findings: list[Finding]) -> None:
+        self.context = context
+        self.by_id = {f.id: f for f in findings}
+        self.redis = RedisView(context)
+        self.limit = service_memory_limit(context)
+        self.new_limit: float | None = None
+
+    def has(self, finding_id: str) -> bool:
+        return finding_id in self.by_id
+
+    def container(self, named: object) -> str:
+        if named and not str(named).startswith("#"):
+            return str(named)
+        return self.context.service or "the main container"
+
+    def eviction_policy(self) -> str:
+        """noeviction for a queue; volatile-lru when (nearly) every key has a TTL; else allkeys-lru."""
+        usage = self.redis.usage()
+        if usage == "queue":
+            return "noeviction"
+        keyspace = self.redis.keyspace()
+        if usage == "session" and keyspace and keyspace[0] and keyspace[1] >= 0.95 * keyspace[0]:
+            return "volatile-lru"
+        return "allkeys-lru"
+
+
 def remediations(context: Context, findings: list[Finding]) -> list[Remediation]:
-    by_id = {f.id: f for f in findings}
-    redis = RedisView(context)
+    plan = _Plan(context, findings)
     found: list[Remediation] = []
-    limit = service_memory_limit(context)
-    new_limit: float | None = None
-
-    if (f := by_id.get("jvm-heap-exceeds-limit")) is not None:
-        limit_bytes = float(f.data["limit"])
-        xmx = math.floor(limit_bytes * 0.75 / MI)
-        found.append(Remediation(
-            "lower-jvm-heap", f"Size the heap from the container limit: -XX:MaxRAMPercentage=75 (about {xmx}m)",
-            "low", False, {"container": f.data.get("container"), "flag": "-XX:MaxRAMPercentage=75", "xmx": f"{xmx}m"},
-            "Replace the fixed -Xmx with a percentage so heap plus off-heap fits the limit.",
-        ))
-        needed = round_up(float(f.data["heap"]) * 1.3, 256 * MI)
-        found.append(_raise_memory(f.data.get("container"), limit_bytes, needed, "medium",
-                                   "Or keep the heap and give the container room for it."))
-
-    if (f := by_id.get("memory-limit-too-low")) is not None:
-        new_limit = float(f.data["suggested"])
-        found.append(_raise_memory(f.data.get("container"), float(f.data["limit_bytes"]), new_limit, "low",
-                                   "Raise limit and request together so the pod keeps its QoS class."))
-
-    bound = new_limit or (limit[0] if limit else None)
-    if redis.present and bound:
-        share = MAXMEMORY_SHARE_FORKING if forks_in_background(context, redis) else MAXMEMORY_SHARE
-        target = math.floor(bound * share / MI) * MI
-        usage = redis.usage()
-        policy = "noeviction" if usage == "queue" else "allkeys-lru"
-        current = redis.effective("maxmemory")
-        current_bytes = current.number if current and current.number else 0.0
-        unset = "redis-maxmemory-unset" in by_id
-        full = "redis-maxmemory-reached" in by_id and current_bytes and target > current_bytes * 1.1
-        if unset or full:
-            title = f"Set maxmemory {format_redis_mb(target)} ({share:.0%} of the {format_mi(bound)} limit), policy {policy}"
-            found.append(Remediation(
-                "set-redis-maxmemory", title, "low", True,
-                {"maxmemory": format_redis_mb(target), "policy": policy, "bytes": int(target)},
-                f"CONFIG SET maxmemory {format_redis_mb(target)} and CONFIG SET maxmemory-policy {policy} now; "
-                "put the same lines in the chart or ConfigMap so they survive a restart.",
-            ))
-
-    if "redis-noeviction-policy" in by_id or ("redis-maxmemory-reached" in by_id and redis.usage() in ("cache", "session")):
-        policy = "volatile-lru" if redis.usage() == "session" else "allkeys-lru"
-        found.append(Remediation(
-            "set-redis-eviction-policy", f"Switch maxmemory-policy to {policy}", "low", True, {"policy": policy},
-            f"CONFIG SET maxmemory-policy {policy}: a full cache then evicts instead of refusing writes.",
-        ))
-
-    if "redis-maxmemory-reached" in by_id and redis.usage() == "queue":
-        found.append(Remediation(
-            "fix-app-config", "Bound what the queue keeps: drain or trim failed and completed jobs", "medium", False,
-            {"what": "job retention (removeOnFail / removeOnComplete)"},
-            "A queue must not evict; find what accumulates (e.g. failed jobs kept for days) and bound it.",
-        ))
-
-    if "redis-config-not-applied" in by_id:
-        found.append(Remediation("fix-redis-config-mount", "Make the declared Redis configuration reach the server",
-                                 "medium", False, {}, "Check that the ConfigMap/values key is mounted and the server "
-                                 "is started with that file; compare CONFIG GET with the file after a restart."))
-
-    if (f := by_id.get("redis-fork-failed")) is not None:
-        if f.data.get("overcommit_warning"):
-            found.append(Remediation("set-vm-overcommit", "Set vm.overcommit_memory = 1 on the Redis nodes", "medium",
-                                     False, {}, "Lets fork succeed under memory pressure."))
-        found.append(Remediation("disable-redis-background-save", 'Stop background saves that cannot fork (save "")',
-                                 "medium", True, {}, "Or give the fork room with a higher limit."))
-
-    if "redis-keys-without-ttl" in by_id:
-        found.append(Remediation("add-session-ttl", "Write sessions and carts with an expiry (SET ... EX)", "low",
-                                 False, {}, "The application must set a TTL; Redis cannot add one by itself."))
-
-    if "redis-auth-disabled" in by_id:
-        found.append(Remediation("enable-redis-auth", "Require a password (auth.enabled / requirepass)", "medium",
-                                 False, {}, "Roll the clients with the secret first."))
-
-    if (f := by_id.get("redis-maxclients-reached")) is not None:
-        maxclients = f.data.get("maxclients")
-        params: dict[str, object] = {}
-        if f.data.get("pool"):
-            params["pool_size"] = max(10, int(f.data["pool"]) // 4)
-        found.append(Remediation("fix-connection-leak", "Bound the clients' connection pools (and close idle ones)",
-                                 "medium", False, params,
-                                 "Per-pod pool size x pods must stay well under maxclients; set an idle timeout."))
-        if maxclients:
-            found.append(Remediation("raise-redis-maxclients", f"Raise maxclients to {int(maxclients * 2)} as a stopgap",
-                                     "medium", True, {"to": int(maxclients * 2)},
-                                     "Buys time only; also raise the file-descriptor limit."))
-
-    if (f := by_id.get("cpu-throttling")) is not None and f.data.get("cpu_limit"):
-        current = float(f.data["cpu_limit"])
-        share = float(f.data["share"])
-        target = max(2 * current, current / max(0.05, 1 - share) * 1.2)
-        target = math.ceil(target * 10) / 10
-        found.append(Remediation(
-            "raise-cpu-limit", f"Raise the CPU limit of {f.data['container']} from {format_cpu(current)} to {format_cpu(target)}",
-            "low", True, {"container": f.data["container"], "from": format_cpu(current), "to": format_cpu(target)},
-            "Or remove the CPU limit and keep the request; throttling adds latency long before CPU is exhausted.",
-        ))
-
-    if (f := by_id.get("liveness-probe-failing")) is not None:
-        params = {"timeoutSeconds": 5, "failureThreshold": 6}
-        if f.data.get("checks_dependency"):
-            params["check_dependencies"] = False
-        found.append(Remediation("tune-liveness-probe", "Give the liveness probe a realistic timeout; keep dependencies out of it",
-                                 "low", True, params,
-                                 "Liveness should only say the process is alive; slow dependencies belong in readiness."))
-
-    if (f := by_id.get("image-pull-failed")) is not None and f.data.get("previous_image"):
-        found.append(Remediation("rollback-image", f"Roll back to {f.data['previous_image']}", "low", True,
-                                 {"to": f.data["previous_image"]}, "kubectl rollout undo, then fix the tag or push."))
-
-    if (f := by_id.get("app-config-error")) is not None:
-        params = {k: v for k, v in (("variable", f.data.get("variable")), ("source", f.data.get("source"))) if v}
-        found.append(Remediation("fix-app-config", f"Supply {f.data.get('variable') or 'the missing configuration'}",
-                                 "medium", False, params, "Add the missing key to the Secret/ConfigMap or fix the reference."))
-
-    if "disk-full" in by_id:
-        found.append(Remediation("expand-volume", "Grow the volume or free space on it", "medium", False, {}, ""))
-
-    if "memory-growth-unbounded" in by_id and "memory-limit-too-low" not in by_id and limit:
-        found.append(_raise_memory(limit[2].container, limit[0], round_up(limit[0] * 1.5, 64 * MI), "medium",
-                                   "Buys time while the leak or unbounded cache is found."))
+    for rule in _RULES:
+        found.extend(rule(plan))
     return found
 
 
-def _raise_memory(container: object, current: float, target: float, risk: str, detail: str) -> Remediation:
-    name = str(container) if container and not str(container).startswith("#") else "the main container"
-    return Remediation(
-        "raise-memory-limit", f"Raise the memory limit of {name} from {format_mi(current)} to {format_mi(target)}",
-        risk, True,  # type: ignore[arg-type]
-        {"container": name, "from": format_mi(current), "to": format_mi(target)}, detail,
+def _jvm(plan: _Plan) -> list[Remediation]:
+    finding = plan.by_id.get("jvm-heap-exceeds-limit")
+    if finding is None:
+        return []
+    limit = float(finding.data["limit"])
+    xmx = math.floor(limit * 0.75 / MI)
+    container = plan.container(finding.data.get("container"))
+    lower = Remediation(
+        "lower-jvm-heap",
+        f"Size the heap from the container limit: -XX:MaxRAMPercentage=75 (about {xmx}m)",
+        "low",
+        False,
+        {"container": container, "flag": "-XX:MaxRAMPercentage=75", "xmx": f"{xmx}m"},
+        "Replace the fixed -Xmx with a percentage so heap plus off-heap fits the limit.",
     )
+    needed = round_up(float(finding.data["heap"]) * 1.3, 256 * MI)
+    return [
+        lower,
+        _raise_memory(container, limit, needed, "medium", "Or keep the heap and give the container room."),
+    ]
+
+
+def _memory_limit(plan: _Plan) -> list[Remediation]:
+    finding = plan.by_id.get("memory-limit-too-low")
+    if finding is None:
+        return []
+    plan.new_limit = float(finding.data["suggested"])
+    detail = "Raise limit and request together so the pod keeps its QoS class."
+    container = plan.container(finding.data.get("container"))
+    return [_raise_memory(container, float(finding.data["limit_bytes"]), plan.new_limit, "low", detail)]
+
+
+def _maxmemory(plan: _Plan) -> list[Remediation]:
+    bound = plan.new_limit or (plan.limit[0] if plan.limit else None)
+    if not plan.redis.present or not bound:
+        return []
+    share = MAXMEMORY_SHARE_FORKING if forks_in_background(plan.context, plan.redis) else MAXMEMORY_SHARE
+    target = math.floor(bound * share / MI) * MI
+    current = plan.redis.effective("maxmemory")
+    current_bytes = current.number if current and current.number else 0.0
+    raise_full_bound = plan.has("redis-maxmemory-reached") and current_bytes and target > current_bytes * 1.1
+    if not plan.has("redis-maxmemory-unset") and not raise_full_bound:
+        return []
+    policy = plan.eviction_policy()
+    size = format_redis_mb(target)
+    return [
+        Remediation(
+            "set-redis-maxmemory",
+            f"Set maxmemory {size} ({share:.0%} of the {format_mi(bound)} limit), policy {policy}",
+            "low",
+            True,
+            {"maxmemory": size, "policy": policy, "bytes": int(target)},
+            f"CONFIG SET maxmemory {size} and CONFIG SET maxmemory-policy {policy} now; put the same lines "
+            "in the chart or ConfigMap so they survive a restart.",
+        )
+    ]
+
+
+def _eviction(plan: _Plan) -> list[Remediation]:
+    usage = plan.redis.usage()
+    refuses = plan.has("redis-maxmemory-reached") and usage in ("cache", "session")
+    if not plan.has("redis-noeviction-policy") and not refuses:
+        return []
+    policy = plan.eviction_policy()
+    return [
+        Remediation(
+            "set-redis-eviction-policy",
+            f"Switch maxmemory-policy to {policy}",
+            "low",
+            True,
+            {"policy": policy},
+            f"CONFIG SET maxmemory-policy {policy}: a full cache then evicts instead of refusing writes.",
+        )
+    ]
+
+
+def _queue_retention(plan: _Plan) -> list[Remediation]:
+    if not plan.has("redis-maxmemory-reached") or plan.redis.usage() != "queue":
+        return []
+    return [
+        Remediation(
+            "fix-app-config",
+            "Bound what the queue keeps: drain or trim failed and completed jobs",
+            "medium",
+            False,
+            {"what": "job retention (removeOnFail / removeOnComplete)"},
+            "A queue must not evict; find what accumulates (e.g. failed jobs kept for days) and bound it.",
+        )
+    ]
+
+
+def _redis_hygiene(plan: _Plan) -> list[Remediation]:
+    found: list[Remediation] = []
+    if plan.has("redis-config-not-applied"):
+        found.append(
+            Remediation(
+                "fix-redis-config-mount",
+                "Make the declared Redis configuration reach the server",
+                "medium",
+                False,
+                {},
+                "Check that the ConfigMap/values key is mounted and the server starts with that file; "
+                "compare CONFIG GET with the file after a restart.",
+            )
+        )
+    fork = plan.by_id.get("redis-fork-failed")
+    if fork is not None:
+        if fork.data.get("overcommit_warning"):
+            found.append(
+                Remediation(
+                    "set-vm-overcommit",
+                    "Set vm.overcommit_memory = 1 on the Redis nodes",
+                    "medium",
+                    False,
+                    {},
+                    "Lets fork succeed under memory pressure.",
+                )
+            )
+        found.append(
+            Remediation(
+                "disable-redis-background-save",
+                'Stop background saves that cannot fork (save "")',
+                "medium",
+                True,
+                {},
+                "Or give the fork room with a higher limit.",
+            )
+        )
+    if plan.has("redis-keys-without-ttl"):
+        found.append(
+            Remediation(
+                "add-session-ttl",
+                "Write sessions and carts with an expiry (SET ... EX)",
+                "low",
+                False,
+                {},
+                "The application must set a TTL; Redis cannot add one by itself.",
+            )
+        )
+    if plan.has("redis-auth-disabled"):
+        found.append(
+            Remediation(
+                "enable-redis-auth",
+                "Require a password (auth.enabled / requirepass)",
+                "medium",
+                False,
+                {},
+                "Roll the clients with the secret first.",
+            )
+        )
+    return found
+
+
+def _clients(plan: _Plan) -> list[Remediation]:
+    finding = plan.by_id.get("redis-maxclients-reached")
+    if finding is None:
+        return []
+    params: dict[str, object] = {}
+    if finding.data.get("pool"):
+        params["pool_size"] = max(10, int(finding.data["pool"]) // 4)
+    found = [
+        Remediation(
+            "fix-connection-leak",
+            "Bound the clients' connection pools (and close idle ones)",
+            "medium",
+            False,
+            params,
+            "Per-pod pool size x pods must stay well under maxclients; set an idle timeout.",
+        )
+    ]
+    maxclients = finding.data.get("maxclients")
+    if maxclients:
+        found.append(
+            Remediation(
+                "raise-redis-maxclients",
+                f"Raise maxclients to {int(maxclients * 2)} as a stopgap",
+                "medium",
+                True,
+                {"to": int(maxclients * 2)},
+                "Buys time only; also raise the file-descriptor limit.",
+            )
+        )
+    return found
+
+
+def _cpu(plan: _Plan) -> list[Remediation]:
+    finding = plan.by_id.get("cpu-throttling")
+    if finding is None or not finding.data.get("cpu_limit"):
+        return []
+    limit = float(finding.data["cpu_limit"])
+    throttled = float(finding.data["share"])
+    # What it would use unthrottled, plus 20%: at least double the limit.
+    target = math.ceil(max(2 * limit, limit / max(0.05, 1 - throttled) * 1.2) * 10) / 10
+    container = plan.container(finding.data["container"])
+    return [
+        Remediation(
+            "raise-cpu-limit",
+            f"Raise the CPU limit of {container} from {format_cpu(limit)} to {format_cpu(target)}",
+            "low",
+            True,
+            {"container": container, "from": format_cpu(limit), "to": format_cpu(target)},
+            "Or remove the CPU limit and keep the request; throttling adds latency long before CPU runs out.",
+        )
+    ]
+
+
+def _liveness(plan: _Plan) -> list[Remediation]:
+    finding = plan.by_id.get("liveness-probe-failing")
+    if finding is None:
+        return []
+    params: dict[str, object] = {"timeoutSeconds": 5, "failureThreshold": 6}
+    if finding.data.get("checks_dependency"):
+        params["check_dependencies"] = False
+    return [
+        Remediation(
+            "tune-liveness-probe",
+            "Give the liveness probe a realistic timeout; keep dependencies out of it",
+            "low",
+            True,
+            params,
+            "Liveness should only say the process is alive; slow dependencies belong in readiness.",
+        )
+    ]
+
+
+def _workload(plan: _Plan) -> list[Remediation]:
+    found: list[Remediation] = []
+    pull = plan.by_id.get("image-pull-failed")
+    if pull is not None and pull.data.get("previous_image"):
+        previous = pull.data["previous_image"]
+        found.append(
+            Remediation(
+                "rollback-image",
+                f"Roll back to {previous}",
+                "low",
+                True,
+                {"to": previous},
+                "kubectl rollout undo, then fix the tag or push the image.",
+            )
+        )
+    config = plan.by_id.get("app-config-error")
+    if config is not None:
+        params = {k: v for k in ("variable", "source") if (v := config.data.get(k))}
+        found.append(
+            Remediation(
+                "fix-app-config",
+                f"Supply {config.data.get('variable') or 'the missing configuration'}",
+                "medium",
+                False,
+                params,
+                "Add the missing key to the Secret/ConfigMap or fix the reference.",
+            )
+        )
+    if plan.has("disk-full"):
+        found.append(
+            Remediation("expand-volume", "Grow the volume or free space on it", "medium", False, {}, "")
+        )
+    if plan.has("memory-growth-unbounded") and not plan.has("memory-limit-too-low") and plan.limit:
+        limit, _, view = plan.limit
+        found.append(
+            _raise_memory(
+                plan.container(view.container),
+                limit,
+                round_up(limit * 1.5, 64 * MI),
+                "medium",
+                "Buys time while the leak or unbounded cache is found.",
+            )
+        )
+    return found
+
+
+def _raise_memory(container: str, current: float, target: float, risk: Risk, detail: str) -> Remediation:
+    return Remediation(
+        "raise-memory-limit",
+        f"Raise the memory limit of {container} from {format_mi(current)} to {format_mi(target)}",
+        risk,
+        True,
+        {"container": container, "from": format_mi(current), "to": format_mi(target)},
+        detail,
+    )
+
+
+_RULES: tuple[Callable[[_Plan], list[Remediation]], ...] = (
+    _jvm,
+    _memory_limit,
+    _maxmemory,
+    _eviction,
+    _queue_retention,
+    _redis_hygiene,
+    _clients,
+    _cpu,
+    _liveness,
+    _workload,
+)

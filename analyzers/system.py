@@ -23,8 +23,14 @@ def reconstruct(context: Context) -> tuple[str, list[Component]]:
     service = context.service or "the service"
     redis = RedisView(context)
     components: list[Component] = []
-    namespace = next((f.subject.namespace for f in context.evidence.facts
-                      if f.subject.namespace and context.relation(f.subject) == "self"), None)
+    namespace = next(
+        (
+            f.subject.namespace
+            for f in context.evidence.facts
+            if f.subject.namespace and context.relation(f.subject) == "self"
+        ),
+        None,
+    )
     clients = _clients(context)
     if redis.present or _image_kind(context) == "redis":
         detail = _redis_detail(redis)
@@ -44,18 +50,24 @@ def reconstruct(context: Context) -> tuple[str, list[Component]]:
         if context.is_sidecar(fact.subject) and fact.subject.container:
             name = fact.subject.container
             if all(c.name != name for c in components):
-                components.append(Component(name, _kind_of_image(str(fact.value)) or "sidecar", f"sidecar, {fact.value}"))
+                components.append(
+                    Component(name, _kind_of_image(str(fact.value)) or "sidecar", f"sidecar, {fact.value}")
+                )
     for client in clients:
         components.append(Component(client, "client", f"calls {service}"))
     return purpose.rstrip("; "), components
 
 
-def summarize(context: Context, root_causes: list[str], findings: list[Finding], fixes: list[Remediation]) -> str:
+def summarize(
+    context: Context, root_causes: list[str], findings: list[Finding], fixes: list[Remediation]
+) -> str:
     service = context.service or "The service"
     if not findings:
         return f"{service}: nothing in the evidence points to a fault; see sources for what was read."
     by_id = {f.id: f for f in findings}
-    symptoms = [by_id[i].title.split(":")[0].lower() for i in ("crash-loop", "container-oom-killed") if i in by_id]
+    symptoms = [
+        by_id[i].title.split(":")[0].lower() for i in ("crash-loop", "container-oom-killed") if i in by_id
+    ]
     root = by_id[root_causes[0]] if root_causes else findings[0]
     text = f"{service}: {root.title}"
     if symptoms and root.id not in ("crash-loop", "container-oom-killed"):
@@ -91,7 +103,10 @@ def _redis_detail(redis: RedisView) -> str:
     clients = redis.info.get("connected_clients")
     if clients:
         parts.append(f"{clients.value} clients")
-    if any(f.key and f.key.endswith("auth.enabled") and f.value == "false" for f in redis.context.mine("helm.value")):
+    if any(
+        f.key and f.key.endswith("auth.enabled") and f.value == "false"
+        for f in redis.context.mine("helm.value")
+    ):
         parts.append("no auth")
     return ", ".join(parts)
 
@@ -103,7 +118,11 @@ def _clients(context: Context) -> list[str]:
         origin = fact.subject.origin
         if origin and not names_match(origin, service) and origin not in ("redis", service):
             names.add(origin)
-        elif context.relation(fact.subject) == "other" and fact.subject.workload and service in context.text_of(fact):
+        elif (
+            context.relation(fact.subject) == "other"
+            and fact.subject.workload
+            and service in context.text_of(fact)
+        ):
             names.add(fact.subject.workload)
     return sorted(names)[:4]
 

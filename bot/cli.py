@@ -21,15 +21,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="triage", description="On-call triage from Kubernetes, Prometheus and Redis evidence.")
+    parser = argparse.ArgumentParser(
+        prog="triage", description="On-call triage from Kubernetes, Prometheus and Redis evidence."
+    )
     commands = parser.add_subparsers(dest="command")
     diagnose = commands.add_parser(
-        "diagnose", help="diagnose pasted artifacts (files, folders or - for standard input)",
+        "diagnose",
+        help="diagnose pasted artifacts (files, folders or - for standard input)",
         description="Read artifacts (kubectl output, metrics, Helm values, redis-cli output, logs; any mix) "
         "and print what the system is, what is broken and why, and what to do first.",
     )
     diagnose.add_argument("paths", nargs="+", metavar="PATH", help="file, folder (read recursively) or -")
-    diagnose.add_argument("--service", help="the service to diagnose (default: the workload the evidence is most about)")
+    diagnose.add_argument(
+        "--service", help="the service to diagnose (default: the workload the evidence is most about)"
+    )
     output = diagnose.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the triage.diagnosis/v1 JSON")
     output.add_argument("--format", choices=("terminal", "slack", "markdown"), default="terminal")

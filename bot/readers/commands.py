@@ -122,8 +122,22 @@ def _option(words: list[str], short: str, long: str) -> str | None:
 
 def _positionals(words: list[str]) -> list[str]:
     """Words that are not options or option values, up to a pipe or `--`."""
-    takes_value = {"-n", "--namespace", "-c", "--container", "-l", "--selector", "-o", "--output", "--tail",
-                   "--since", "--context", "--field-selector", "--sort-by", "--timeout"}
+    takes_value = {
+        "-n",
+        "--namespace",
+        "-c",
+        "--container",
+        "-l",
+        "--selector",
+        "-o",
+        "--output",
+        "--tail",
+        "--since",
+        "--context",
+        "--field-selector",
+        "--sort-by",
+        "--timeout",
+    }
     result: list[str] = []
     skip_next = False
     for word in words:

@@ -22,9 +22,7 @@ class RawText:
             return "", -1
         if len(texts) >= 2:
             key, value = texts[0], texts[-1]
-            pattern = (
-                r'"?' + re.escape(key) + r'"?\s*:\s*"?' + re.escape(value) + r'(?![\w.-])"?'
-            )
+            pattern = r'"?' + re.escape(key) + r'"?\s*:\s*"?' + re.escape(value) + r'(?![\w.-])"?'
             found = re.compile(pattern).search(self.raw, start) or re.compile(pattern).search(self.raw)
             if found:
                 return found.group(0), found.start()

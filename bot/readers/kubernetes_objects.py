@@ -139,7 +139,9 @@ class ObjectReader:
                     described = f"<from key '{ref.get('key')}' of '{ref.get('name')}'>"
                     if ref.get("optional"):
                         described += " optional"
-                    yield self._fact("container.env", subject, described, env.get("name"), key=env.get("name"))
+                    yield self._fact(
+                        "container.env", subject, described, env.get("name"), key=env.get("name")
+                    )
         for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
             probe = container.get(probe_name)
             if isinstance(probe, dict):
@@ -174,7 +176,11 @@ class ObjectReader:
         if terminated:
             if terminated.get("reason"):
                 yield self._fact(
-                    "container.last_reason", subject, str(terminated["reason"]), "reason", terminated["reason"]
+                    "container.last_reason",
+                    subject,
+                    str(terminated["reason"]),
+                    "reason",
+                    terminated["reason"],
                 )
             if terminated.get("exitCode") is not None:
                 yield self._fact(
@@ -184,7 +190,10 @@ class ObjectReader:
                     "exitCode",
                     terminated["exitCode"],
                 )
-            for field, kind in (("startedAt", "container.last_started"), ("finishedAt", "container.last_finished")):
+            for field, kind in (
+                ("startedAt", "container.last_started"),
+                ("finishedAt", "container.last_finished"),
+            ):
                 if terminated.get(field):
                     yield self._fact(
                         kind,  # type: ignore[arg-type]
@@ -224,7 +233,9 @@ class ObjectReader:
         yield self._fact(
             "event",
             subject,
-            EventRecord(reason, message, str(event.get("type", "")), int(event.get("count") or 1), kind, name),
+            EventRecord(
+                reason, message, str(event.get("type", "")), int(event.get("count") or 1), kind, name
+            ),
             "message",
             message,
             at=parse_iso(str(when)) if when else None,
@@ -239,21 +250,32 @@ class ObjectReader:
         template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
         for container in template.get("containers") or []:
             self._seek(str(container.get("name")))
-            yield from self._container_spec(container, Subject(namespace, None, container.get("name"), workload))
+            yield from self._container_spec(
+                container, Subject(namespace, None, container.get("name"), workload)
+            )
         status = obj.get("status") or {}
         for condition in status.get("conditions") or []:
             if condition.get("reason") == "ProgressDeadlineExceeded":
                 message = str(condition.get("message", ""))
                 yield self._fact(
-                    "workload.rollout_failed", Subject(namespace, workload=workload), message, "message", message
+                    "workload.rollout_failed",
+                    Subject(namespace, workload=workload),
+                    message,
+                    "message",
+                    message,
                 )
         if kind == "ReplicaSet":
             containers = template.get("containers") or [{}]
             image = str(containers[0].get("image", ""))
             info = ReplicaSetInfo(
-                name, image, int((obj.get("spec") or {}).get("replicas") or 0), int(status.get("readyReplicas") or 0)
+                name,
+                image,
+                int((obj.get("spec") or {}).get("replicas") or 0),
+                int(status.get("readyReplicas") or 0),
             )
-            yield self._fact("workload.replicaset", Subject(namespace, workload=workload), info, name, key=name)
+            yield self._fact(
+                "workload.replicaset", Subject(namespace, workload=workload), info, name, key=name
+            )
 
     def _configmap(self, obj: dict[str, Any]) -> Iterator[Fact]:
         meta = obj.get("metadata") or {}

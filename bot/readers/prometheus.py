@@ -52,7 +52,11 @@ def sample_fact(line: str, ref: str, line_number: int, context: Subject) -> Fact
     subject = subject_from_labels(name, labels)
     if subject.pod is None and subject.namespace is None:
         subject = Subject(
-            context.namespace, context.pod, subject.container, context.workload, subject.instance or context.instance
+            context.namespace,
+            context.pod,
+            subject.container,
+            context.workload,
+            subject.instance or context.instance,
         )
     series = Series(name, tuple(sorted(labels.items())), ((stamp, value),))
     source = Source("prometheus-text", ref, line.strip(), line_number)

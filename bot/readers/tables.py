@@ -6,10 +6,37 @@ import re
 
 _HEADER_TOKEN = re.compile(r"^[A-Z][A-Z0-9_()\-/%.]*$")
 _MULTIWORD = ("LAST SEEN", "NOMINATED NODE", "READINESS GATES", "CHANGE-CAUSE")
-_KNOWN = {"NAME", "NAMESPACE", "READY", "STATUS", "RESTARTS", "AGE", "TYPE", "REASON", "OBJECT", "MESSAGE",
-          "DESIRED", "CURRENT", "IMAGES", "CONTAINERS", "CPU(CORES)", "MEMORY(BYTES)", "POD", "LAST SEEN",
-          "UP-TO-DATE", "AVAILABLE", "ROLES", "VERSION", "REFERENCE", "TARGETS", "DATA", "EXIT", "LAST_REASON",
-          "FINISHED", "REVISION"}
+_KNOWN = {
+    "NAME",
+    "NAMESPACE",
+    "READY",
+    "STATUS",
+    "RESTARTS",
+    "AGE",
+    "TYPE",
+    "REASON",
+    "OBJECT",
+    "MESSAGE",
+    "DESIRED",
+    "CURRENT",
+    "IMAGES",
+    "CONTAINERS",
+    "CPU(CORES)",
+    "MEMORY(BYTES)",
+    "POD",
+    "LAST SEEN",
+    "UP-TO-DATE",
+    "AVAILABLE",
+    "ROLES",
+    "VERSION",
+    "REFERENCE",
+    "TARGETS",
+    "DATA",
+    "EXIT",
+    "LAST_REASON",
+    "FINISHED",
+    "REVISION",
+}
 
 
 class Table:
@@ -63,7 +90,11 @@ class Table:
                 break
             value = tokens[index]
             index += 1
-            if name in ("RESTARTS", "AGE", "LAST SEEN") and index < len(tokens) and tokens[index].startswith("("):
+            if (
+                name in ("RESTARTS", "AGE", "LAST SEEN")
+                and index < len(tokens)
+                and tokens[index].startswith("(")
+            ):
                 while index < len(tokens) and not tokens[index - 1].endswith(")"):
                     value += " " + tokens[index]
                     index += 1

@@ -11,13 +11,22 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
 
-from analyzers.evidence import EventRecord, Fact, FactKind, FactValue, LogRecord, ReplicaSetInfo, Source, Subject
+from analyzers.evidence import (
+    EventRecord,
+    Fact,
+    FactKind,
+    FactValue,
+    LogRecord,
+    ReplicaSetInfo,
+    Source,
+    Subject,
+)
 from analyzers.quantity import parse_human_bytes, parse_k8s_quantity
 from bot.readers.commands import Command, match_prompt, parse_command
 from bot.readers.excerpts import RawText
@@ -49,7 +58,15 @@ _ENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):\s+(.*?)\s*$")
 _CONTAINER_NAME = re.compile(r"^\s*([a-z0-9][a-z0-9.-]*):\s*$")
 _YAML_LINE = re.compile(r"^(\s*)([A-Za-z_][\w.-]*):(?:\s+(.*?))?\s*$")
 _REDIS_REPLY = re.compile(r'^\s*(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|(.+?))\s*$')
-_DESCRIBE_SECTIONS = {"Containers", "Init Containers", "Conditions", "Volumes", "Events", "Labels", "Annotations"}
+_DESCRIBE_SECTIONS = {
+    "Containers",
+    "Init Containers",
+    "Conditions",
+    "Volumes",
+    "Events",
+    "Labels",
+    "Annotations",
+}
 
 
 @dataclass
@@ -112,8 +129,12 @@ def _whole_structured(text: str, ref: str) -> list[Fact] | None:
     return facts
 
 
-def _structured_facts(obj: Any, raw: str, ref: str, line_offset: int, context: Subject, kind: str) -> Iterator[Fact]:
-    if is_api_body(obj) or (isinstance(obj, list) and obj and isinstance(obj[0], dict) and "metric" in obj[0]):
+def _structured_facts(
+    obj: Any, raw: str, ref: str, line_offset: int, context: Subject, kind: str
+) -> Iterator[Fact]:
+    if is_api_body(obj) or (
+        isinstance(obj, list) and obj and isinstance(obj[0], dict) and "metric" in obj[0]
+    ):
         yield from api_facts(obj, RawText(raw), ref, line_offset)
     else:
         yield from ObjectReader(raw, ref, kind, line_offset).read(obj, context)
@@ -134,7 +155,9 @@ def _helm_values(document: dict[str, Any], raw: str, ref: str) -> Iterator[Fact]
             yield Fact("helm.value", Subject(), _yaml_scalar(value), source, key=path)
     for comment in re.finditer(r"^\s*#\s*(.+)$", raw, re.MULTILINE):
         note = comment.group(1).strip()
-        yield Fact("text.note", Subject(), note, Source("helm-values", ref, note, text.line_number(comment.start())))
+        yield Fact(
+            "text.note", Subject(), note, Source("helm-values", ref, note, text.line_number(comment.start()))
+        )
 
 
 def _flatten(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -203,7 +226,7 @@ class _Scanner:
             position = end
 
     # -- structured blocks ---------------------------------------------------------
-    def _structured_at(self, index: int) -> Iterator[Fact]:
+    def _structured_at(self, index: int) -> Generator[Fact, None, int]:
         """Decode a JSON or YAML block starting at line `index`; return lines consumed."""
         line = self.lines[index]
         stripped = line.strip()
@@ -215,7 +238,7 @@ class _Scanner:
             return (yield from self._yaml_at(index))
         return 0
 
-    def _json_at(self, index: int) -> Iterator[Fact]:
+    def _json_at(self, index: int) -> Generator[Fact, None, int]:
         stripped = self.lines[index].strip()
         try:
             single = json.loads(stripped)
@@ -254,13 +277,15 @@ class _Scanner:
         if not decoded_any:
             return 0
         lines_consumed = self.text.count("\n", offset, consumed_to) + 1
-        rest = self.text[consumed_to : self.text.find("\n", consumed_to) if "\n" in self.text[consumed_to:] else None]
+        rest = self.text[
+            consumed_to : self.text.find("\n", consumed_to) if "\n" in self.text[consumed_to:] else None
+        ]
         if rest.strip():
             # `{...}$ kubectl ...`: a prompt glued to the end of the output
             self._maybe_command(rest.strip())
         return lines_consumed
 
-    def _yaml_at(self, index: int) -> Iterator[Fact]:
+    def _yaml_at(self, index: int) -> Generator[Fact, None, int]:
         end = index + 1
         while end < len(self.lines) and match_prompt(self.lines[end]) is None:
             end += 1
@@ -271,7 +296,9 @@ class _Scanner:
             return 0
         if not isinstance(document, dict):
             return 0
-        facts = list(ObjectReader(block, self.state.ref, "k8s-yaml", index).read(document, self.state.subject))
+        facts = list(
+            ObjectReader(block, self.state.ref, "k8s-yaml", index).read(document, self.state.subject)
+        )
         self.state.kinds["k8s-yaml"] += 1
         yield from facts
         return end - index
@@ -284,7 +311,9 @@ class _Scanner:
     def _is_context_line(self, line: str) -> bool:
         stripped = line.strip()
         return bool(
-            match_prompt(line) or stripped.startswith(("#", "---", "```")) or re.fullmatch(r"[-=\s]+", stripped)
+            match_prompt(line)
+            or stripped.startswith(("#", "---", "```"))
+            or re.fullmatch(r"[-=\s]+", stripped)
         )
 
     def _maybe_command(self, line: str) -> bool:
@@ -295,9 +324,7 @@ class _Scanner:
         command = parse_command(command_text, interactive_redis=interactive)
         if interactive:
             previous = self.state.command
-            if previous is not None and previous.verb == "redis":
-                command = replace(command, subject=previous.subject)
-            elif previous is not None:
+            if (previous is not None and previous.verb == "redis") or previous is not None:
                 command = replace(command, subject=previous.subject)
         self._start_block(command)
         return True
@@ -325,15 +352,14 @@ class _Scanner:
         if self._maybe_command(line):
             yield from self._flush_redis_replies()
             return
-        if state.command is not None and state.command.verb == "redis" and not state.in_info:
-            if state.command.redis_command.startswith(("CONFIG GET", "TTL", "DBSIZE", "PING")) or stripped.startswith(
-                ("ERR", "(error)")
-            ):
-                yield from self._redis_reply(stripped, number)
-                return
+        if self._is_redis_reply(stripped):
+            yield from self._redis_reply(stripped, number)
+            return
         if stripped.startswith("Found ") and "using pod/" in stripped:
             pod = stripped.split("using pod/", 1)[1].split()[0]
-            state.subject = replace(state.subject, pod=pod, workload=state.subject.workload or workload_of_pod(pod))
+            state.subject = replace(
+                state.subject, pod=pod, workload=state.subject.workload or workload_of_pod(pod)
+            )
             return
         if state.table is not None:
             if re.fullmatch(r"[-\s]+", stripped):
@@ -408,6 +434,13 @@ class _Scanner:
             return replace(subject, container=self.state.container)
         return subject
 
+    def _is_redis_reply(self, stripped: str) -> bool:
+        command = self.state.command
+        if command is None or command.verb != "redis" or self.state.in_info:
+            return False
+        replies = ("CONFIG GET", "TTL", "DBSIZE", "PING")
+        return command.redis_command.startswith(replies) or stripped.startswith(("ERR", "(error)"))
+
     # -- redis-cli replies ---------------------------------------------------------------
     def _redis_reply(self, stripped: str, number: int) -> Iterator[Fact]:
         state = self.state
@@ -417,7 +450,11 @@ class _Scanner:
             return
         command = state.command.redis_command if state.command else ""
         match = _REDIS_REPLY.match(stripped)
-        value = (match.group(1) if match.group(1) is not None else match.group(2) or match.group(3) or "") if match else ""
+        value = (
+            (match.group(1) if match.group(1) is not None else match.group(2) or match.group(3) or "")
+            if match
+            else ""
+        )
         if command.startswith("CONFIG GET"):
             state.redis_replies.append((value, number, stripped))
             if len(state.redis_replies) == 2:
@@ -432,7 +469,9 @@ class _Scanner:
         if len(replies) == 2:
             (name, number, first), (value, _, second) = replies
             self.state.kinds["redis-config-get"] += 1
-            yield self._fact("redis.config", value, f"{first}\n{second}", number, "redis-config-get", key=name)
+            yield self._fact(
+                "redis.config", value, f"{first}\n{second}", number, "redis-config-get", key=name
+            )
         self.state.redis_replies = []
 
     # -- tables ---------------------------------------------------------------------
@@ -457,39 +496,66 @@ class _Scanner:
             name = cells.get("NAME", "")
             try:
                 info = ReplicaSetInfo(
-                    name, cells.get("IMAGES", ""), int(cells.get("DESIRED", "0")), int(cells.get("READY", "0")),
+                    name,
+                    cells.get("IMAGES", ""),
+                    int(cells.get("DESIRED", "0")),
+                    int(cells.get("READY", "0")),
                     cells.get("AGE", ""),
                 )
             except ValueError:
                 return
             subject = Subject(namespace, workload=workload_of_replicaset(name))
-            yield self._fact("workload.replicaset", info, excerpt, number, "kubectl-table", key=name, subject=subject)
+            yield self._fact(
+                "workload.replicaset", info, excerpt, number, "kubectl-table", key=name, subject=subject
+            )
 
-    def _pod_cells(self, cells: dict[str, str], subject: Subject, excerpt: str, number: int) -> Iterator[Fact]:
+    def _pod_cells(
+        self, cells: dict[str, str], subject: Subject, excerpt: str, number: int
+    ) -> Iterator[Fact]:
         if cells.get("STATUS"):
             yield self._fact("pod.status", cells["STATUS"], excerpt, number, "kubectl-table", subject=subject)
         restarts = re.match(r"^(\d+)", cells.get("RESTARTS", ""))
         if restarts:
-            yield self._fact("pod.restarts", int(restarts.group(1)), excerpt, number, "kubectl-table", subject=subject)
+            yield self._fact(
+                "pod.restarts", int(restarts.group(1)), excerpt, number, "kubectl-table", subject=subject
+            )
         if cells.get("LAST_REASON") and cells["LAST_REASON"] != "<none>":
-            yield self._fact("container.last_reason", cells["LAST_REASON"], excerpt, number, "kubectl-table",
-                             subject=subject)
+            yield self._fact(
+                "container.last_reason",
+                cells["LAST_REASON"],
+                excerpt,
+                number,
+                "kubectl-table",
+                subject=subject,
+            )
         exit_code = cells.get("EXIT") or cells.get("EXITCODE")
         if exit_code and exit_code.lstrip("-").isdigit():
-            yield self._fact("container.last_exit_code", int(exit_code), excerpt, number, "kubectl-table",
-                             subject=subject)
+            yield self._fact(
+                "container.last_exit_code", int(exit_code), excerpt, number, "kubectl-table", subject=subject
+            )
         if cells.get("FINISHED"):
             when = parse_log_time(cells["FINISHED"])
-            yield self._fact("container.last_finished", cells["FINISHED"], excerpt, number, "kubectl-table",
-                             subject=subject, at=when)
+            yield self._fact(
+                "container.last_finished",
+                cells["FINISHED"],
+                excerpt,
+                number,
+                "kubectl-table",
+                subject=subject,
+                at=when,
+            )
         memory = cells.get("MEMORY(BYTES)")
         if memory and (amount := parse_k8s_quantity(memory)) is not None:
-            yield self._fact("container.memory_usage", amount, excerpt, number, "kubectl-top", subject=subject)
+            yield self._fact(
+                "container.memory_usage", amount, excerpt, number, "kubectl-top", subject=subject
+            )
         cpu = cells.get("CPU(CORES)")
         if cpu and (cores := parse_k8s_quantity(cpu)) is not None:
             yield self._fact("container.cpu_usage", cores, excerpt, number, "kubectl-top", subject=subject)
 
-    def _event_row(self, cells: dict[str, str], excerpt: str, number: int, namespace: str | None) -> Iterator[Fact]:
+    def _event_row(
+        self, cells: dict[str, str], excerpt: str, number: int, namespace: str | None
+    ) -> Iterator[Fact]:
         obj = cells.get("OBJECT", "")
         object_kind, _, object_name = obj.partition("/")
         if not object_name:  # kubectl describe: the events are about the described object
@@ -508,8 +574,13 @@ class _Scanner:
             workload_of_pod(object_name) if object_kind.lower() == "pod" else object_name or None,
         )
         record = EventRecord(
-            cells.get("REASON", ""), message, cells.get("TYPE", ""),
-            int(count_match.group(1)) if count_match else 1, object_kind.capitalize(), object_name, age,
+            cells.get("REASON", ""),
+            message,
+            cells.get("TYPE", ""),
+            int(count_match.group(1)) if count_match else 1,
+            object_kind.capitalize(),
+            object_name,
+            age,
         )
         yield self._fact("event", record, excerpt, number, "kubectl-events", subject=subject)
 
@@ -528,7 +599,9 @@ class _Scanner:
         resource = _RESOURCE_LINE.match(line)
         if resource and state.resource_block:
             amount = parse_k8s_quantity(resource.group(2))
-            name = f"container.{resource.group(1)}_{'limit' if state.resource_block == 'limits' else 'request'}"
+            name = (
+                f"container.{resource.group(1)}_{'limit' if state.resource_block == 'limits' else 'request'}"
+            )
             if amount is not None and resource.group(1) in ("cpu", "memory"):
                 yield self._fact(name, amount, stripped, number, "kubectl-describe")  # type: ignore[arg-type]
             return
@@ -536,7 +609,9 @@ class _Scanner:
         if state.in_environment and not (key_match and key_match.group(1) in ("Mounts", "Conditions")):
             env = _ENV_LINE.match(line)
             if env:
-                yield self._fact("container.env", env.group(2), stripped, number, "kubectl-describe", key=env.group(1))
+                yield self._fact(
+                    "container.env", env.group(2), stripped, number, "kubectl-describe", key=env.group(1)
+                )
                 return
         if not key_match:
             return
@@ -552,9 +627,13 @@ class _Scanner:
             if key == "Events":
                 state.table = None
             return
-        if key == "Name" and value and not state.describe_kind or key == "Name" and state.describe_kind:
-            if state.describe_section in ("", "Containers") and not state.subject.pod or state.describe_kind:
-                state.subject = replace(state.subject, pod=value, workload=state.subject.workload or workload_of_pod(value))
+        if (key == "Name" and value and not state.describe_kind) or (key == "Name" and state.describe_kind):
+            if (
+                state.describe_section in ("", "Containers") and not state.subject.pod
+            ) or state.describe_kind:
+                state.subject = replace(
+                    state.subject, pod=value, workload=state.subject.workload or workload_of_pod(value)
+                )
             return
         if key == "Namespace" and value:
             state.subject = replace(state.subject, namespace=value)
@@ -569,9 +648,13 @@ class _Scanner:
             yield self._fact("container.state", value, stripped, number, "kubectl-describe")
         elif key == "Last State":
             state.state_block = "last"
-            yield self._fact("container.state", f"Last:{value}", stripped, number, "kubectl-describe", key="last")
+            yield self._fact(
+                "container.state", f"Last:{value}", stripped, number, "kubectl-describe", key="last"
+            )
         elif key == "Reason" and state.state_block:
-            kind: FactKind = "container.waiting_reason" if state.state_block == "state" else "container.last_reason"
+            kind: FactKind = (
+                "container.waiting_reason" if state.state_block == "state" else "container.last_reason"
+            )
             if state.state_block == "state" and not value:
                 return
             yield self._fact(kind, value, stripped, number, "kubectl-describe")
@@ -579,7 +662,9 @@ class _Scanner:
             yield self._fact("container.last_exit_code", int(value), stripped, number, "kubectl-describe")
         elif key in ("Started", "Finished") and state.state_block == "last":
             fact_kind: FactKind = "container.last_started" if key == "Started" else "container.last_finished"
-            yield self._fact(fact_kind, value, stripped, number, "kubectl-describe", at=parse_describe_time(value))
+            yield self._fact(
+                fact_kind, value, stripped, number, "kubectl-describe", at=parse_describe_time(value)
+            )
         elif key == "Restart Count" and value.isdigit():
             state.state_block = ""
             yield self._fact("container.restart_count", int(value), stripped, number, "kubectl-describe")
@@ -599,8 +684,13 @@ class _Scanner:
     def _is_describe_marker(self, line: str) -> bool:
         """A describe key that only changes the context (`Limits:`, `Containers:`)."""
         key = _DESCRIBE_KEY.match(line)
-        return bool(key) and key is not None and (
-            key.group(1) in _DESCRIBE_SECTIONS or key.group(1) in ("Limits", "Requests", "Environment", "Mounts")
+        return (
+            bool(key)
+            and key is not None
+            and (
+                key.group(1) in _DESCRIBE_SECTIONS
+                or key.group(1) in ("Limits", "Requests", "Environment", "Mounts")
+            )
         )
 
     # -- YAML with or without its indentation --------------------------------------------------
@@ -621,7 +711,7 @@ class _Scanner:
             return True
         if value.startswith("#"):
             return True
-        path = ".".join([p for _, p in parents][-2:] + [key])
+        path = ".".join([*[p for _, p in parents][-2:], key])
         self.state.kinds["helm-values"] += 1
         return self._fact("helm.value", value.strip("\"'"), line.strip(), number, "helm-values", key=path)
 
@@ -648,7 +738,12 @@ class _Scanner:
         state.log_facts += 1
         state.kinds["log"] += 1
         return self._fact(
-            "log", LogRecord(stripped, level.lower()), stripped, number, "log", subject=subject,
+            "log",
+            LogRecord(stripped, level.lower()),
+            stripped,
+            number,
+            "log",
+            subject=subject,
             at=parse_log_time(stripped),
         )
 
@@ -667,8 +762,16 @@ def _is_k8s_or_metrics(obj: dict[str, Any]) -> bool:
     return "kind" in obj or is_api_body(obj) or "metric" in obj
 
 
-_POLICIES = {"noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu", "allkeys-random",
-             "volatile-random", "volatile-ttl"}
+_POLICIES = {
+    "noeviction",
+    "allkeys-lru",
+    "volatile-lru",
+    "allkeys-lfu",
+    "volatile-lfu",
+    "allkeys-random",
+    "volatile-random",
+    "volatile-ttl",
+}
 
 
 def _plausible_directive(key: str, value: str) -> bool:
@@ -684,5 +787,7 @@ def _plausible_directive(key: str, value: str) -> bool:
     if key in ("maxclients", "timeout", "tcp-keepalive", "port"):
         return value.isdigit()
     if key == "bind":
-        return bool(re.fullmatch(r"[\d.: *-]+|[\w.-]+(?: [\w.:-]+)*", value)) and any(c.isdigit() for c in value)
+        return bool(re.fullmatch(r"[\d.: *-]+|[\w.-]+(?: [\w.:-]+)*", value)) and any(
+            c.isdigit() for c in value
+        )
     return key in ("requirepass", "appendfsync", "dir", "aclfile") and " " not in value
