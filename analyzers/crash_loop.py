@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from analyzers.base import finding
-from analyzers.containers import containers
+from analyzers.containers import ContainerView, containers
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
-from analyzers.evidence import EventRecord, Fact
+from analyzers.evidence import EventRecord, Fact, FactKind
 
 RESTARTS_FOR_A_LOOP = 3
 
@@ -14,15 +14,24 @@ RESTARTS_FOR_A_LOOP = 3
 def analyze(context: Context) -> list[Finding]:
     cited: list[Fact] = []
     worst = 0
-    for view in containers(context, include_sidecars=False):
+    views = containers(context)
+    sidecar_restarts = _only_sidecars_restart(views)
+    for view in views:
+        if view.sidecar:
+            continue
         for fact in view.facts.get("container.waiting_reason", []) + view.facts.get("pod.status", []):
             if fact.value == "CrashLoopBackOff":
                 cited.append(fact)
-        for kind in ("container.restart_count", "pod.restarts"):
-            for fact in view.facts.get(kind, []):
-                if isinstance(fact.value, int) and fact.value >= RESTARTS_FOR_A_LOOP:
-                    worst = max(worst, fact.value)
-                    cited.append(fact)
+        # The pod's RESTARTS column adds up all its containers: the container's own count wins.
+        kind: FactKind = (
+            "container.restart_count" if "container.restart_count" in view.facts else "pod.restarts"
+        )
+        if kind == "pod.restarts" and sidecar_restarts:
+            continue
+        for fact in view.facts.get(kind, []):
+            if isinstance(fact.value, int) and fact.value >= RESTARTS_FOR_A_LOOP:
+                worst = max(worst, fact.value)
+                cited.append(fact)
     backoffs = [f for f in context.mine("event") if _is_restart_backoff(f)]
     cited.extend(backoffs[:2])
     if not cited:
@@ -45,6 +54,13 @@ def analyze(context: Context) -> list[Finding]:
             restarts=worst,
         )
     ]
+
+
+def _only_sidecars_restart(views: list[ContainerView]) -> bool:
+    """Where per-container counts are known, only sidecars restart (so pod counts mislead)."""
+    counts = [(v.sidecar, v.number("container.restart_count")) for v in views]
+    known = [(sidecar, n) for sidecar, n in counts if n is not None]
+    return any(s and n > 0 for s, n in known) and all(n == 0 for s, n in known if not s)
 
 
 def _is_restart_backoff(fact: Fact) -> bool:

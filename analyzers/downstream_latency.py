@@ -9,8 +9,8 @@ from analyzers.context import Context, names_match
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
 
-_SLOW = re.compile(r"\bslow\b|latency(?:_ms)?[=:\s]+\d|timed? ?out|deadline exceeded", re.IGNORECASE)
-_ABOUT_STORE = re.compile(r"session|cache|redis|store|queue", re.IGNORECASE)
+_SLOW = re.compile(r"\bslow\b|latency(?:_ms)?[=:]\s*\d|\btimed out\b|deadline exceeded", re.IGNORECASE)
+_ABOUT_STORE = re.compile(r"session|cache|redis|\bstore\b", re.IGNORECASE)
 _SERVER_LOG = re.compile(r"^\d+:[MCSX] \d{1,2} \w{3} \d{4}")
 
 

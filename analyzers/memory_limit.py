@@ -34,7 +34,8 @@ def analyze(context: Context) -> list[Finding]:
     share = need.bytes / limit if limit else 0.0
     if need.bytes and share < 0.7:
         return []  # killed far below the limit by what we can see: not enough to blame the limit
-    growing = _unbounded(redis) or need.observed_peak >= 0.9 * limit
+    # Without a bound of its own the process grows to whatever limit it gets: leave real room.
+    growing = _unbounded(redis) or (not redis.present and need.observed_peak >= 0.9 * limit)
     suggested = need.suggested_limit(limit, growing)
     parts = []
     if need.data:

@@ -37,7 +37,7 @@ class MemoryNeed:
     def suggested_limit(self, current: float, growing: bool) -> float:
         """A limit with room for buffers and clients; at least double when memory had no bound."""
         target = self.bytes * 1.25
-        if growing or self.observed_peak >= 0.9 * current:
+        if growing:
             target = max(target, 2 * current)
         target = max(target, current * 1.25)
         return round_up(target, 64 * MI if target <= GI else 256 * MI)

@@ -45,12 +45,40 @@ class _Plan:
         return "allkeys-lru"
 
 
+# Which findings each remediation answers, to list fixes in the order of their causes.
+ANSWERS: dict[str, tuple[str, ...]] = {
+    "lower-jvm-heap": ("jvm-heap-exceeds-limit",),
+    "raise-memory-limit": ("memory-limit-too-low", "jvm-heap-exceeds-limit", "memory-growth-unbounded"),
+    "set-redis-maxmemory": ("redis-maxmemory-unset", "redis-maxmemory-reached"),
+    "set-redis-eviction-policy": ("redis-noeviction-policy", "redis-maxmemory-reached"),
+    "fix-app-config": ("app-config-error", "redis-maxmemory-reached"),
+    "fix-redis-config-mount": ("redis-config-not-applied",),
+    "set-vm-overcommit": ("redis-fork-failed",),
+    "disable-redis-background-save": ("redis-fork-failed",),
+    "add-session-ttl": ("redis-keys-without-ttl",),
+    "enable-redis-auth": ("redis-auth-disabled",),
+    "fix-connection-leak": ("redis-maxclients-reached",),
+    "raise-redis-maxclients": ("redis-maxclients-reached",),
+    "raise-cpu-limit": ("cpu-throttling",),
+    "tune-liveness-probe": ("liveness-probe-failing",),
+    "rollback-image": ("image-pull-failed",),
+    "expand-volume": ("disk-full",),
+}
+
+
 def remediations(context: Context, findings: list[Finding]) -> list[Remediation]:
+    """Every fix the findings call for, the fix of the most likely cause first."""
     plan = _Plan(context, findings)
     found: list[Remediation] = []
     for rule in _RULES:
         found.extend(rule(plan))
-    return found
+    position = {f.id: index for index, f in enumerate(findings)}
+
+    def rank(remediation: Remediation) -> int:
+        answered = [position[i] for i in ANSWERS.get(remediation.id, ()) if i in position]
+        return min(answered, default=len(position))
+
+    return sorted(found, key=rank)
 
 
 def _jvm(plan: _Plan) -> list[Remediation]:

@@ -7,6 +7,7 @@ import re
 from analyzers.context import Context, names_match
 from analyzers.diagnosis import Component, Finding, Remediation
 from analyzers.evidence import Series
+from analyzers.quantity import format_redis_mb
 from analyzers.redis_view import RedisView
 
 _RUNTIMES = (
@@ -16,6 +17,7 @@ _RUNTIMES = (
     (re.compile(r"fluent-?bit|fluentd|promtail"), "log-shipper"),
     (re.compile(r"postgres"), "postgres"),
 )
+_CALLS_US = re.compile(r"redis|OOM command not allowed|max number of clients", re.IGNORECASE)
 _USAGE_NAMES = {"session": "session store", "cache": "cache", "queue": "job queue", "store": "data store"}
 
 
@@ -40,12 +42,12 @@ def reconstruct(context: Context) -> tuple[str, list[Component]]:
         purpose = f"{detail.split(',')[0]}{users} as its {usage}{where}; " + ", ".join(detail.split(", ")[1:])
         components.append(Component(service, "redis", detail))
     else:
-        kind = _image_kind(context) or _runtime(context) or "workload"
+        kind = _image_kind(context) or _runtime(context) or ""
         image = next((str(f.value) for f in context.main("container.image")), "")
-        purpose = f"{service}: a {kind} service{' in namespace ' + namespace if namespace else ''}"
+        purpose = f"{service}: a {kind + ' ' if kind else ''}service{' in namespace ' + namespace if namespace else ''}"
         if image:
             purpose += f", image {image.rsplit('/', 1)[-1]}"
-        components.append(Component(service, kind, image or kind))
+        components.append(Component(service, kind or "workload", image or kind or "workload"))
     for fact in context.mine("container.image"):
         if context.is_sidecar(fact.subject) and fact.subject.container:
             name = fact.subject.container
@@ -65,13 +67,15 @@ def summarize(
     if not findings:
         return f"{service}: nothing in the evidence points to a fault; see sources for what was read."
     by_id = {f.id: f for f in findings}
-    symptoms = [
-        by_id[i].title.split(":")[0].lower() for i in ("crash-loop", "container-oom-killed") if i in by_id
-    ]
+    symptoms = []
+    if "container-oom-killed" in by_id and not by_id["container-oom-killed"].data.get("sidecar_only"):
+        symptoms.append("the OOM kills")
+    if "crash-loop" in by_id:
+        symptoms.append(f"the crash loop ({by_id['crash-loop'].data.get('restarts', 0)} restarts)")
     root = by_id[root_causes[0]] if root_causes else findings[0]
     text = f"{service}: {root.title}"
     if symptoms and root.id not in ("crash-loop", "container-oom-killed"):
-        text += f", which explains the {' and '.join(symptoms)}"
+        text += f", which explains {' and '.join(symptoms)}"
     text += "."
     if len(root_causes) > 1:
         text += " Also: " + "; ".join(by_id[i].title for i in root_causes[1:]) + "."
@@ -81,11 +85,8 @@ def summarize(
 
 
 def _redis_detail(redis: RedisView) -> str:
-    version = redis.info.get("redis_version")
-    parts = [f"Redis {version.value}" if version else "Redis"]
-    mode = redis.info.get("redis_mode")
-    if mode:
-        parts[0] += f" {mode.value}"
+    version, mode = _redis_version_and_mode(redis)
+    parts = [" ".join(p for p in ("Redis", version, mode) if p)]
     save, appendonly = redis.effective("save"), redis.effective("appendonly")
     if save is not None and appendonly is not None:
         persistence = []
@@ -96,7 +97,7 @@ def _redis_detail(redis: RedisView) -> str:
         parts.append(" and ".join(persistence) if persistence else "no persistence")
     maxmemory = redis.effective("maxmemory")
     if maxmemory is not None:
-        parts.append(f"maxmemory {maxmemory.value}" if maxmemory.number else "no maxmemory")
+        parts.append(f"maxmemory {format_redis_mb(maxmemory.number)}" if maxmemory.number else "no maxmemory")
     policy = redis.effective("maxmemory-policy")
     if policy:
         parts.append(f"policy {policy.value}")
@@ -111,6 +112,38 @@ def _redis_detail(redis: RedisView) -> str:
     return ", ".join(parts)
 
 
+def _redis_version_and_mode(redis: RedisView) -> tuple[str | None, str | None]:
+    """From INFO, else the start-up log, else the image tag (pod spec or chart values)."""
+    context = redis.context
+    version = redis.info["redis_version"].value if "redis_version" in redis.info else None
+    mode = redis.info["redis_mode"].value if "redis_mode" in redis.info else None
+    for fact in context.logs():
+        text = context.text_of(fact)
+        if version is None and (found := re.search(r"Redis version=([\d.]+)", text)):
+            version = found.group(1)
+        if mode is None and (found := re.search(r"Running mode=(\w+)", text)):
+            mode = found.group(1)
+    if version is None:
+        version = _version_from_image(context)
+    return version, mode
+
+
+def _version_from_image(context: Context) -> str | None:
+    images = [
+        str(f.value) for f in context.main("container.image") if _kind_of_image(str(f.value)) == "redis"
+    ]
+    tags = [str(f.value) for f in context.mine("helm.value") if f.key and f.key.endswith("image.tag")]
+    repositories = [
+        str(f.value) for f in context.mine("helm.value") if f.key and f.key.endswith("image.repository")
+    ]
+    if images and ":" in images[0]:
+        tags = [images[0].rsplit(":", 1)[1]]
+    elif not any("redis" in r for r in repositories):
+        tags = []
+    found = re.match(r"v?(\d+(?:\.\d+){0,2})", tags[0]) if tags else None
+    return found.group(1) if found else None
+
+
 def _clients(context: Context) -> list[str]:
     service = context.service or ""
     names: set[str] = set()
@@ -121,7 +154,7 @@ def _clients(context: Context) -> list[str]:
         elif (
             context.relation(fact.subject) == "other"
             and fact.subject.workload
-            and service in context.text_of(fact)
+            and (service in context.text_of(fact) or _CALLS_US.search(context.text_of(fact)))
         ):
             names.add(fact.subject.workload)
     return sorted(names)[:4]
