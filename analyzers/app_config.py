@@ -14,7 +14,8 @@ _CONFIG_FAILURE = re.compile(
     r"(?:required|missing|mandatory)[^\"]{0,40}?(?:environment variable|env var|variable|setting|config\w*|secret|key)"
     r"[^\"]{0,10}?\b([A-Z][A-Z0-9_]{2,})?|([A-Z][A-Z0-9_]{2,}) (?:is not set|not set|is required|must be set)|"
     r"no such file or directory|invalid (?:flag|option|argument|configuration)|unknown flag|"
-    r"could not (?:load|parse) config|failed to (?:load|parse) config",
+    r"could not (?:load|parse) config|failed to (?:load|parse) config|KeyError: '[A-Z][A-Z0-9_]+'|"
+    r"ImproperlyConfigured|couldn't find key",
     re.IGNORECASE,
 )
 _CONFIG_EVENTS = ("CreateContainerConfigError", "secret", "configmap")
@@ -29,6 +30,7 @@ def analyze(context: Context) -> list[Finding]:
     ]
     log_hits = [f for f in context.logs() if _is_fatal_config(f, context)]
     events = [f for f in context.mine("event") if _is_config_event(f)]
+    events += [f for f in context.main("container.waiting_reason") if f.value == "CreateContainerConfigError"]
     if not events and not (log_hits and (exits or _restarting(context))):
         return []
     variable = _variable(log_hits)
@@ -61,7 +63,9 @@ def analyze(context: Context) -> list[Finding]:
 def _is_fatal_config(fact: Fact, context: Context) -> bool:
     text = context.text_of(fact)
     level = getattr(fact.value, "level", "")
-    fatal = level in ("fatal", "error", "panic", "crit") or re.search(r"\b(FATAL|PANIC|CRITICAL)\b", text)
+    fatal = level in ("fatal", "error", "panic", "crit") or re.search(
+        r"\b(FATAL|PANIC|CRITICAL)\b|^\w*Error: ", text
+    )
     return bool(fatal and _CONFIG_FAILURE.search(text))
 
 
@@ -69,10 +73,14 @@ def _is_config_event(fact: Fact) -> bool:
     record = fact.value
     if not isinstance(record, EventRecord):
         return False
-    return record.reason == "CreateContainerConfigError" or (
-        record.reason == "Failed"
-        and any(w in record.message for w in _CONFIG_EVENTS[1:])
-        and "not found" in record.message
+    return (
+        record.reason == "CreateContainerConfigError"
+        or "couldn't find key" in record.message
+        or (
+            record.reason == "Failed"
+            and any(w in record.message for w in _CONFIG_EVENTS[1:])
+            and "not found" in record.message
+        )
     )
 
 

@@ -44,6 +44,7 @@ class Context:
     evidence: Evidence
     service: str | None
     sidecars: set[tuple[str | None, str]] = field(default_factory=set)
+    aliases: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, evidence: Evidence, service: str | None) -> Context:
@@ -51,7 +52,13 @@ class Context:
         for fact in evidence.of("container.image"):
             if fact.subject.container and _SIDECAR_IMAGES.search(str(fact.value)):
                 context.sidecars.add((fact.subject.pod, fact.subject.container))
+        if context.service:
+            context.aliases = workload_aliases(evidence, context.service)
         return context
+
+    def _is_ours(self, name: str) -> bool:
+        assert self.service is not None
+        return names_match(name, self.service) or any(names_match(name, alias) for alias in self.aliases)
 
     # -- ownership --------------------------------------------------------------
     def relation(self, subject: Subject) -> Relation:
@@ -60,13 +67,13 @@ class Context:
             return "unknown"
         for name in (subject.pod, subject.workload):
             if name:
-                return "self" if names_match(name, service) else "other"
+                return "self" if self._is_ours(name) else "other"
         if subject.instance:
             host = subject.instance.split(":")[0]
             if re.fullmatch(r"[\d.]+", host):
                 return "unknown"
-            return "self" if names_match(host, service) else "other"
-        if subject.origin and names_match(subject.origin, service):
+            return "self" if self._is_ours(host) else "other"
+        if subject.origin and self._is_ours(subject.origin):
             return "self"
         return "unknown"
 
@@ -111,6 +118,15 @@ class Context:
     def text_of(self, fact: Fact) -> str:
         value = fact.value
         return getattr(value, "text", None) or getattr(value, "message", None) or str(value)
+
+
+def workload_aliases(evidence: Evidence, service: str) -> set[str]:
+    """When no workload is named like the service, the ones named after it (`checkout` -> `checkout-api`)."""
+    workloads = Counter(f.subject.workload for f in evidence.facts if f.subject.workload)
+    if any(names_match(name, service) for name in workloads):
+        return set()
+    related = [name for name in workloads if name.startswith(service + "-") or name.endswith("-" + service)]
+    return {max(related, key=lambda name: workloads[name])} if related else set()
 
 
 def infer_service(evidence: Evidence) -> str | None:

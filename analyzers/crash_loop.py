@@ -33,6 +33,18 @@ def analyze(context: Context) -> list[Finding]:
                 worst = max(worst, fact.value)
                 cited.append(fact)
     backoffs = [f for f in context.mine("event") if _is_restart_backoff(f)]
+    backoffs += [
+        f
+        for f, series in context.series("kube_pod_container_status_waiting_reason")
+        if series.label("reason") == "CrashLoopBackOff"
+        and series.last > 0
+        and not context.is_sidecar(f.subject)
+    ]
+    for fact, series in context.series("kube_pod_container_status_restarts_total"):
+        climbed = series.last - series.points[0][1] if len(series.points) > 1 else series.last
+        if climbed >= RESTARTS_FOR_A_LOOP and not context.is_sidecar(fact.subject):
+            worst = max(worst, int(series.last))
+            cited.append(fact)
     cited.extend(backoffs[:2])
     if not cited:
         return []

@@ -26,6 +26,10 @@ def analyze(context: Context) -> list[Finding]:
         and _PRESSURE.search(f"{f.value.reason} {f.value.message}")
     ]
     conditions = [f for f in context.evidence.of("node.condition", "MemoryPressure") if f.value == "True"]
+    evicted = [f for f in context.mine("pod.status") if f.value == "Evicted"]
+    notes = [f for f in context.mine("text.note") if "low on resource: memory" in str(f.value)]
+    if evicted and (notes or conditions):
+        events += evicted[:1] + notes[:1]
     if not events and not conditions:
         return []
     detail = (

@@ -7,7 +7,7 @@ import re
 from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import Reading, RedisView
 
 _FAILED = re.compile(
     r"fork: Cannot allocate memory|Can't save in background|Can't rewrite append only file in background"
@@ -21,6 +21,8 @@ def analyze(context: Context) -> list[Finding]:
     failures = [f for f in context.logs() if _FAILED.search(context.text_of(f))]
     redis = RedisView(context)
     status = redis.info.get("rdb_last_bgsave_status")
+    for fact, series in context.series("redis_rdb_last_bgsave_status"):
+        status = Reading("ok" if series.last >= 1 else "err", fact)
     failing_now = status is not None and status.value == "err"
     if not failures and not failing_now:
         return []

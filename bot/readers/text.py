@@ -58,6 +58,7 @@ _ENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):\s+(.*?)\s*$")
 _CONTAINER_NAME = re.compile(r"^\s*([a-z0-9][a-z0-9.-]*):\s*$")
 _YAML_LINE = re.compile(r"^(\s*)([A-Za-z_][\w.-]*):(?:\s+(.*?))?\s*$")
 _REDIS_REPLY = re.compile(r'^\s*(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|(.+?))\s*$')
+_NODE_CONDITION = re.compile(r"^\s*(MemoryPressure|DiskPressure|PIDPressure)\s+(True|False|Unknown)\s")
 _DESCRIBE_SECTIONS = {
     "Containers",
     "Init Containers",
@@ -388,6 +389,17 @@ class _Scanner:
             state.kinds["prometheus-text"] += 1
             yield sample
             return
+        condition = _NODE_CONDITION.match(line)
+        if condition:
+            yield self._fact(
+                "node.condition",
+                condition.group(2),
+                stripped,
+                number,
+                "kubectl-describe",
+                key=condition.group(1),
+            )
+            return
         describe = list(self._describe(line, stripped, number))
         if describe:
             state.kinds["kubectl-describe"] += 1
@@ -678,6 +690,10 @@ class _Scanner:
             state.in_environment = value != "<none>"
         elif key == "Image" and value:
             yield self._fact("container.image", value, stripped, number, "kubectl-describe")
+        elif key == "Reason" and value and not state.state_block and state.describe_section == "":
+            yield self._fact("pod.status", value, stripped, number, "kubectl-describe")
+        elif key == "Message" and value and not state.state_block and state.describe_section == "":
+            yield self._fact("text.note", value, stripped, number, "kubectl-describe")
         elif key == "Status" and value and state.describe_section == "":
             yield self._fact("pod.status", value, stripped, number, "kubectl-describe")
 
