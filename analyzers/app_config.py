@@ -15,7 +15,8 @@ _CONFIG_FAILURE = re.compile(
     r"[^\"]{0,10}?\b([A-Z][A-Z0-9_]{2,})?|([A-Z][A-Z0-9_]{2,}) (?:is not set|not set|is required|must be set)|"
     r"no such file or directory|invalid (?:flag|option|argument|configuration)|unknown flag|"
     r"could not (?:load|parse) config|failed to (?:load|parse) config|KeyError: '[A-Z][A-Z0-9_]+'|"
-    r"ImproperlyConfigured|couldn't find key",
+    r"ImproperlyConfigured|couldn't find key|validation errors? for \w*(?:Settings|Config)\b|"
+    r"Field required \[type=missing",
     re.IGNORECASE,
 )
 _CONFIG_EVENTS = ("CreateContainerConfigError", "secret", "configmap")
@@ -28,6 +29,8 @@ def analyze(context: Context) -> list[Finding]:
         for f in view.facts.get("container.last_exit_code", [])
         if isinstance(f.value, int) and f.value not in (0, 137, 143)
     ]
+    if any(f.value == "OOMKilled" for f in context.main("container.last_reason")):
+        return []  # the kernel killed it for memory; start-up complaints are not why it exits
     log_hits = [f for f in context.logs() if _is_fatal_config(f, context)]
     events = [f for f in context.mine("event") if _is_config_event(f)]
     events += [f for f in context.main("container.waiting_reason") if f.value == "CreateContainerConfigError"]
@@ -63,8 +66,8 @@ def analyze(context: Context) -> list[Finding]:
 def _is_fatal_config(fact: Fact, context: Context) -> bool:
     text = context.text_of(fact)
     level = getattr(fact.value, "level", "")
-    fatal = level in ("fatal", "error", "panic", "crit") or re.search(
-        r"\b(FATAL|PANIC|CRITICAL)\b|^\w*Error: ", text
+    fatal = level in ("fatal", "panic", "crit", "critical") or re.search(
+        r"\b(FATAL|PANIC|CRITICAL)\b|^[\w.]*Error: ", text
     )
     return bool(fatal and _CONFIG_FAILURE.search(text))
 

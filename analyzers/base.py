@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any
 
 from analyzers.context import Context
@@ -53,3 +54,9 @@ def narrow(fact: Fact, needle: str, width: int = 160) -> Fact:
     end = min(len(excerpt), begin + width)
     source = Source(fact.source.kind, fact.source.ref, excerpt[begin:end].strip(), fact.source.line)
     return Fact(fact.kind, fact.subject, fact.value, source, fact.key, fact.at)
+
+
+def is_recent(context: Context, fact: Fact, window: timedelta = timedelta(hours=1)) -> bool:
+    """Whether a fact is from the last `window` of the evidence (undated facts count as recent)."""
+    newest = max((f.at for f in context.evidence.facts if f.at is not None), default=None)
+    return fact.at is None or newest is None or fact.at >= newest - window

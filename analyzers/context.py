@@ -18,10 +18,25 @@ from analyzers.evidence import Evidence, Fact, FactKind, Series, Subject
 
 Relation = Literal["self", "other", "unknown"]
 
-_INSTANCE_SUFFIXES = re.compile(
-    r"^(?:-?[a-z0-9]{8,10}(?:-[a-z0-9]{5})?|-?\d+|-(?:metrics|headless|exporter|master|replicas?|config|svc|"
-    r"primary|leader|redis))*$"
+_INSTANCE_WORDS = re.compile(
+    r"^(?:\d+|metrics|headless|exporter|master|replicas?|config|svc|primary|leader|redis)$"
 )
+
+
+def _hash_like(word: str) -> bool:
+    """A ReplicaSet or pod hash (`7f4b8d9c65`, `xk2mv`): digits in it, or no vowels at all."""
+    return (
+        5 <= len(word) <= 10
+        and word.isalnum()
+        and (any(c.isdigit() for c in word) or not re.search("[aeiou]", word))
+    )
+
+
+def _instance_suffix(rest: str) -> bool:
+    """`-7f4b8d9c65-xk2mv`, `-0`, `-metrics`, `-redis-master-0`: what follows a workload's name."""
+    return all(_hash_like(word) or _INSTANCE_WORDS.match(word) for word in rest.split("-")[1:])
+
+
 _SIDECAR_NAMES = re.compile(
     r"^(metrics|exporter|.*-exporter|fluent-?bit|fluentd|filebeat|promtail|vector|istio-proxy|linkerd-proxy|"
     r"vault-agent|cloud-sql-proxy|oauth2-proxy|config-reloader|.*-sidecar|log-shipper|datadog-agent)$"
@@ -36,7 +51,7 @@ def names_match(name: str | None, service: str) -> bool:
     name = name.split(":")[0].split(".")[0]
     if name == service:
         return True
-    return name.startswith(service + "-") and bool(_INSTANCE_SUFFIXES.match(name[len(service) :]))
+    return name.startswith(service + "-") and _instance_suffix(name[len(service) :])
 
 
 @dataclass
@@ -45,6 +60,7 @@ class Context:
     service: str | None
     sidecars: set[tuple[str | None, str]] = field(default_factory=set)
     aliases: set[str] = field(default_factory=set)
+    namespaces: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, evidence: Evidence, service: str | None) -> Context:
@@ -54,7 +70,18 @@ class Context:
                 context.sidecars.add((fact.subject.pod, fact.subject.container))
         if context.service:
             context.aliases = workload_aliases(evidence, context.service)
+            context.namespaces = context._own_namespaces()
         return context
+
+    def _own_namespaces(self) -> set[str]:
+        found = Counter(
+            f.subject.namespace
+            for f in self.evidence.facts
+            if f.subject.namespace
+            and (f.subject.pod or f.subject.workload)
+            and self._is_ours(f.subject.pod or f.subject.workload or "")
+        )
+        return {found.most_common(1)[0][0]} if found else set()
 
     def _is_ours(self, name: str) -> bool:
         assert self.service is not None
@@ -65,6 +92,8 @@ class Context:
         service = self.service
         if not service:
             return "unknown"
+        if subject.namespace and self.namespaces and subject.namespace not in self.namespaces:
+            return "other"
         for name in (subject.pod, subject.workload):
             if name:
                 return "self" if self._is_ours(name) else "other"

@@ -52,7 +52,7 @@ def rank(findings: list[Finding]) -> tuple[list[str], list[Finding]]:
             f for f in ordered if f.id in EFFECTS and f.severity != "info" and not f.data.get("sidecar_only")
         ]
     if not causes:
-        causes = [f for f in ordered if f.severity != "info"][:1]
+        causes = [f for f in ordered if f.severity != "info" and not f.data.get("sidecar_only")][:1]
     return [f.id for f in causes[:MAX_ROOT_CAUSES]], ordered
 
 

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 
 from analyzers.base import finding, narrow
-from analyzers.context import Context, names_match
+from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
 
@@ -30,7 +30,7 @@ def analyze(context: Context) -> list[Finding]:
             continue
         target = _TARGET.search(text)
         host = target.group(1) if target else "a dependency"
-        if context.service and names_match(host, context.service):
+        if context.service and (host == context.service or host.startswith(context.service + ".")):
             continue
         hits.setdefault(host, []).append(fact)
     if not hits:

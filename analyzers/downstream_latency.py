@@ -8,6 +8,7 @@ from analyzers.base import finding, narrow
 from analyzers.context import Context, names_match
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
+from analyzers.redis_view import RedisView
 
 _SLOW = re.compile(r"\bslow\b|latency(?:_ms)?[=:]\s*\d|\btimed out\b|deadline exceeded", re.IGNORECASE)
 _ABOUT_STORE = re.compile(r"session|cache|redis|\bstore\b", re.IGNORECASE)
@@ -16,12 +17,13 @@ _SERVER_LOG = re.compile(r"^\d+:[MCSX] \d{1,2} \w{3} \d{4}")
 
 def analyze(context: Context) -> list[Finding]:
     service = context.service or ""
+    store = RedisView(context).present or bool(_ABOUT_STORE.search(service))
     clients: list[Fact] = []
     for fact in context.evidence.of("log"):
         if not _is_client(context, fact, service):
             continue
         text = context.text_of(fact)
-        if _SLOW.search(text) and (_ABOUT_STORE.search(text) or (service and service in text)):
+        if _SLOW.search(text) and _about_us(text, service, store):
             clients.append(fact)
     if not clients:
         return []
@@ -41,6 +43,14 @@ def analyze(context: Context) -> list[Finding]:
             clients=who,
         )
     ]
+
+
+def _about_us(text: str, service: str, store: bool) -> bool:
+    """A slow call is ours when it names us, or names no other host and we are the store it talks of."""
+    if service and service in text:
+        return True
+    hosts = re.findall(r"([a-z][\w.-]*):\d{2,5}\b", text)
+    return store and not hosts and bool(_ABOUT_STORE.search(text))
 
 
 def _is_client(context: Context, fact: Fact, service: str) -> bool:

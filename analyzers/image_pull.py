@@ -7,7 +7,8 @@ import re
 from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
-from analyzers.evidence import EventRecord, Fact, ReplicaSetInfo
+from analyzers.evidence import EventRecord, Fact
+from analyzers.rollouts import last_good_image, main_image
 
 _PULL_STATES = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName"}
 
@@ -27,7 +28,7 @@ def analyze(context: Context) -> list[Finding]:
     previous = last_good_image(context, image)
     detail = f"The image {image or '(see events)'} cannot be pulled: {cause}."
     if previous:
-        detail += f" The last image that ran is {previous[0].image} (ReplicaSet {previous[0].name})."
+        detail += f" The last image that ran is {main_image(previous[0])} (ReplicaSet {previous[0].name})."
     cited = [narrow(f, "Failed to pull") for f in failures[:2]] + states[:2]
     if previous:
         cited.append(previous[1])
@@ -42,27 +43,9 @@ def analyze(context: Context) -> list[Finding]:
             cited,
             max_sources=5,
             image=image,
-            previous_image=previous[0].image if previous else None,
+            previous_image=main_image(previous[0]) if previous else None,
         )
     ]
-
-
-def last_good_image(context: Context, failing: str | None) -> tuple[ReplicaSetInfo, Fact] | None:
-    """The image of the newest ReplicaSet of the workload that has ready pods."""
-    candidates: list[tuple[ReplicaSetInfo, Fact]] = []
-    for fact in context.mine("workload.replicaset"):
-        info = fact.value
-        if isinstance(info, ReplicaSetInfo) and info.ready > 0 and info.image and info.image != failing:
-            candidates.append((info, fact))
-    if not candidates:
-        return None
-    return min(candidates, key=lambda c: _age_seconds(c[0].age))
-
-
-def _age_seconds(age: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 31536000}
-    total = sum(float(n) * units[u] for n, u in re.findall(r"(\d+)([smhdy])", age))
-    return total if total else float("inf")
 
 
 def _is_pull_failure(fact: Fact) -> bool:

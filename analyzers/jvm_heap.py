@@ -82,6 +82,7 @@ def analyze(context: Context) -> list[Finding]:
             heap=heap,
             limit=limit_bytes,
             container=limit[2].container,
+            percentage=setting[0] is None,
         )
     ]
 

@@ -7,9 +7,10 @@ import itertools
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
-from analyzers.evidence import Fact, Series
+from analyzers.evidence import Fact, ReplicaSetInfo, Series
 from analyzers.quantity import human_bytes
 from analyzers.redis_view import RedisView
+from analyzers.rollouts import main_image, previous_of_pod
 
 _MEMORY_SERIES = ("container_memory_working_set_bytes", "container_memory_rss", "redis_memory_used_bytes")
 
@@ -19,29 +20,37 @@ def analyze(context: Context) -> list[Finding]:
     maxmemory = redis.effective("maxmemory")
     if redis.present and maxmemory is not None and maxmemory.number:
         return []  # Redis bounds itself at maxmemory
-    for fact, series in context.series(*_MEMORY_SERIES):
-        if context.is_sidecar(fact.subject):
-            continue
-        growth = climbing(series)
-        if growth:
-            first, last = growth
-            detail = (
-                f"Memory climbs steadily from {human_bytes(first)} to {human_bytes(last)} and does not level "
-                "off; after each restart it climbs again. Something holds on to memory without a bound "
-                "(a leak, or a cache without eviction), so a higher limit only buys time."
+    growing = growing_series(context)
+    if growing:
+        fact, first, last = growing
+        detail = (
+            f"Memory climbs steadily from {human_bytes(first)} to {human_bytes(last)} and does not level "
+            "off; after each restart it climbs again. Something holds on to memory without a bound "
+            "(a leak, or a cache without eviction), so a higher limit only buys time."
+        )
+        cited = [fact]
+        previous = _regression(context, fact)
+        if previous:
+            info, rs_fact, flat = previous
+            detail += (
+                f" Pods of the previous ReplicaSet ({main_image(info)}) stayed flat, so the growth came with "
+                "the new release."
             )
-            return [
-                finding(
-                    "memory-growth-unbounded",
-                    "warning",
-                    "Memory grows without levelling off",
-                    detail,
-                    0.8,
-                    [fact],
-                    first=first,
-                    last=last,
-                )
-            ]
+            cited += [rs_fact, *flat[:1]]
+        killed = any(f.value == "OOMKilled" for f in context.main("container.last_reason"))
+        return [
+            finding(
+                "memory-growth-unbounded",
+                "critical" if killed else "warning",
+                "Memory grows without levelling off",
+                detail,
+                0.85 if previous else 0.8,
+                cited,
+                first=first,
+                last=last,
+                previous_image=main_image(previous[0]) if previous else None,
+            )
+        ]
     sizes = _dbsize_growth(context)
     if sizes:
         detail = (
@@ -54,6 +63,33 @@ def analyze(context: Context) -> list[Finding]:
             )
         ]
     return []
+
+
+def growing_series(context: Context) -> tuple[Fact, float, float] | None:
+    """The first main-container memory series that climbs without levelling off."""
+    for fact, series in context.series(*_MEMORY_SERIES):
+        if context.is_sidecar(fact.subject):
+            continue
+        growth = climbing(series)
+        if growth:
+            return fact, growth[0], growth[1]
+    return None
+
+
+def _regression(context: Context, growing: Fact) -> tuple[ReplicaSetInfo, Fact, list[Fact]] | None:
+    """The ReplicaSet before the growing pod's, when its pods' memory stayed flat."""
+    series = growing.value
+    pod = series.label("pod") if isinstance(series, Series) else None
+    previous = previous_of_pod(context, pod or "")
+    if previous is None:
+        return None
+    hash_of_previous = previous[0].name.rsplit("-", 1)[-1]
+    flat = [
+        f
+        for f, other in context.series(*_MEMORY_SERIES)
+        if f"-{hash_of_previous}-" in (other.label("pod") or "") and climbing(other) is None
+    ]
+    return previous[0], previous[1], flat
 
 
 def climbing(series: Series) -> tuple[float, float] | None:

@@ -7,6 +7,7 @@ from analyzers.containers import containers, memory_limit
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.jvm_heap import heap_setting
+from analyzers.memory_growth import growing_series
 from analyzers.memory_need import memory_need
 from analyzers.quantity import format_mi, human_bytes
 from analyzers.redis_view import RedisView
@@ -27,9 +28,11 @@ def analyze(context: Context) -> list[Finding]:
         return []
     view, (limit, limit_fact) = limited[0]
     setting = heap_setting(context)
-    if setting and setting[0] and setting[0] + 256 * 2**20 > limit:
+    if setting and ((setting[0] and setting[0] + 256 * 2**20 > limit) or (setting[1] or 0) >= 85):
         return []  # the JVM's own heap setting is the cause: jvm-heap-exceeds-limit
     redis = RedisView(context)
+    if not redis.present and growing_series(context):
+        return []  # it grows without a bound: memory-growth-unbounded, not the limit, is the cause
     need = memory_need(context, redis)
     share = need.bytes / limit if limit else 0.0
     if need.bytes and share < 0.7:
@@ -45,11 +48,15 @@ def analyze(context: Context) -> list[Finding]:
     parts += need.notes
     if need.observed_peak:
         parts.append(f"a working set that reached {human_bytes(need.observed_peak)}")
+    if need.bytes:
+        needs = f"while it needs about {human_bytes(need.bytes)}" + (
+            f" ({'; '.join(parts)})" if parts else ""
+        )
+    else:
+        needs = "and nothing in the evidence shows a lower need"
     detail = (
-        f"{view.label} is OOM-killed at a {human_bytes(limit)} limit while it needs about "
-        f"{human_bytes(need.bytes) if need.bytes else 'more'}"
-        + (f" ({'; '.join(parts)})" if parts else "")
-        + f". A limit of {format_mi(suggested)} leaves room for buffers and client connections."
+        f"{view.label} is OOM-killed at a {human_bytes(limit)} limit {needs}. "
+        f"A limit of {format_mi(suggested)} leaves room for buffers and client connections."
     )
     cited = [killed[0], limit_fact, *need.facts]
     confidence = 0.9 if need.bytes else 0.6

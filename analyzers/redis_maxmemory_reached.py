@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzers.base import finding, narrow
+from analyzers.base import finding, is_recent, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
@@ -21,6 +21,10 @@ def analyze(context: Context) -> list[Finding]:
     counters += [f for f, s in context.series("redis_errors_total") if s.label("err") == "OOM" and s.last > 0]
     used, maxmemory = redis.number("used_memory"), redis.setting("maxmemory")
     full = bool(used and maxmemory and maxmemory.number and used >= 0.98 * maxmemory.number)
+    if used and maxmemory and maxmemory.number and not full:
+        # Redis has room now: only refusals from the last hour of the evidence still count.
+        refusals = [f for f in refusals if is_recent(context, f)]
+        counters = []
     if not refusals and not counters and not full:
         return []
     policy = redis.effective("maxmemory-policy")

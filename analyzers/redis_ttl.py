@@ -12,6 +12,10 @@ def analyze(context: Context) -> list[Finding]:
     redis = RedisView(context)
     if redis.usage() in ("queue", "store"):
         return []  # jobs and primary data are kept on purpose
+    policy = redis.effective("maxmemory-policy")
+    maxmemory = redis.effective("maxmemory")
+    if policy and policy.value.startswith("allkeys-") and maxmemory and maxmemory.number:
+        return []  # eviction bounds the store whatever the TTLs
     keyspace = redis.keyspace()
     samples = [f for f in context.mine("redis.info", "ttl_sample") if str(f.value) == "-1"]
     if keyspace is None and not samples:

@@ -61,7 +61,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "raise-redis-maxclients": ("redis-maxclients-reached",),
     "raise-cpu-limit": ("cpu-throttling",),
     "tune-liveness-probe": ("liveness-probe-failing",),
-    "rollback-image": ("image-pull-failed",),
+    "rollback-image": ("image-pull-failed", "memory-growth-unbounded"),
     "expand-volume": ("disk-full",),
 }
 
@@ -96,6 +96,8 @@ def _jvm(plan: _Plan) -> list[Remediation]:
         {"container": container, "flag": "-XX:MaxRAMPercentage=75", "xmx": f"{xmx}m"},
         "Replace the fixed -Xmx with a percentage so heap plus off-heap fits the limit.",
     )
+    if finding.data.get("percentage"):
+        return [lower]  # a heap sized as a share of the limit grows with any new limit
     needed = round_up(float(finding.data["heap"]) * 1.3, 256 * MI)
     return [
         lower,
@@ -122,7 +124,12 @@ def _maxmemory(plan: _Plan) -> list[Remediation]:
     current = plan.redis.effective("maxmemory")
     current_bytes = current.number if current and current.number else 0.0
     raise_full_bound = plan.has("redis-maxmemory-reached") and current_bytes and target > current_bytes * 1.1
-    if not plan.has("redis-maxmemory-unset") and not raise_full_bound:
+    above_limit = plan.limit is not None and current_bytes > 0.9 * plan.limit[0]
+    if above_limit and plan.limit is not None:
+        # maxmemory does not fit the container: bring it under the limit that exists today.
+        bound = plan.limit[0]
+        target = math.floor(bound * share / MI) * MI
+    if not plan.has("redis-maxmemory-unset") and not raise_full_bound and not above_limit:
         return []
     policy = plan.eviction_policy()
     size = format_redis_mb(target)
@@ -338,7 +345,20 @@ def _workload(plan: _Plan) -> list[Remediation]:
         found.append(
             Remediation("expand-volume", "Grow the volume or free space on it", "medium", False, {}, "")
         )
-    if plan.has("memory-growth-unbounded") and not plan.has("memory-limit-too-low") and plan.limit:
+    growth = plan.by_id.get("memory-growth-unbounded")
+    if growth is not None and growth.data.get("previous_image") and not plan.has("image-pull-failed"):
+        previous = growth.data["previous_image"]
+        found.append(
+            Remediation(
+                "rollback-image",
+                f"Roll back to {previous}, the release before the growth began",
+                "low",
+                True,
+                {"to": previous},
+                "kubectl rollout undo; then find what the new release keeps in memory.",
+            )
+        )
+    elif growth is not None and not plan.has("memory-limit-too-low") and plan.limit:
         limit, _, view = plan.limit
         found.append(
             _raise_memory(

@@ -9,7 +9,7 @@ from typing import Any
 from analyzers.evidence import EventRecord, Fact, FactKind, FactValue, ReplicaSetInfo, Source, Subject
 from analyzers.quantity import parse_k8s_quantity
 from bot.readers.excerpts import RawText
-from bot.readers.redis_text import redis_conf_facts
+from bot.readers.redis_text import parse_directive, redis_conf_facts
 from bot.readers.timestamps import parse_iso
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
@@ -282,5 +282,5 @@ class ObjectReader:
         name = str(meta.get("name", ""))
         subject = Subject(meta.get("namespace"), workload=name)
         for value in (obj.get("data") or {}).values():
-            if isinstance(value, str) and "\n" in value:
+            if isinstance(value, str) and ("\n" in value or parse_directive(value)):
                 yield from redis_conf_facts(value, self.text, self.ref, subject)

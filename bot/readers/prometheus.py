@@ -33,8 +33,8 @@ def subject_from_labels(name: str, labels: dict[str, str]) -> Subject:
 
 def parse_sample(line: str) -> tuple[str, dict[str, str], float, float | None] | None:
     match = _SAMPLE.match(line.strip())
-    if not match:
-        return None
+    if not match or match.group(1).endswith(":"):
+        return None  # `cpu: 1` is YAML or describe output, not a sample
     labels = dict(_LABEL.findall(match.group(2) or ""))
     try:
         value = float(match.group(3))
@@ -61,6 +61,23 @@ def sample_fact(line: str, ref: str, line_number: int, context: Subject) -> Fact
     series = Series(name, tuple(sorted(labels.items())), ((stamp, value),))
     source = Source("prometheus-text", ref, line.strip(), line_number)
     return Fact("metric", subject, series, source, key=name, at=from_epoch(stamp) if stamp else None)
+
+
+_KNOWN_METRIC = re.compile(
+    r"\b(container_memory_working_set_bytes|container_memory_rss|container_cpu_cfs_throttled_periods_total|"
+    r"container_cpu_cfs_periods_total|container_cpu_usage_seconds_total|redis_memory_used_bytes|"
+    r"redis_connected_clients|kube_pod_container_status_restarts_total|kube_pod_container_resource_limits)\b"
+)
+
+
+def metric_hint(text: str) -> str:
+    """The metric an unnamed series most likely is, from the query or file that holds it."""
+    known = _KNOWN_METRIC.search(text)
+    if known:
+        return known.group(1)
+    if re.search(r"working.?set|memory|\bwss\b|\brss\b", text, re.IGNORECASE):
+        return "container_memory_working_set_bytes"
+    return ""
 
 
 def is_api_body(obj: Any) -> bool:

@@ -31,7 +31,7 @@ from analyzers.quantity import parse_human_bytes, parse_k8s_quantity
 from bot.readers.commands import Command, match_prompt, parse_command
 from bot.readers.excerpts import RawText
 from bot.readers.kubernetes_objects import ObjectReader, workload_of_pod, workload_of_replicaset
-from bot.readers.prometheus import api_facts, is_api_body, sample_fact
+from bot.readers.prometheus import api_facts, is_api_body, metric_hint, sample_fact
 from bot.readers.redis_text import INFO_MARKERS, INFO_SECTIONS, parse_directive, parse_info_line
 from bot.readers.tables import Table, is_header
 from bot.readers.timestamps import parse_describe_time, parse_log_time
@@ -45,7 +45,7 @@ LOG_TRIGGER = re.compile(
     r"out of ?memory|outofmemory|killed|fork|cannot allocate|no space left|max number of clients|slow|"
     r"latency|unhealthy|probe|denied|forbidden|not set|missing|not found|evict|overcommit|saving|"
     r"db saved|copy-on-write|fork cow|bgsave|ready to accept|redis version=|version=|sigterm|shutdown|"
-    r"signal|heap|-xmx|rehydrat|cold|run_id|pool|exhausted|unavailable|rejected|too many|mode=",
+    r"signal|heap|-xmx|rehydrat|cold|run_id|pool|exhausted|unavailable|rejected|too many|mode=|required|\bgc\(|pause",
     re.IGNORECASE,
 )
 _COLLECTOR_PREFIX = re.compile(r"^\[([^\]]{8,40})\]\s+([\w.-]+)\s+\|\s?(.*)$")
@@ -131,12 +131,13 @@ def _whole_structured(text: str, ref: str) -> list[Fact] | None:
 
 
 def _structured_facts(
-    obj: Any, raw: str, ref: str, line_offset: int, context: Subject, kind: str
+    obj: Any, raw: str, ref: str, line_offset: int, context: Subject, kind: str, hint: str = ""
 ) -> Iterator[Fact]:
     if is_api_body(obj) or (
         isinstance(obj, list) and obj and isinstance(obj[0], dict) and "metric" in obj[0]
     ):
-        yield from api_facts(obj, RawText(raw), ref, line_offset)
+        # A query result names no metric when the query aggregated it away; the query or file may.
+        yield from api_facts(obj, RawText(raw), ref, line_offset, metric_hint(hint or ref))
     else:
         yield from ObjectReader(raw, ref, kind, line_offset).read(obj, context)
 
@@ -266,7 +267,8 @@ class _Scanner:
                 context = replace(context, container=f"#{decoded_count + 1}")
             decoded_count += 1
             kind = "prometheus-api" if is_api_body(obj) else "k8s-json"
-            facts = list(_structured_facts(obj, raw, self.state.ref, index, context, kind))
+            command = self.state.command.text if self.state.command else ""
+            facts = list(_structured_facts(obj, raw, self.state.ref, index, context, kind, command))
             self.state.kinds[kind] += 1 if facts else 0
             yield from facts
             consumed_to = end
@@ -468,8 +470,13 @@ class _Scanner:
             else ""
         )
         if command.startswith("CONFIG GET"):
-            state.redis_replies.append((value, number, stripped))
-            if len(state.redis_replies) == 2:
+            replies = state.redis_replies
+            if replies and replies[-1][1] != number - 1:
+                replies.clear()  # a name and its value are on consecutive lines, or they are not a pair
+            if not replies and not re.fullmatch(r"[a-z][a-z0-9-]*", value):
+                return  # not a parameter name
+            replies.append((value, number, stripped))
+            if len(replies) == 2:
                 yield from self._flush_redis_replies()
         elif command.startswith("TTL"):
             yield self._fact("redis.info", value, stripped, number, "redis-cli", key="ttl_sample")
@@ -575,10 +582,13 @@ class _Scanner:
         age = cells.get("AGE") or cells.get("LAST SEEN", "")
         count_match = re.search(r"\(x(\d+) over", age)
         message = cells.get("MESSAGE", "")
-        container_match = re.search(r"[Cc]ontainer (?:image \S+ )?'?([a-z0-9-]+)'?", message)
+        container_match = re.search(
+            r"(?:Created|Started|Stopping|Killing) container ([a-z0-9-]+)|[Cc]ontainer '?([a-z0-9-]+)'? (?:failed|was)",
+            message,
+        )
         container = None
         if container_match and object_kind.lower() == "pod":
-            container = container_match.group(1)
+            container = container_match.group(1) or container_match.group(2)
         subject = Subject(
             namespace,
             object_name if object_kind.lower() in ("pod", "") else None,
@@ -601,7 +611,7 @@ class _Scanner:
         state = self.state
         if state.describe_kind and state.describe_kind not in ("pod", "pods", "po"):
             return
-        if state.describe_section == "Containers":
+        if state.describe_section in ("Containers", "Init Containers"):
             named = _CONTAINER_NAME.match(line)
             if named and not stripped[0].isupper():
                 state.container = named.group(1)
@@ -712,8 +722,8 @@ class _Scanner:
     # -- YAML with or without its indentation --------------------------------------------------
     def _yaml_line(self, line: str, number: int) -> Fact | bool | None:
         match = _YAML_LINE.match(line)
-        if not match:
-            return None
+        if not match or "." in match.group(2) or (self.state.command and self.state.command.verb == "logs"):
+            return None  # dotted keys and lines under `kubectl logs` are log lines, not values
         indent, key, value = len(match.group(1)), match.group(2), (match.group(3) or "")
         parents = self.state.yaml_parents
         while parents and parents[-1][0] > indent:

@@ -28,6 +28,10 @@ class Incident:
     def diagnose(self, service: str | None) -> Diagnosis:
         return analyze(self.evidence, service)
 
+    def read(self, kind: FactKind, key: str | None = None) -> list[Fact]:
+        """The facts of one kind read from the snippets: lets a silent test show it read its input."""
+        return list(self.evidence.of(kind, key))
+
     def with_facts(self, *facts: Fact) -> Incident:
         for item in facts:
             self.texts.setdefault(item.source.ref, "")

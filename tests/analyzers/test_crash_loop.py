@@ -66,6 +66,7 @@ def test_restart_back_off_events_from_describe_make_it_a_loop() -> None:
 
 def test_back_off_pulling_an_image_is_not_a_crash_loop() -> None:
     pasted = incident(IMAGE_PULL_BACKOFF)
+    assert any("Back-off pulling image" in getattr(f.value, "message", "") for f in pasted.read("event"))
     assert pasted.run(crash_loop.analyze, "orders-api") == []
 
 

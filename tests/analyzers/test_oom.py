@@ -132,6 +132,11 @@ def test_an_oom_killing_event_about_our_pod_is_enough() -> None:
 
 def test_oom_of_another_namespace_is_not_ours() -> None:
     pasted = incident(OTHER_SERVICES_EVENTS)
+    assert [getattr(f.value, "reason", "") for f in pasted.read("event")] == [
+        "OOMKilling",
+        "BackOff",
+        "Pulled",
+    ]
     assert pasted.run(oom.analyze, "orders-api") == []
 
 

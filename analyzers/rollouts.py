@@ -1,0 +1,52 @@
+"""ReplicaSets of the service's workload: which image ran before the current one."""
+
+from __future__ import annotations
+
+import re
+
+from analyzers.context import Context
+from analyzers.evidence import Fact, ReplicaSetInfo
+
+_TEMPLATE_HASH = re.compile(r"-([a-z0-9]{8,10})-[a-z0-9]{5}$")
+
+
+def replicasets(context: Context) -> list[tuple[ReplicaSetInfo, Fact]]:
+    return [(f.value, f) for f in context.mine("workload.replicaset") if isinstance(f.value, ReplicaSetInfo)]
+
+
+def main_image(info: ReplicaSetInfo) -> str:
+    """The first image of a ReplicaSet (`kubectl get rs -o wide` joins them with commas)."""
+    return info.image.split(",")[0]
+
+
+def age_seconds(age: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 31536000}
+    total = sum(float(n) * units[u] for n, u in re.findall(r"(\d+)([smhdy])", age))
+    return total if total else float("inf")
+
+
+def last_good_image(context: Context, failing: str | None) -> tuple[ReplicaSetInfo, Fact] | None:
+    """The newest ReplicaSet with ready pods that runs another image than the failing one."""
+    candidates = [
+        (info, fact)
+        for info, fact in replicasets(context)
+        if info.ready > 0 and info.image and main_image(info) != failing
+    ]
+    return min(candidates, key=lambda c: age_seconds(c[0].age)) if candidates else None
+
+
+def previous_of_pod(context: Context, pod: str) -> tuple[ReplicaSetInfo, Fact] | None:
+    """The ReplicaSet that came before the one a pod belongs to, if it ran another image."""
+    found = _TEMPLATE_HASH.search(pod)
+    if not found:
+        return None
+    sets = replicasets(context)
+    current = next((s for s in sets if s[0].name.endswith("-" + found.group(1))), None)
+    if current is None:
+        return None
+    older = [
+        s
+        for s in sets
+        if age_seconds(s[0].age) > age_seconds(current[0].age) and main_image(s[0]) != main_image(current[0])
+    ]
+    return min(older, key=lambda s: age_seconds(s[0].age)) if older else None

@@ -1,0 +1,112 @@
+"""liveness-probe-failing: the kubelet kills the container because its liveness probe fails."""
+
+from __future__ import annotations
+
+from analyzer_kit import ids, incident, only
+
+from analyzers import liveness, memory_limit, oom
+
+
+def orders_pod(last_reason: str) -> str:
+    return f"""
+        $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
+        Name:             orders-api-7c9f8d6b5-m4k2p
+        Namespace:        shop
+        Controlled By:    ReplicaSet/orders-api-7c9f8d6b5
+        Containers:
+          orders-api:
+            Image:          registry.local/orders-api:4.1.0
+            State:          Running
+            Last State:     Terminated
+              Reason:       {last_reason}
+              Exit Code:    137
+            Ready:          False
+            Restart Count:  9
+            Limits:
+              cpu:     500m
+              memory:  512Mi
+            Liveness:   http-get http://:8080/healthz delay=10s timeout=1s period=10s #success=1 #failure=3
+            Environment:
+              HEALTHCHECK_DB:  true
+        Events:
+          Type     Reason     Age                From     Message
+          ----     ------     ----               ----     -------
+          Warning  Unhealthy  2m (x12 over 25m)  kubelet  Liveness probe failed: Get "http://10.4.2.17:8080/healthz": context deadline exceeded
+          Normal   Killing    2m (x4 over 25m)   kubelet  Container orders-api failed liveness probe, will be restarted
+    """
+
+
+TOP_FAR_BELOW_LIMIT = """
+    $ kubectl top pod orders-api-7c9f8d6b5-m4k2p -n shop --containers
+    POD                          NAME         CPU(cores)   MEMORY(bytes)
+    orders-api-7c9f8d6b5-m4k2p   orders-api   412m         150Mi
+"""
+
+
+def test_liveness_kills_with_exit_137_and_reason_error_are_liveness_failures() -> None:
+    pasted = incident(orders_pod("Error"), TOP_FAR_BELOW_LIMIT)
+    finding = only(pasted.run(liveness.analyze, "orders-api"), "liveness-probe-failing")
+    assert finding.severity == "critical"
+    assert finding.confidence >= 0.9
+    assert "12 failures" in finding.title
+    assert "exit code 137 with reason Error" in finding.detail
+    assert "at most 150Mi of 512Mi" in finding.detail
+    assert "1 s timeout" in finding.detail
+    assert finding.data["probe"].startswith("http-get http://:8080/healthz")
+    assert finding.data["checks_dependency"] is True
+    excerpts = [s.excerpt for s in finding.evidence]
+    assert any("Liveness probe failed" in e for e in excerpts)
+    assert any("failed liveness probe" in e for e in excerpts)
+    assert any("Exit Code:    137" in e for e in excerpts)
+    pasted.assert_cited(finding)
+
+
+def test_exit_137_with_reason_error_is_liveness_not_an_oom_kill_nor_a_low_limit() -> None:
+    pasted = incident(orders_pod("Error"), TOP_FAR_BELOW_LIMIT)
+    assert pasted.run(oom.analyze, "orders-api") == []
+    assert pasted.run(memory_limit.analyze, "orders-api") == []
+    diagnosis = pasted.diagnose("orders-api")
+    assert diagnosis.root_causes[0] == "liveness-probe-failing"
+    assert not {"container-oom-killed", "memory-limit-too-low"} & set(ids(diagnosis.findings))
+
+
+def test_liveness_failures_after_an_oom_kill_are_a_symptom_not_the_cause() -> None:
+    pasted = incident(orders_pod("OOMKilled"))
+    assert pasted.run(liveness.analyze, "orders-api") == []
+
+
+def test_only_probe_failures_without_a_kill_give_a_less_confident_finding() -> None:
+    pasted = incident(
+        """
+        $ kubectl get events -n shop
+        LAST SEEN   TYPE      REASON      OBJECT                           MESSAGE
+        40s         Warning   Unhealthy   pod/orders-api-7c9f8d6b5-m4k2p   Liveness probe failed: HTTP probe failed with statuscode: 500
+        """
+    )
+    finding = only(pasted.run(liveness.analyze, "orders-api"), "liveness-probe-failing")
+    assert finding.confidence < 0.9
+    assert finding.data["probe"] is None
+    pasted.assert_cited(finding)
+
+
+def test_another_service_failing_its_liveness_probe_is_not_ours() -> None:
+    pasted = incident(
+        """
+        $ kubectl get events -A
+        NAMESPACE   LAST SEEN   TYPE      REASON      OBJECT                               MESSAGE
+        payments    40s         Warning   Unhealthy   pod/ledger-worker-5d8f7c9b4-q2w7e    Liveness probe failed: HTTP probe failed with statuscode: 500
+        payments    40s         Normal    Killing     pod/ledger-worker-5d8f7c9b4-q2w7e    Container ledger failed liveness probe, will be restarted
+        """
+    )
+    assert pasted.run(liveness.analyze, "orders-api") == []
+
+
+def test_readiness_failures_alone_are_not_liveness_failures() -> None:
+    pasted = incident(
+        """
+        $ kubectl get events -n shop
+        LAST SEEN   TYPE      REASON      OBJECT                           MESSAGE
+        40s         Warning   Unhealthy   pod/orders-api-7c9f8d6b5-m4k2p   Readiness probe failed: HTTP probe failed with statuscode: 503
+        """
+    )
+    assert pasted.run(liveness.analyze, "orders-api") == []

@@ -1,0 +1,55 @@
+"""redis-keys-without-ttl: keys that should expire never do, so the store only grows."""
+
+from __future__ import annotations
+
+from analyzer_kit import incident, only
+from redis_snippets import info
+
+from analyzers import redis_ttl
+
+TTL_NEVER = """
+    $ kubectl exec -n web session-store-0 -- redis-cli TTL session:7f3a9c21
+    (integer) -1
+"""
+
+
+def keyspace(keys: int, expires: int, pod: str = "session-store-0") -> str:
+    return info(pod, "# Keyspace", f"db0:keys={keys},expires={expires},avg_ttl=0")
+
+
+def test_almost_no_session_key_carries_a_ttl() -> None:
+    pasted = incident(keyspace(48000, 12))
+    finding = only(pasted.run(redis_ttl.analyze, "session-store"), "redis-keys-without-ttl")
+    assert finding.severity == "warning"
+    assert "12 of 48000 keys have a TTL" in finding.detail
+    assert [s.excerpt for s in finding.evidence] == ["db0:keys=48000,expires=12,avg_ttl=0"]
+    pasted.assert_cited(finding)
+
+
+def test_a_sampled_session_key_without_ttl_is_enough() -> None:
+    pasted = incident(TTL_NEVER)
+    finding = only(pasted.run(redis_ttl.analyze, "session-store"), "redis-keys-without-ttl")
+    assert "TTL -1" in finding.detail
+    assert [s.excerpt for s in finding.evidence] == ["(integer) -1"]
+    pasted.assert_cited(finding)
+
+
+def test_keys_that_all_carry_a_ttl_give_nothing() -> None:
+    pasted = incident(keyspace(48000, 48000))
+    assert len(pasted.read("redis.info", "db0")) == 1
+    assert pasted.run(redis_ttl.analyze, "session-store") == []
+
+
+def test_a_sampled_key_with_a_ttl_gives_nothing() -> None:
+    pasted = incident(TTL_NEVER.replace("(integer) -1", "(integer) 1740"))
+    assert pasted.run(redis_ttl.analyze, "session-store") == []
+
+
+def test_a_handful_of_keys_is_too_few_to_judge() -> None:
+    pasted = incident(keyspace(40, 0))
+    assert pasted.run(redis_ttl.analyze, "session-store") == []
+
+
+def test_jobs_in_a_queue_are_kept_on_purpose() -> None:
+    pasted = incident(keyspace(1830211, 0, pod="render-queue-0"))
+    assert pasted.run(redis_ttl.analyze, "render-queue") == []

@@ -1,0 +1,267 @@
+"""Remediations with parameters computed from the evidence."""
+
+from __future__ import annotations
+
+from analyzer_kit import incident
+from redis_snippets import info
+
+from analyzers.diagnosis import Diagnosis, Remediation
+from analyzers.quantity import GI, MI, parse_k8s_quantity, parse_redis_size
+
+SESSION_STORE_OOM_64MI = """
+    $ kubectl describe pod session-store-0 -n web
+    Name:             session-store-0
+    Namespace:        web
+    Controlled By:    StatefulSet/session-store
+    Containers:
+      redis:
+        Image:          redis:7.2.4
+        State:          Waiting
+          Reason:       CrashLoopBackOff
+        Last State:     Terminated
+          Reason:       OOMKilled
+          Exit Code:    137
+        Ready:          False
+        Restart Count:  23
+        Limits:
+          cpu:     250m
+          memory:  64Mi
+        Requests:
+          cpu:     100m
+          memory:  64Mi
+    $ kubectl exec session-store-0 -n web -- redis-cli INFO memory
+    # Memory
+    used_memory:58982400
+    used_memory_human:56.25M
+    used_memory_peak:59244544
+    maxmemory:0
+    maxmemory_policy:noeviction
+    mem_fragmentation_ratio:1.08
+    $ kubectl logs session-store-0 -n web --previous
+    1:M 03 Nov 2024 02:14:07.118 * 100 changes in 300 seconds. Saving...
+    1:M 03 Nov 2024 02:14:07.119 # Can't save in background: fork: Cannot allocate memory
+    1:M 03 Nov 2024 02:19:08.402 * 100 changes in 300 seconds. Saving...
+    1:M 03 Nov 2024 02:19:08.403 # Can't save in background: fork: Cannot allocate memory
+"""
+
+QUEUE_REDIS_FULL = """
+    $ kubectl describe pod media-redis-0 -n media
+    Name:             media-redis-0
+    Namespace:        media
+    Controlled By:    StatefulSet/media-redis
+    Containers:
+      redis:
+        Image:          redis:7.2.4
+        State:          Running
+        Ready:          True
+        Restart Count:  0
+        Limits:
+          memory:  4Gi
+        Requests:
+          memory:  4Gi
+    $ kubectl exec -n media media-redis-0 -- redis-cli INFO
+    # Memory
+    used_memory:2147221504
+    used_memory_human:2.00G
+    maxmemory:2147483648
+    maxmemory_human:2.00G
+    maxmemory_policy:noeviction
+    # Keyspace
+    db0:keys=1830211,expires=0,avg_ttl=0
+"""
+
+BULLMQ_CLIENT_LOG = """
+    [2024-11-03T02:20:11Z] thumbnail-worker | level=error msg="BullMQ: failed to add job to queue thumbnails" err="OOM command not allowed when used memory > 'maxmemory'."
+"""
+
+
+def remediation(diagnosis: Diagnosis, remediation_id: str) -> Remediation:
+    found = [r for r in diagnosis.remediations if r.id == remediation_id]
+    assert len(found) == 1, [r.id for r in diagnosis.remediations]
+    return found[0]
+
+
+def remediation_ids(diagnosis: Diagnosis) -> list[str]:
+    return [r.id for r in diagnosis.remediations]
+
+
+def k8s_bytes(quantity: object) -> float:
+    parsed = parse_k8s_quantity(str(quantity))
+    assert parsed is not None, quantity
+    return parsed
+
+
+def test_a_redis_oom_killed_at_64mi_gets_a_higher_limit_and_a_maxmemory_below_it() -> None:
+    diagnosis = incident(SESSION_STORE_OOM_64MI).diagnose("session-store")
+    raise_limit = remediation(diagnosis, "raise-memory-limit")
+    assert raise_limit.params["container"] == "redis"
+    assert raise_limit.params["from"] == "64Mi"
+    new_limit = k8s_bytes(raise_limit.params["to"])
+    assert 128 * MI <= new_limit <= GI
+    maxmemory = remediation(diagnosis, "set-redis-maxmemory")
+    assert maxmemory.params["bytes"] < new_limit
+    assert parse_redis_size(maxmemory.params["maxmemory"]) == maxmemory.params["bytes"]
+    # a session store may drop least recently used keys; with forks, 70% of the limit
+    assert maxmemory.params["policy"] == "allkeys-lru"
+    assert maxmemory.params["bytes"] <= 0.7 * new_limit
+    assert "disable-redis-background-save" in remediation_ids(diagnosis)
+
+
+def test_a_session_store_whose_keys_all_expire_evicts_volatile_keys_first() -> None:
+    keyspace = info("session-store-0", "# Keyspace", "db0:keys=48000,expires=48000")
+    diagnosis = incident(SESSION_STORE_OOM_64MI, keyspace).diagnose("session-store")
+    assert remediation(diagnosis, "set-redis-maxmemory").params["policy"] == "volatile-lru"
+    assert remediation(diagnosis, "set-redis-eviction-policy").params["policy"] == "volatile-lru"
+
+
+def test_a_full_queue_redis_gets_a_higher_maxmemory_under_its_4gi_limit_and_keeps_noeviction() -> None:
+    diagnosis = incident(QUEUE_REDIS_FULL, BULLMQ_CLIENT_LOG).diagnose("media-redis")
+    maxmemory = remediation(diagnosis, "set-redis-maxmemory")
+    assert maxmemory.params["policy"] == "noeviction"
+    assert 2.5 * GI <= maxmemory.params["bytes"] <= 3.25 * GI
+    size = parse_redis_size(maxmemory.params["maxmemory"])
+    assert size is not None and 2.5 * GI <= size <= 3.25 * GI
+    assert "set-redis-eviction-policy" not in remediation_ids(diagnosis)
+    assert remediation(diagnosis, "fix-app-config").params["what"].startswith("job retention")
+
+
+def test_noeviction_on_a_bullmq_queue_is_neither_a_finding_nor_a_remediation() -> None:
+    diagnosis = incident(QUEUE_REDIS_FULL, BULLMQ_CLIENT_LOG).diagnose("media-redis")
+    assert diagnosis.finding("redis-noeviction-policy") is None
+    assert all(r.params.get("policy") in (None, "noeviction") for r in diagnosis.remediations)
+
+
+def test_cpu_throttled_half_the_time_at_300m_gets_at_least_double() -> None:
+    labels = 'namespace="catalog",pod="search-api-5f6d7c8b9a-p2q3r",container="search-api"'
+    diagnosis = incident(
+        """
+        $ kubectl describe pod search-api-5f6d7c8b9a-p2q3r -n catalog
+        Name:             search-api-5f6d7c8b9a-p2q3r
+        Namespace:        catalog
+        Containers:
+          search-api:
+            Image:          registry.local/search-api:3.0.2
+            State:          Running
+            Ready:          True
+            Restart Count:  0
+            Limits:
+              cpu:     300m
+              memory:  512Mi
+        """,
+        f"container_cpu_cfs_periods_total{{{labels}}} 120000\n"
+        f"container_cpu_cfs_throttled_periods_total{{{labels}}} 60000\n",
+    ).diagnose("search-api")
+    cpu = remediation(diagnosis, "raise-cpu-limit")
+    assert cpu.params["container"] == "search-api"
+    assert cpu.params["from"] == "300m"
+    assert k8s_bytes(cpu.params["to"]) >= 0.6
+
+
+def test_an_image_pull_failure_rolls_back_to_the_newest_replica_set_with_ready_pods() -> None:
+    diagnosis = incident(
+        """
+        $ kubectl get events -n shop
+        LAST SEEN   TYPE      REASON   OBJECT                            MESSAGE
+        2m          Warning   Failed   pod/orders-api-5b6c7d8e9f-t7r2q   Failed to pull image "registry.local/orders-api:4.2.0": not found
+        $ kubectl get rs -n shop -o wide
+        NAME                    DESIRED   CURRENT   READY   AGE   CONTAINERS   IMAGES                            SELECTOR
+        orders-api-5b6c7d8e9f   1         1         0       6m    orders-api   registry.local/orders-api:4.2.0   app=orders-api,pod-template-hash=5b6c7d8e9f
+        orders-api-6f5e4d3c2b   0         0         0       2d    orders-api   registry.local/orders-api:4.1.1   app=orders-api,pod-template-hash=6f5e4d3c2b
+        orders-api-7c9f8d6b5    2         2         2       9d    orders-api   registry.local/orders-api:4.1.0   app=orders-api,pod-template-hash=7c9f8d6b5
+        orders-api-84d9f6c7b8   1         1         1       30d   orders-api   registry.local/orders-api:4.0.3   app=orders-api,pod-template-hash=84d9f6c7b8
+        """
+    ).diagnose("orders-api")
+    rollback = remediation(diagnosis, "rollback-image")
+    assert rollback.params == {"to": "registry.local/orders-api:4.1.0"}
+    assert rollback.automated is True
+
+
+def test_an_image_pull_failure_without_a_replica_set_table_proposes_no_rollback() -> None:
+    diagnosis = incident(
+        """
+        $ kubectl get events -n shop
+        LAST SEEN   TYPE      REASON   OBJECT                            MESSAGE
+        2m          Warning   Failed   pod/orders-api-5b6c7d8e9f-t7r2q   Failed to pull image "registry.local/orders-api:4.2.0": not found
+        """
+    ).diagnose("orders-api")
+    assert "rollback-image" not in remediation_ids(diagnosis)
+
+
+def test_a_jvm_heap_over_the_limit_is_sized_from_the_limit() -> None:
+    diagnosis = incident(
+        """
+        $ kubectl describe pod billing-svc-6d7f8b9c5d-k3j4h -n finance
+        Name:             billing-svc-6d7f8b9c5d-k3j4h
+        Namespace:        finance
+        Containers:
+          billing-svc:
+            Image:          registry.local/billing-svc:2.8.0
+            State:          Running
+            Ready:          True
+            Restart Count:  0
+            Limits:
+              memory:  1Gi
+            Environment:
+              JAVA_TOOL_OPTIONS:  -Xmx1536m
+        """
+    ).diagnose("billing-svc")
+    lower = remediation(diagnosis, "lower-jvm-heap")
+    assert lower.params == {"container": "billing-svc", "flag": "-XX:MaxRAMPercentage=75", "xmx": "768m"}
+    raise_limit = remediation(diagnosis, "raise-memory-limit")
+    assert k8s_bytes(raise_limit.params["to"]) >= 1.3 * 1536 * MI
+
+
+def test_a_liveness_probe_that_checks_the_database_is_told_to_stop() -> None:
+    diagnosis = incident(
+        """
+        $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
+        Name:             orders-api-7c9f8d6b5-m4k2p
+        Namespace:        shop
+        Containers:
+          orders-api:
+            Image:          registry.local/orders-api:4.1.0
+            State:          Running
+            Last State:     Terminated
+              Reason:       Error
+              Exit Code:    137
+            Ready:          False
+            Restart Count:  9
+            Environment:
+              HEALTHCHECK_DB:  true
+        Events:
+          Type     Reason     Age                From     Message
+          ----     ------     ----               ----     -------
+          Warning  Unhealthy  2m (x12 over 25m)  kubelet  Liveness probe failed: Get "http://10.4.2.17:8080/healthz": context deadline exceeded
+        """
+    ).diagnose("orders-api")
+    probe = remediation(diagnosis, "tune-liveness-probe")
+    assert probe.params["check_dependencies"] is False
+    assert probe.params["timeoutSeconds"] > 1
+
+
+def test_redis_at_maxclients_bounds_the_pools_and_doubles_maxclients_as_a_stopgap() -> None:
+    diagnosis = incident(
+        """
+        $ kubectl exec -n web session-store-0 -- redis-cli PING
+        (error) ERR max number of clients reached
+        """,
+        info("session-store-0", "# Clients", "connected_clients:10000", "maxclients:10000"),
+        """
+        checkout:
+          redis:
+            poolSize: 200
+        """,
+    ).diagnose("session-store")
+    assert remediation(diagnosis, "fix-connection-leak").params == {"pool_size": 50}
+    assert remediation(diagnosis, "raise-redis-maxclients").params == {"to": 20000}
+
+
+def test_a_failed_fork_next_to_the_overcommit_warning_suggests_overcommit() -> None:
+    diagnosis = incident(
+        """
+        $ kubectl logs session-store-0 -n web
+        1:M 03 Nov 2024 01:02:00.001 # WARNING Memory overcommit must be enabled! Without it, a background save or replication may fail under low memory condition.
+        1:M 03 Nov 2024 02:14:07.119 # Can't save in background: fork: Cannot allocate memory
+        """
+    ).diagnose("session-store")
+    assert {"set-vm-overcommit", "disable-redis-background-save"} <= set(remediation_ids(diagnosis))
