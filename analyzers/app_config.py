@@ -11,12 +11,11 @@ from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
 
 _CONFIG_FAILURE = re.compile(
-    r"(?:required|missing|mandatory)[^\"]{0,40}?(?:environment variable|env var|variable|setting|config\w*|secret|key)"
-    r"[^\"]{0,10}?\b([A-Z][A-Z0-9_]{2,})?|([A-Z][A-Z0-9_]{2,}) (?:is not set|not set|is required|must be set)|"
-    r"no such file or directory|invalid (?:flag|option|argument|configuration)|unknown flag|"
-    r"could not (?:load|parse) config|failed to (?:load|parse) config|KeyError: '[A-Z][A-Z0-9_]+'|"
-    r"ImproperlyConfigured|couldn't find key|validation errors? for \w*(?:Settings|Config)\b|"
-    r"Field required \[type=missing",
+    r"(?:required|missing|mandatory)[^\"]{0,40}?(?:environment variable|env var|variable|setting|config|secret|key)|"
+    r"\b(?:is not set|not set|is required|must be set)\b|no such file or directory|"
+    r"invalid (?:flag|option|argument|configuration)|unknown flag|could not (?:load|parse) config|"
+    r"failed to (?:load|parse) config|KeyError: '[A-Z][A-Z0-9_]+'|ImproperlyConfigured|couldn't find key|"
+    r"validation errors? for \w{0,40}(?:Settings|Config)\b|Field required \[type=missing",
     re.IGNORECASE,
 )
 _CONFIG_EVENTS = ("CreateContainerConfigError", "secret", "configmap")

@@ -9,6 +9,7 @@ from analyzers.diagnosis import Finding, Severity
 from analyzers.evidence import EventRecord, Fact, FactKind
 
 RESTARTS_FOR_A_LOOP = 3
+RECENT_RESTART_SECONDS = 3 * 3600
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -26,7 +27,7 @@ def analyze(context: Context) -> list[Finding]:
         kind: FactKind = (
             "container.restart_count" if "container.restart_count" in view.facts else "pod.restarts"
         )
-        if kind == "pod.restarts" and sidecar_restarts:
+        if kind == "pod.restarts" and (sidecar_restarts or _restarted_long_ago(view)):
             continue
         for fact in view.facts.get(kind, []):
             if isinstance(fact.value, int) and fact.value >= RESTARTS_FOR_A_LOOP:
@@ -66,6 +67,12 @@ def analyze(context: Context) -> list[Finding]:
             restarts=worst,
         )
     ]
+
+
+def _restarted_long_ago(view: ContainerView) -> bool:
+    """`4 (12d ago)`: old restarts of a pod that has run fine since are not a loop."""
+    ago = view.number("pod.last_restart_ago")
+    return ago is not None and ago > RECENT_RESTART_SECONDS and view.value("pod.status") == "Running"
 
 
 def _only_sidecars_restart(views: list[ContainerView]) -> bool:

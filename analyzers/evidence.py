@@ -34,6 +34,7 @@ FactKind = Literal[
     "container.probe",  # key: "liveness" | "readiness", value: the probe text
     "pod.status",  # value: the STATUS column of kubectl get pods
     "pod.restarts",  # value: int, RESTARTS column
+    "pod.last_restart_ago",  # value: seconds since the last restart, `5 (21m ago)` in RESTARTS
     "workload.replicaset",  # key: ReplicaSet name, value: ReplicaSetInfo
     "workload.rollout_failed",  # value: message (progress deadline exceeded)
     "event",  # value: EventRecord

@@ -75,11 +75,11 @@ def _read_file(file: Path, root: Path) -> Evidence:
 def _report(ref: str, kinds: dict[str, int], fact_count: int, unread: int) -> SourceReport:
     recognised = {k: v for k, v in kinds.items() if v}
     if not recognised:
-        detail = f"nothing recognised; {unread} lines skipped" if unread else "empty"
+        detail = f"nothing recognised; {unread} line(s) or object(s) skipped" if unread else "empty"
         return SourceReport(ref, "unknown", "skipped", detail)
     kind = next(iter(recognised)) if len(recognised) == 1 else "mixed"
     parts = ", ".join(f"{name}" for name in sorted(recognised, key=lambda k: -recognised[k]))
     detail = f"{fact_count} facts from {parts}"
     if unread:
-        detail += f"; {unread} lines not understood and skipped"
+        detail += f"; {unread} line(s) or object(s) not understood and skipped"
     return SourceReport(ref, kind, "ok" if fact_count else "partial", detail)

@@ -34,12 +34,15 @@ def workload_of_pod(name: str) -> str:
 class ObjectReader:
     """Turns decoded Kubernetes objects into facts, citing the raw text."""
 
-    def __init__(self, raw: str, ref: str, kind: str, line_offset: int = 0) -> None:
+    def __init__(
+        self, raw: str, ref: str, kind: str, line_offset: int = 0, problems: list[str] | None = None
+    ) -> None:
         self.text = RawText(raw)
         self.ref = ref
         self.kind = kind
         self.line_offset = line_offset
         self.cursor = 0
+        self.problems = problems if problems is not None else []
 
     def read(self, obj: Any, context: Subject | None = None) -> Iterator[Fact]:
         if isinstance(obj, list):
@@ -53,6 +56,14 @@ class ObjectReader:
             for item in obj["items"]:
                 yield from self.read(item, context)
             return
+        try:
+            yield from self._one(obj, kind, context)
+        except (AttributeError, TypeError, ValueError, KeyError, OverflowError, IndexError):
+            # a field without its documented type: skip the object and say so
+            self.problems.append(f"a malformed {kind or 'object'} was skipped")
+
+    def _one(self, obj: dict[str, Any], kind: object, context: Subject | None) -> Iterator[Fact]:
+        kind = kind if isinstance(kind, str) else ""
         if kind == "Pod":
             yield from self._pod(obj)
         elif kind == "Event":

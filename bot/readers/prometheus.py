@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -40,6 +41,8 @@ def parse_sample(line: str) -> tuple[str, dict[str, str], float, float | None] |
         value = float(match.group(3))
     except ValueError:
         return None
+    if not math.isfinite(value):
+        return None  # NaN and ±Inf samples say nothing the analyzers can use
     stamp = float(match.group(4)) / 1000.0 if match.group(4) else None
     return match.group(1), labels, value, stamp
 
@@ -99,9 +102,11 @@ def api_facts(obj: Any, raw: RawText, ref: str, line_offset: int = 0, name_hint:
         points: list[tuple[float | None, float]] = []
         for point in raw_points:
             try:
-                points.append((float(point[0]), float(point[1])))
-            except (TypeError, ValueError, IndexError):
+                stamp, value = float(point[0]), float(point[1])
+            except (TypeError, ValueError, IndexError, OverflowError):
                 continue
+            if math.isfinite(stamp) and math.isfinite(value):
+                points.append((stamp, value))
         if not points:
             continue
         series = Series(name, tuple(sorted(labels.items())), tuple(points))

@@ -57,7 +57,7 @@ _RESOURCE_LINE = re.compile(r"^\s*(cpu|memory|ephemeral-storage):\s+(\S+)\s*$")
 _ENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):\s+(.*?)\s*$")
 _CONTAINER_NAME = re.compile(r"^\s*([a-z0-9][a-z0-9.-]*):\s*$")
 _YAML_LINE = re.compile(r"^(\s*)([A-Za-z_][\w.-]*):(?:\s+(.*?))?\s*$")
-_REDIS_REPLY = re.compile(r'^\s*(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|(.+?))\s*$')
+_REDIS_REPLY = re.compile(r'^(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|(.+))$')
 _NODE_CONDITION = re.compile(r"^\s*(MemoryPressure|DiskPressure|PIDPressure)\s+(True|False|Unknown)\s")
 _DESCRIBE_SECTIONS = {
     "Containers",
@@ -95,43 +95,51 @@ class _State:
 
 def read_text(text: str, ref: str) -> tuple[list[Fact], Counter[str], int]:
     """Facts from a text, how many facts of each artifact kind, and lines not understood."""
-    structured = _whole_structured(text, ref)
+    problems: list[str] = []
+    structured = _whole_structured(text, ref, problems)
     if structured is not None:
         kinds: Counter[str] = Counter(f.source.kind for f in structured)
-        return structured, kinds, 0
+        return structured, kinds, len(problems)
     scanner = _Scanner(text, ref)
     facts = list(scanner.scan())
-    return facts, scanner.state.kinds, scanner.unread
+    return facts, scanner.state.kinds, scanner.unread + len(scanner.problems)
 
 
-def _whole_structured(text: str, ref: str) -> list[Fact] | None:
+def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | None:
     """A whole file of JSON or Kubernetes/Helm YAML; None when it is not one."""
     stripped = text.lstrip()
     if stripped[:1] in "{[":
         try:
             obj = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
-        return list(_structured_facts(obj, text, ref, 0, Subject(), "k8s-json"))
+        return list(_structured_facts(obj, text, ref, 0, Subject(), "k8s-json", problems=problems))
     if re.search(r"^\$ ", text, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", text, re.MULTILINE):
         return None
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):
         return None
     if not documents or not all(isinstance(d, dict) for d in documents):
         return None
     facts: list[Fact] = []
     for document in documents:
         if "kind" in document and "apiVersion" in document:
-            facts.extend(ObjectReader(text, ref, "k8s-yaml").read(document))
+            facts.extend(ObjectReader(text, ref, "k8s-yaml", problems=problems).read(document))
         else:
             facts.extend(_helm_values(document, text, ref))
     return facts
 
 
 def _structured_facts(
-    obj: Any, raw: str, ref: str, line_offset: int, context: Subject, kind: str, hint: str = ""
+    obj: Any,
+    raw: str,
+    ref: str,
+    line_offset: int,
+    context: Subject,
+    kind: str,
+    hint: str = "",
+    problems: list[str] | None = None,
 ) -> Iterator[Fact]:
     if is_api_body(obj) or (
         isinstance(obj, list) and obj and isinstance(obj[0], dict) and "metric" in obj[0]
@@ -139,7 +147,7 @@ def _structured_facts(
         # A query result names no metric when the query aggregated it away; the query or file may.
         yield from api_facts(obj, RawText(raw), ref, line_offset, metric_hint(hint or ref))
     else:
-        yield from ObjectReader(raw, ref, kind, line_offset).read(obj, context)
+        yield from ObjectReader(raw, ref, kind, line_offset, problems).read(obj, context)
 
 
 def _helm_values(document: dict[str, Any], raw: str, ref: str) -> Iterator[Fact]:
@@ -185,6 +193,7 @@ class _Scanner:
         self.lines = text.splitlines()
         self.state = _State(ref)
         self.unread = 0
+        self.problems: list[str] = []
 
     # -- driver ----------------------------------------------------------------
     def scan(self) -> Iterator[Fact]:
@@ -258,7 +267,7 @@ class _Scanner:
         while position < len(self.text):
             try:
                 obj, end = decoder.raw_decode(self.text, position)
-            except ValueError:
+            except (ValueError, RecursionError):
                 break
             decoded_any = True
             raw = self.text[position:end]
@@ -268,7 +277,9 @@ class _Scanner:
             decoded_count += 1
             kind = "prometheus-api" if is_api_body(obj) else "k8s-json"
             command = self.state.command.text if self.state.command else ""
-            facts = list(_structured_facts(obj, raw, self.state.ref, index, context, kind, command))
+            facts = list(
+                _structured_facts(obj, raw, self.state.ref, index, context, kind, command, self.problems)
+            )
             self.state.kinds[kind] += 1 if facts else 0
             yield from facts
             consumed_to = end
@@ -295,12 +306,14 @@ class _Scanner:
         block = "\n".join(self.lines[index:end])
         try:
             document = yaml.safe_load(block)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, RecursionError):
             return 0
         if not isinstance(document, dict):
             return 0
         facts = list(
-            ObjectReader(block, self.state.ref, "k8s-yaml", index).read(document, self.state.subject)
+            ObjectReader(block, self.state.ref, "k8s-yaml", index, self.problems).read(
+                document, self.state.subject
+            )
         )
         self.state.kinds["k8s-yaml"] += 1
         yield from facts
@@ -534,6 +547,12 @@ class _Scanner:
         if cells.get("STATUS"):
             yield self._fact("pod.status", cells["STATUS"], excerpt, number, "kubectl-table", subject=subject)
         restarts = re.match(r"^(\d+)", cells.get("RESTARTS", ""))
+        ago = re.search(r"\((\S+) ago\)", cells.get("RESTARTS", ""))
+        if ago:
+            seconds = _duration_seconds(ago.group(1))
+            yield self._fact(
+                "pod.last_restart_ago", seconds, excerpt, number, "kubectl-table", subject=subject
+            )
         if restarts:
             yield self._fact(
                 "pod.restarts", int(restarts.group(1)), excerpt, number, "kubectl-table", subject=subject
@@ -772,6 +791,12 @@ class _Scanner:
             subject=subject,
             at=parse_log_time(stripped),
         )
+
+
+def _duration_seconds(text: str) -> float:
+    """`4h37m`, `92s`, `12d` as seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 31536000}
+    return float(sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smhdy])", text)))
 
 
 def _is_heading(stripped: str) -> bool:
