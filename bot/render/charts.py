@@ -107,12 +107,23 @@ def _series_facts(evidence: Evidence) -> Iterator[tuple[Fact, Series]]:
             yield fact, fact.value
 
 
-def _chart_key(fact: Fact, series: Series) -> ChartKey:
+def _chart_key(fact: Fact, series: Series, evidence: Evidence) -> ChartKey:
     pod = _clean(series.label("pod")) or fact.subject.pod
     container = _clean(series.label("container")) or fact.subject.container
+    if series.name.startswith("redis_"):
+        # redis_exporter's container label names the exporter's container, not Redis's.
+        container = _redis_container(evidence, pod) or container
     if pod is None and container is None:
         return ChartKey(None, None, _clean(series.label("instance")) or fact.subject.instance)
     return ChartKey(pod, container)
+
+
+def _redis_container(evidence: Evidence, pod: str | None) -> str | None:
+    for fact in evidence.of("container.image"):
+        image = str(fact.value)
+        if fact.subject.pod == pod and "redis" in image and "exporter" not in image:
+            return fact.subject.container
+    return None
 
 
 def _timed_points(series: Series) -> TimedPoints:
@@ -133,7 +144,7 @@ def _group_memory_series(evidence: Evidence, service: str | None) -> list[Memory
             continue
         seen.add(series)
         points = _timed_points(series)
-        key = _chart_key(fact, series)
+        key = _chart_key(fact, series, evidence)
         if len(points) < 2 or not _wanted(key, service):
             continue
         chart = charts.setdefault(key, MemoryChart(key))
