@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
-from analyzers.evidence import Evidence, SourceReport
+from analyzers.evidence import Evidence, SourceReport, Subject
 from bot.readers.text import read_text
 
 MAX_FILE_BYTES = 2 * 2**30
@@ -19,17 +20,23 @@ class MissingPathError(Exception):
     """A path given on the command line does not exist."""
 
 
-def read_string(text: str, ref: str) -> Evidence:
-    """Evidence from one text; never raises on content it does not understand."""
+def read_string(text: str, ref: str, about: Subject | None = None, kind: str | None = None) -> Evidence:
+    """Evidence from one text; never raises on content it does not understand.
+
+    `about` says what the text is about when the text cannot (live logs of one container,
+    INFO of one Redis); `kind` overrides the source kind given to its facts (e.g. "redis-live").
+    """
     evidence = Evidence()
     if "\x00" in text[:8192]:
         evidence.sources.append(SourceReport(ref, "binary", "skipped", "binary content, not read"))
         return evidence
     try:
-        facts, kinds, unread = read_text(text, ref)
+        facts, kinds, unread = read_text(text, ref, about)
     except RecursionError:
         evidence.sources.append(SourceReport(ref, "unknown", "error", "nested too deeply to read"))
         return evidence
+    if kind:
+        facts = [replace(f, source=replace(f.source, kind=kind)) for f in facts]
     evidence.extend(facts)
     evidence.sources.append(_report(ref, kinds, len(facts), unread))
     return evidence

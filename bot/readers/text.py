@@ -93,14 +93,14 @@ class _State:
     kinds: Counter[str] = field(default_factory=Counter)
 
 
-def read_text(text: str, ref: str) -> tuple[list[Fact], Counter[str], int]:
+def read_text(text: str, ref: str, about: Subject | None = None) -> tuple[list[Fact], Counter[str], int]:
     """Facts from a text, how many facts of each artifact kind, and lines not understood."""
     problems: list[str] = []
-    structured = _whole_structured(text, ref, problems)
+    structured = None if about else _whole_structured(text, ref, problems)
     if structured is not None:
         kinds: Counter[str] = Counter(f.source.kind for f in structured)
         return structured, kinds, len(problems)
-    scanner = _Scanner(text, ref)
+    scanner = _Scanner(text, ref, about)
     facts = list(scanner.scan())
     return facts, scanner.state.kinds, scanner.unread + len(scanner.problems)
 
@@ -188,10 +188,10 @@ def _yaml_scalar(value: Any) -> str:
 
 
 class _Scanner:
-    def __init__(self, text: str, ref: str) -> None:
+    def __init__(self, text: str, ref: str, about: Subject | None = None) -> None:
         self.text = text
         self.lines = text.splitlines()
-        self.state = _State(ref)
+        self.state = _State(ref, subject=about or Subject(), container=(about or Subject()).container)
         self.unread = 0
         self.problems: list[str] = []
 

@@ -1,0 +1,1 @@
+"""Live sources -> evidence: Kubernetes, Prometheus and Redis, queried in parallel under deadlines."""
