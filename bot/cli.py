@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from analyzers import analyze
+from analyzers.diagnosis import Diagnosis
+from analyzers.evidence import Evidence
 from bot.readers import MissingPathError, read_paths
 
 
@@ -16,6 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "diagnose":
         return _diagnose(args)
+    if args.command == "check":
+        from bot.check import run_check
+
+        return run_check(args, _render)
     parser.print_help()
     return 2
 
@@ -35,11 +41,38 @@ def _parser() -> argparse.ArgumentParser:
     diagnose.add_argument(
         "--service", help="the service to diagnose (default: the workload the evidence is most about)"
     )
-    output = diagnose.add_mutually_exclusive_group()
+    _output_options(diagnose)
+    check = commands.add_parser(
+        "check",
+        help="diagnose a service from the live sources (Kubernetes, Prometheus, Redis)",
+        description="Collect pod status, events and logs, Prometheus series and Redis's own view of the "
+        "service in parallel, then print the same diagnosis as `triage diagnose`.",
+    )
+    check.add_argument("service", metavar="SERVICE")
+    check.add_argument("--namespace", "-n", help="namespace (default: from the catalog, else search)")
+    check.add_argument("--since", default="1h", help="how far back to look, e.g. 30m, 1h, 2d (default 1h)")
+    check.add_argument("--config", help="service catalog YAML (default: $TRIAGE_CONFIG)")
+    check.add_argument(
+        "--kubeconfig", help="kubeconfig path (default: $KUBECONFIG, ~/.kube/config, in-cluster)"
+    )
+    check.add_argument("--context", help="kubeconfig context")
+    check.add_argument(
+        "--prometheus-url", help="Prometheus base URL (default: $PROMETHEUS_URL or the catalog)"
+    )
+    check.add_argument("--redis-url", help="redis://host:port/db of the service's Redis")
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds each source may take (default 5)")
+    check.add_argument("--deadline", type=float, default=15.0, help="seconds for all sources together")
+    for source in ("kubernetes", "prometheus", "redis"):
+        check.add_argument(f"--no-{source}", action="store_true", help=f"do not query {source.capitalize()}")
+    _output_options(check)
+    return parser
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the triage.diagnosis/v1 JSON")
     output.add_argument("--format", choices=("terminal", "slack", "markdown"), default="terminal")
-    diagnose.add_argument("--charts", metavar="DIR", type=Path, help="write memory charts (PNG) into DIR")
-    return parser
+    parser.add_argument("--charts", metavar="DIR", type=Path, help="write memory charts (PNG) into DIR")
 
 
 def _diagnose(args: argparse.Namespace) -> int:
@@ -48,7 +81,11 @@ def _diagnose(args: argparse.Namespace) -> int:
     except MissingPathError as error:
         print(f"triage: no such file or directory: {error}", file=sys.stderr)
         return 2
-    diagnosis = analyze(evidence, args.service)
+    _render(analyze(evidence, args.service), evidence, args)
+    return 0
+
+
+def _render(diagnosis: Diagnosis, evidence: Evidence, args: argparse.Namespace) -> None:
     if args.charts:
         from bot.render.charts import write_memory_charts
 
@@ -75,7 +112,6 @@ def _diagnose(args: argparse.Namespace) -> int:
         from bot.render.terminal import render_terminal
 
         render_terminal(diagnosis, Console())
-    return 0
 
 
 if __name__ == "__main__":

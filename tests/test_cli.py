@@ -52,3 +52,19 @@ def test_standard_input_is_read(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
     monkeypatch.setattr("sys.stdin", io.StringIO((EXAMPLE / "incident.txt").read_text()))
     assert main(["diagnose", "-", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["sources"][0]["name"] == "<stdin>"
+
+
+def test_check_with_every_source_turned_off_lists_them(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["check", "session-cache", "--no-kubernetes", "--no-prometheus", "--no-redis", "--json"]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {s["name"]: s["status"] for s in result["sources"]} == {
+        "kubernetes": "skipped",
+        "prometheus": "skipped",
+        "redis": "skipped",
+    }
+
+
+def test_check_rejects_a_bad_window(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "session-cache", "--since", "soon", "--no-kubernetes"]) == 2
+    assert "--since" in capsys.readouterr().err

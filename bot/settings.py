@@ -1,0 +1,100 @@
+"""The service catalog: where each service lives and who owns it (YAML, validated with pydantic)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class CatalogError(Exception):
+    """The catalog file is missing, not YAML, or not the expected shape; the message says where."""
+
+
+class PrometheusSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: dict[str, str] = Field(default_factory=dict, description="label matchers, e.g. namespace")
+    queries: dict[str, str] = Field(default_factory=dict, description="extra named PromQL queries")
+
+
+class ServiceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str | None = None
+    selector: str | None = None
+    redis_url: str | None = None
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    channel: str | None = None
+    owners: list[str] = Field(default_factory=list)
+    approvers: list[str] | None = None
+    production: bool | None = None
+
+    @field_validator("selector")
+    @classmethod
+    def _selector_has_pairs(cls, value: str | None) -> str | None:
+        if value is not None and not all("=" in part for part in value.split(",")):
+            raise ValueError("a label selector is key=value[,key=value], e.g. app=session-cache")
+        return value
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prometheus_url: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: list[str] = Field(default_factory=list, description="where to search for unlisted services")
+    approvers: list[str] = Field(default_factory=list)
+    services: dict[str, ServiceConfig] = Field(default_factory=dict)
+
+    def service(self, name: str) -> ServiceConfig | None:
+        return self.services.get(name)
+
+    def suggestions(self, name: str, limit: int = 3) -> list[str]:
+        """The closest known service names, for a name that is not in the catalog."""
+        return difflib.get_close_matches(name, list(self.services), n=limit, cutoff=0.5)
+
+
+def load_catalog(path: str | Path | None = None, environ: Mapping[str, str] = os.environ) -> Catalog:
+    """The catalog from `path` (or $TRIAGE_CONFIG), with $PROMETHEUS_URL and $KUBECONFIG on top.
+
+    No file at all is an empty catalog; a file that is named but broken is an error.
+    """
+    chosen = path or environ.get("TRIAGE_CONFIG")
+    catalog = _read(Path(chosen)) if chosen else Catalog()
+    updates: dict[str, Any] = {}
+    if environ.get("PROMETHEUS_URL"):
+        updates["prometheus_url"] = environ["PROMETHEUS_URL"]
+    if environ.get("KUBECONFIG"):
+        updates["kubeconfig"] = environ["KUBECONFIG"]
+    return catalog.model_copy(update=updates) if updates else catalog
+
+
+def _read(path: Path) -> Catalog:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from error
+    except yaml.YAMLError as error:
+        raise CatalogError(f"{path}: not valid YAML ({_first_line(error)})") from error
+    if data is None:
+        return Catalog()
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: the catalog must be a mapping with a `services:` key")
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()[:5]
+        )
+        raise CatalogError(f"{path}: {problems}") from error
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
