@@ -22,6 +22,11 @@ def analyze(context: Context) -> list[Finding]:
         share = _share(period_series, throttled_series)
         if share is not None and (worst is None or share > worst[0]):
             worst = (share, key[1], [throttled_fact, period_fact])
+    for fact, series in context.series("cpu_cfs_throttled_ratio"):
+        share = sum(v for _, v in series.points) / len(series.points)
+        container = series.label("container") or fact.subject.container or context.service or ""
+        if 0 <= share <= 1 and not context.is_sidecar(fact.subject) and (worst is None or share > worst[0]):
+            worst = (share, container, [fact])
     usage = _usage_at_limit(context)
     if worst is None or worst[0] < THROTTLED_SHARE:
         return []

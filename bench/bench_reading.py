@@ -169,12 +169,14 @@ def write_log(path: Path, target_bytes: int, seed: int = SEED) -> int:
     rng = random.Random(seed)
     written = 0
     line = 0
-    incidents = {int(target_bytes / 90 * f) for f in (0.31, 0.47, 0.48, 0.62, 0.80, 0.81, 0.95)}
+    # seven incident lines, at these shares of the file
+    incidents = [int(target_bytes * share) for share in (0.95, 0.81, 0.80, 0.62, 0.48, 0.47, 0.31)]
     with path.open("w", encoding="utf-8", newline="\n") as out:
         chunk: list[str] = []
         while written < target_bytes:
             roll = rng.random()
-            if line in incidents:
+            if incidents and written >= incidents[-1]:
+                incidents.pop()
                 text = _incident_line(rng, line)
             elif roll < 0.93:
                 text = _info_line(rng, line)
