@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from analyzers.context import Context, names_match
@@ -64,6 +65,9 @@ def summarize(
     context: Context, root_causes: list[str], findings: list[Finding], fixes: list[Remediation]
 ) -> str:
     service = context.service or "The service"
+    unknown = _unknown_service_note(context)
+    if unknown:
+        return unknown
     if not findings:
         return f"{service}: nothing in the evidence points to a fault; see sources for what was read."
     by_id = {f.id: f for f in findings}
@@ -82,6 +86,22 @@ def summarize(
     if fixes:
         text += f" First: {fixes[0].title[0].lower()}{fixes[0].title[1:]}."
     return text
+
+
+def _unknown_service_note(context: Context) -> str | None:
+    """When nothing in the evidence is about the named service, say so and name what is there."""
+    if not context.service or any(context.relation(f.subject) == "self" for f in context.evidence.facts):
+        return None
+    workloads = sorted({f.subject.workload for f in context.evidence.facts if f.subject.workload})
+    if not workloads:
+        return None
+    close = difflib.get_close_matches(context.service, workloads, n=3, cutoff=0.4)
+    listed = ", ".join(close or workloads[:5])
+    return (
+        f"Nothing in the evidence names {context.service}; it is about {listed}"
+        + (" (closest names first)" if close else "")
+        + ". Run again with --service set to one of them."
+    )
 
 
 def _redis_detail(redis: RedisView) -> str:
