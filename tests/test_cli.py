@@ -70,7 +70,9 @@ def test_check_rejects_a_bad_window(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--since" in capsys.readouterr().err
 
 
-def test_a_service_the_evidence_never_names_gets_the_closest_names(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_service_the_evidence_never_names_gets_the_closest_names(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["diagnose", str(EXAMPLE), "--json", "--service", "sesion-cache"]) == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert "sesion-cache" in summary and "session-cache" in summary

@@ -78,7 +78,9 @@ THROTTLED_RATIO = "cpu_cfs_throttled_ratio"
 
 def metric_hint(text: str) -> str:
     """The metric an unnamed series most likely is, from the query or file that holds it."""
-    if re.search(r"throttl", text, re.IGNORECASE) and re.search(r"ratio|share|percent|/", text, re.IGNORECASE):
+    if re.search(r"throttl", text, re.IGNORECASE) and re.search(
+        r"ratio|share|percent|/", text, re.IGNORECASE
+    ):
         return THROTTLED_RATIO  # throttled / periods: already the share the analyzer wants
     known = _KNOWN_METRIC.search(text)
     if known:

@@ -66,7 +66,7 @@ INFO_SECTIONS = {
     "commandstats",
     "latencystats",
 }
-_INFO_LINE = re.compile(r"^([a-z][A-Za-z0-9_]*):(\S.*|)$")
+_INFO_LINE = re.compile(r"^([a-z][A-Za-z0-9_|]*):(\S.*|)$")
 _INFO_KEYSPACE = re.compile(r"^(db\d+):(keys=\d+.*)$")
 
 

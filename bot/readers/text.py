@@ -191,7 +191,8 @@ class _Scanner:
     def __init__(self, text: str, ref: str, about: Subject | None = None) -> None:
         self.text = text
         self.lines = text.splitlines()
-        self.state = _State(ref, subject=about or Subject(), container=(about or Subject()).container)
+        self.about = about or Subject()
+        self.state = _State(ref, subject=self.about, container=self.about.container)
         self.unread = 0
         self.problems: list[str] = []
 
@@ -348,7 +349,8 @@ class _Scanner:
     def _start_block(self, command: Command) -> None:
         state = self.state
         state.command = command
-        state.subject = command.subject
+        # A prompt that names nothing (`$ redis-cli INFO`) keeps what the caller said the text is about.
+        state.subject = command.subject if command.subject != Subject() else self.about
         state.describe_section = ""
         state.describe_kind = command.resource if command.verb == "describe" else ""
         state.container = command.subject.container

@@ -1,0 +1,256 @@
+"""Real servers for the live collector tests: Redis, redis_exporter and Prometheus.
+
+Each runs on a free local port in a temporary folder, is started once for the session (they
+take a few seconds together) and is stopped when the session ends.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+import requests  # type: ignore[import-untyped, unused-ignore]
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+# The binaries the servers need and the Debian package of each.
+PACKAGES = {
+    "redis-server": "redis-server",
+    "redis-cli": "redis-tools",
+    "prometheus": "prometheus",
+    "prometheus-redis-exporter": "prometheus-redis-exporter",
+}
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 5.0
+# The labels Prometheus attaches to the exporter's series, as a Kubernetes scrape would.
+EXPORTED_LABELS = {
+    "namespace": "web",
+    "pod": "session-cache-0",
+    "service": "session-cache",
+    "instance": "session-cache-0:6379",
+}
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(
+            f"{name} is not installed: the live tests need the Debian package {PACKAGES[name]} "
+            f"(apt-get install {PACKAGES[name]})",
+            pytrace=False,
+        )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Servers:
+    """The server processes of the session, each logging to a file in one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.processes: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def start(self, name: str, *args: str, files: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Starts `name` in a folder of its own, holding `files` (name -> content)."""
+        workdir = self.folder / f"{name}-{len(self.processes)}"
+        workdir.mkdir()
+        for file_name, content in (files or {}).items():
+            (workdir / file_name).write_text(content)
+        log = workdir / "server.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [binary(name), *args], cwd=workdir, stdout=output, stderr=subprocess.STDOUT
+            )
+        self.processes.append((process, log))
+        return process
+
+    def wait_until(self, ready: Callable[[], bool], what: str, process: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"{what} exited with {process.returncode}:\n{self._log_of(process)}")
+            if ready():
+                return
+            time.sleep(0.1)
+        pytest.fail(f"{what} not ready after {START_TIMEOUT:g}s:\n{self._log_of(process)}")
+
+    def stop_all(self) -> None:
+        for process, _ in reversed(self.processes):
+            process.terminate()
+        for process, _ in self.processes:
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def _log_of(self, process: subprocess.Popen[bytes]) -> str:
+        log = next(path for started, path in self.processes if started is process)
+        return log.read_text(errors="replace")[-3000:]
+
+
+@dataclass(frozen=True, slots=True)
+class RedisServer:
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.address}"
+
+    def client(self, password: str | None = None) -> redis.Redis:
+        # No retries: the readiness poll asks again by itself, and a retried refusal costs seconds.
+        return redis.Redis(
+            host="127.0.0.1", port=self.port, password=password, socket_timeout=5, retry=Retry(NoBackoff(), 0)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PrometheusServer:
+    url: str
+    redis: RedisServer  # the server the exporter reads; left as it started
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    started = Servers(tmp_path_factory.mktemp("servers"))
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+@pytest.fixture(scope="session")
+def start_redis(servers: Servers) -> Callable[..., RedisServer]:
+    """Starts a new Redis without persistence or memory bound; extra arguments are passed on."""
+
+    def start(*extra: str) -> RedisServer:
+        port = free_port()
+        args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process = servers.start("redis-server", *args, "--maxmemory", "0", *extra)
+        server = RedisServer(port)
+        servers.wait_until(lambda: _answers(server), f"redis-server on port {port}", process)
+        return server
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def prometheus(servers: Servers, start_redis: Callable[..., RedisServer]) -> PrometheusServer:
+    """Prometheus scraping redis_exporter every second, with a few samples of each series already.
+
+    Prometheus hands new targets to its scrapers only every 5 seconds, so this takes about 10.
+    """
+    redis_server = start_redis()
+    exporter_address = _start_exporter(servers, redis_server)
+    port = free_port()
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [
+            {
+                "job_name": "redis",
+                "static_configs": [{"targets": [exporter_address], "labels": EXPORTED_LABELS}],
+            }
+        ],
+    }
+    process = servers.start(
+        "prometheus",
+        "--config.file=prometheus.json",
+        "--storage.tsdb.path=data",
+        f"--web.listen-address=127.0.0.1:{port}",
+        files={"prometheus.json": json.dumps(config)},  # JSON is YAML too
+    )
+    url = f"http://127.0.0.1:{port}"
+    servers.wait_until(lambda: _is_ready(url), "prometheus", process)
+    # A range query ends on a whole second and may miss the newest sample: keep some to spare.
+    servers.wait_until(lambda: _samples(url, "redis_memory_used_bytes") >= 5, "prometheus scrapes", process)
+    return PrometheusServer(url, redis_server)
+
+
+@pytest.fixture(scope="session")
+def redis_cli() -> Callable[..., str]:
+    """Runs `redis-cli` against a server and returns what it prints, as a person would paste it."""
+    path = binary("redis-cli")
+
+    def run(server: RedisServer, *command: str) -> str:
+        args = [path, "--no-raw", "-p", str(server.port), *command]
+        return subprocess.run(args, check=True, capture_output=True, text=True, timeout=10).stdout
+
+    return run
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nothing listens on."""
+    return free_port()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A local port that takes connections and never answers, like a hung server."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def _start_exporter(servers: Servers, redis_server: RedisServer) -> str:
+    address = f"127.0.0.1:{free_port()}"
+    process = servers.start(
+        "prometheus-redis-exporter", f"--redis.addr={redis_server.url}", f"--web.listen-address={address}"
+    )
+    servers.wait_until(lambda: _exports_redis(address), "prometheus-redis-exporter", process)
+    return address
+
+
+def _answers(server: RedisServer) -> bool:
+    try:
+        with server.client() as client:
+            return bool(client.ping())
+    except redis.AuthenticationError:
+        return True  # it answers; it wants a password
+    except redis.ConnectionError:
+        return False
+
+
+def _is_ready(url: str) -> bool:
+    try:
+        return bool(requests.get(f"{url}/-/ready", timeout=1).status_code == 200)
+    except requests.exceptions.RequestException:
+        return False
+
+
+def _exports_redis(address: str) -> bool:
+    try:
+        return "\nredis_up 1" in requests.get(f"http://{address}/metrics", timeout=1).text
+    except requests.exceptions.RequestException:
+        return False
+
+
+def _samples(url: str, metric: str) -> int:
+    """How many samples of `metric` Prometheus holds from the last minute (0 before it is ready)."""
+    try:
+        answer = requests.get(
+            f"{url}/api/v1/query", params={"query": f"count_over_time({metric}[1m])"}, timeout=1
+        ).json()
+    except (requests.exceptions.RequestException, ValueError):
+        return 0
+    results = answer.get("data", {}).get("result", [])
+    return int(float(results[0]["value"][1])) if results else 0
