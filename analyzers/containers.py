@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from analyzers.context import Context
 from analyzers.evidence import Fact, FactKind, Series
+from analyzers.quantity import parse_k8s_quantity
 
 
 @dataclass
@@ -84,9 +86,56 @@ def _series_is_for(series: Series, view: ContainerView) -> bool:
 
 
 def service_memory_limit(context: Context) -> tuple[float, Fact, ContainerView] | None:
-    """The main container's memory limit (the first one found)."""
+    """The main container's memory limit: its spec, else kube-state-metrics, else the chart's values."""
     for view in containers(context, include_sidecars=False):
         found = memory_limit(context, view)
         if found:
             return found[0], found[1], view
+    for fact, series in context.series(
+        "kube_pod_container_resource_limits", "container_spec_memory_limit_bytes"
+    ):
+        if series.name == "kube_pod_container_resource_limits" and series.label("resource") != "memory":
+            continue
+        if series.last > 0 and not context.is_sidecar(fact.subject):
+            view = ContainerView(series.label("pod"), series.label("container"), False)
+            return series.last, fact, view
+    for fact in context.mine("helm.value"):
+        if fact.key and fact.key.endswith("resources.limits.memory"):
+            amount = parse_k8s_quantity(str(fact.value))
+            if amount:
+                return amount, fact, ContainerView(None, None, False)
     return None
+
+
+def metric_oom_kills(context: Context) -> list[Fact]:
+    """kube-state-metrics says the last termination of a main container was OOMKilled."""
+    return [
+        fact
+        for fact, series in context.series("kube_pod_container_status_last_terminated_reason")
+        if series.label("reason") == "OOMKilled" and series.last > 0 and not context.is_sidecar(fact.subject)
+    ]
+
+
+STALE_AFTER = timedelta(hours=6)
+
+
+def recent_oom_kills(context: Context, view: ContainerView) -> list[Fact]:
+    """The container's OOMKilled terminations, unless everything says they are history.
+
+    `Last State: OOMKilled` stays on a pod until the next termination: after a limit or
+    maxmemory fix it can be days old. It is history when the last restart was long ago
+    or the termination ended long before the newest evidence.
+    """
+    killed = [f for f in view.facts.get("container.last_reason", []) if f.value == "OOMKilled"]
+    killed += [f for f in view.facts.get("pod.status", []) if f.value == "OOMKilled"]
+    if not killed:
+        return []
+    ago = view.number("pod.last_restart_ago")
+    if ago is not None and ago > STALE_AFTER.total_seconds():
+        return []
+    finished = view.last("container.last_finished")
+    newest = max((f.at for f in context.evidence.facts if f.at is not None), default=None)
+    long_ago = finished is not None and finished.at is not None and newest is not None
+    if long_ago and finished.at < newest - STALE_AFTER:  # type: ignore[union-attr,operator]
+        return []
+    return killed

@@ -38,7 +38,8 @@ MAX_ROOT_CAUSES = 3
 
 def rank(findings: list[Finding]) -> tuple[list[str], list[Finding]]:
     """Root-cause ids, most likely first, and the findings in reading order."""
-    ordered = sorted(findings, key=_order)
+    present = {f.id for f in findings}
+    ordered = sorted(findings, key=lambda f: _order(f, present))
     causes = [
         f
         for f in ordered
@@ -56,8 +57,10 @@ def rank(findings: list[Finding]) -> tuple[list[str], list[Finding]]:
     return [f.id for f in causes[:MAX_ROOT_CAUSES]], ordered
 
 
-def _order(finding: Finding) -> tuple[float, int, float]:
+def _order(finding: Finding, present: set[str]) -> tuple[float, int, float]:
     priority = CAUSE_PRIORITY.get(finding.id, EFFECTS.get(finding.id, 90))
+    if present & set(finding.data.get("caused_by", ())):
+        priority += 30  # explained by another finding here: an effect of it
     if finding.data.get("sidecar_only"):
         priority += 40
     # A weakly supported cause yields to a well supported one a little further down.

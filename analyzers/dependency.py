@@ -12,10 +12,14 @@ from analyzers.evidence import Fact
 
 _FAILURE = re.compile(
     r"connection refused|ECONNREFUSED|no route to host|EHOSTUNREACH|i/o timeout|ETIMEDOUT|"
-    r"connection reset by peer|ECONNRESET|no such host|ENOTFOUND|upstream connect error"
+    r"connection reset by peer|ECONNRESET|no such host|ENOTFOUND|upstream connect error|"
+    r"Connection to \S+ refused|Communications link failure|could not connect to server",
+    re.IGNORECASE,
 )
 _TARGET = re.compile(
-    r"(?:dial tcp |connect ETIMEDOUT |connect ECONNREFUSED |->|addr[=\":]+)\"?([\w.-]+):(\d+)"
+    r"(?:dial tcp |connect ETIMEDOUT |connect ECONNREFUSED |->|addr[=\":]+|Connection to |host[=\": ]+\"?)"
+    r"\"?([A-Za-z][\w.-]*):(\d+)",
+    re.IGNORECASE,
 )
 MIN_FAILURES = 3
 
@@ -23,13 +27,15 @@ MIN_FAILURES = 3
 def analyze(context: Context) -> list[Finding]:
     hits: dict[str, list[Fact]] = {}
     for fact in context.logs():
-        if context.relation(fact.subject) != "self":
+        if context.relation(fact.subject) != "self" or context.is_sidecar(fact.subject):
             continue
         text = context.text_of(fact)
         if not _FAILURE.search(text):
             continue
-        target = _TARGET.search(text)
-        host = target.group(1) if target else "a dependency"
+        target = _TARGET.search(text) or re.search(r"\b(\d{1,3}(?:\.\d{1,3}){3}):(\d+)", text)
+        if not target:
+            continue  # a failure that names no peer cannot be pinned on a dependency
+        host = target.group(1)
         if context.service and (host == context.service or host.startswith(context.service + ".")):
             continue
         hits.setdefault(host, []).append(fact)

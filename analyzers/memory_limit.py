@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzers.base import finding
-from analyzers.containers import containers, memory_limit
+from analyzers.containers import containers, metric_oom_kills, recent_oom_kills, service_memory_limit
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.jvm_heap import heap_setting
@@ -15,24 +15,29 @@ from analyzers.redis_view import RedisView
 
 def analyze(context: Context) -> list[Finding]:
     views = containers(context, include_sidecars=False)
-    killed = [
-        f
-        for v in views
-        for f in v.facts.get("container.last_reason", []) + v.facts.get("pod.status", [])
-        if f.value == "OOMKilled"
-    ]
+    killed = [f for v in views for f in recent_oom_kills(context, v)] + metric_oom_kills(context)
     if not killed:
         return []
-    limited = [(v, found) for v in views if (found := memory_limit(context, v))]
-    if not limited:
+    found = service_memory_limit(context)
+    if found is None:
         return []
-    view, (limit, limit_fact) = limited[0]
+    limit, limit_fact, view = found
     setting = heap_setting(context)
     if setting and ((setting[0] and setting[0] + 256 * 2**20 > limit) or (setting[1] or 0) >= 85):
         return []  # the JVM's own heap setting is the cause: jvm-heap-exceeds-limit
     redis = RedisView(context)
     if not redis.present and growing_series(context):
         return []  # it grows without a bound: memory-growth-unbounded, not the limit, is the cause
+    declared = redis.declared.get("maxmemory")
+    running = redis.setting("maxmemory")
+    if (
+        declared
+        and declared.number
+        and running is not None
+        and not running.number
+        and declared.number < 0.9 * limit
+    ):
+        return []  # the declared maxmemory would fit: the config not reaching Redis is the cause
     need = memory_need(context, redis)
     share = need.bytes / limit if limit else 0.0
     if need.bytes and share < 0.7:

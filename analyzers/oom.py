@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzers.base import finding
-from analyzers.containers import containers, memory_limit
+from analyzers.containers import containers, memory_limit, recent_oom_kills
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
@@ -17,8 +17,7 @@ def analyze(context: Context) -> list[Finding]:
     names_sidecar: list[str] = []
     limits: list[str] = []
     for view in containers(context):
-        killed = [f for f in view.facts.get("container.last_reason", []) if f.value == "OOMKilled"]
-        killed += [f for f in view.facts.get("pod.status", []) if f.value == "OOMKilled"]
+        killed = recent_oom_kills(context, view)
         if not killed:
             continue
         exit_codes = [f for f in view.facts.get("container.last_exit_code", []) if f.value == 137]

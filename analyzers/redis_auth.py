@@ -18,6 +18,18 @@ def analyze(context: Context) -> list[Finding]:
     if chart and redis.present:
         detail = "The chart disables authentication: any pod that can reach the port can read and change every key."
         return [finding("redis-auth-disabled", "info", "Redis has no password", detail, 0.85, chart[:1])]
+    default_user = redis.info.get("acl_default_user")
+    if default_user and " on " in f" {default_user.value} " and "nopass" in default_user.value.split():
+        detail = "The default user is enabled without a password (`nopass`): any client that reaches the port is in."
+        return [
+            finding("redis-auth-disabled", "info", "Redis has no password", detail, 0.95, [default_user.fact])
+        ]
+    password = redis.setting("requirepass")
+    if password is not None and password.value.strip('"') == "" and not default_user:
+        detail = "requirepass is empty: clients connect without a password."
+        return [
+            finding("redis-auth-disabled", "info", "Redis has no password", detail, 0.85, [password.fact])
+        ]
     protected = redis.declared.get("protected-mode")
     has_password = "requirepass" in redis.declared or "aclfile" in redis.declared or "user" in redis.declared
     if protected and protected.value == "no" and not has_password and len(redis.declared) >= 4:

@@ -34,6 +34,9 @@ def analyze(context: Context) -> list[Finding]:
         cited.append(limit[1])
         how += f" while the container is limited to {human_bytes(limit[0])}"
     detail = how + ": Redis never evicts or refuses writes before the kernel OOM-kills the whole process."
+    declared_bound = redis.declared.get("maxmemory")
+    config_lost = running is not None and declared_bound is not None and bool(declared_bound.number)
+    caused_by = ["redis-config-not-applied"] if config_lost else []
     return [
         finding(
             "redis-maxmemory-unset",
@@ -42,5 +45,6 @@ def analyze(context: Context) -> list[Finding]:
             detail,
             confidence,
             cited,
+            caused_by=caused_by,
         )
     ]

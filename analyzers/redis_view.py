@@ -128,6 +128,9 @@ class RedisView:
 
     def usage(self) -> str:
         """What the store is for: "queue", "session", "cache" or "store"."""
+        by_name = _usage_from_text(self.context.service or "")
+        if by_name:
+            return by_name  # `ratelimit-redis`, `session-cache`: what the team named it for
         corpus = " ".join(self._descriptions())
         if _QUEUE_WORDS.search(corpus):
             return "queue"
@@ -150,6 +153,13 @@ class RedisView:
             if fact.kind == "text.note" or (fact.kind == "log" and self.context.ours(fact)):
                 texts.append(self.context.text_of(fact)[:300])
         return texts
+
+
+def _usage_from_text(text: str) -> str | None:
+    for usage, words in (("queue", _QUEUE_WORDS), ("session", _SESSION_WORDS), ("cache", _CACHE_WORDS)):
+        if words.search(text):
+            return usage
+    return None
 
 
 def _number_text(value: float) -> str:

@@ -116,7 +116,9 @@ def _memory_limit(plan: _Plan) -> list[Remediation]:
 
 
 def _maxmemory(plan: _Plan) -> list[Remediation]:
-    bound = plan.new_limit or (plan.limit[0] if plan.limit else None)
+    # CONFIG SET applies now; a new limit needs a restart (which empties a store without
+    # persistence): size maxmemory to fit the limit the pod runs with today.
+    bound = plan.limit[0] if plan.limit else plan.new_limit
     if not plan.redis.present or not bound:
         return []
     share = MAXMEMORY_SHARE_FORKING if forks_in_background(plan.context, plan.redis) else MAXMEMORY_SHARE
@@ -124,15 +126,15 @@ def _maxmemory(plan: _Plan) -> list[Remediation]:
     current = plan.redis.effective("maxmemory")
     current_bytes = current.number if current and current.number else 0.0
     raise_full_bound = plan.has("redis-maxmemory-reached") and current_bytes and target > current_bytes * 1.1
-    above_limit = plan.limit is not None and current_bytes > 0.9 * plan.limit[0]
-    if above_limit and plan.limit is not None:
-        # maxmemory does not fit the container: bring it under the limit that exists today.
-        bound = plan.limit[0]
-        target = math.floor(bound * share / MI) * MI
+    above_limit = current_bytes > 0.9 * bound  # a maxmemory the container cannot hold
     if not plan.has("redis-maxmemory-unset") and not raise_full_bound and not above_limit:
         return []
     policy = plan.eviction_policy()
     size = format_redis_mb(target)
+    later = ""
+    if plan.new_limit and plan.new_limit > bound:
+        later = f" Once the limit is {format_mi(plan.new_limit)}, maxmemory can grow to "
+        later += f"{format_redis_mb(math.floor(plan.new_limit * share / MI) * MI)}."
     return [
         Remediation(
             "set-redis-maxmemory",
@@ -141,7 +143,7 @@ def _maxmemory(plan: _Plan) -> list[Remediation]:
             True,
             {"maxmemory": size, "policy": policy, "bytes": int(target)},
             f"CONFIG SET maxmemory {size} and CONFIG SET maxmemory-policy {policy} now; put the same lines "
-            "in the chart or ConfigMap so they survive a restart.",
+            "in the chart or ConfigMap so they survive a restart." + later,
         )
     ]
 
@@ -170,11 +172,11 @@ def _queue_retention(plan: _Plan) -> list[Remediation]:
     return [
         Remediation(
             "fix-app-config",
-            "Bound what the queue keeps: drain or trim failed and completed jobs",
+            "Find what fills the queue (a stalled consumer, or failed/completed jobs kept) and bound it",
             "medium",
             False,
             {"what": "job retention (removeOnFail / removeOnComplete)"},
-            "A queue must not evict; find what accumulates (e.g. failed jobs kept for days) and bound it.",
+            "A queue must not evict: drain the backlog, fix the consumer, or bound job retention.",
         )
     ]
 

@@ -7,7 +7,7 @@ reader, so a live server and the same output pasted into a chat give the same fa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,6 +50,7 @@ class _Replies:
     info: str
     settings: dict[str, str]
     refusal: str | None  # why CONFIG GET was refused, when it was
+    users: list[str] = field(default_factory=list)  # ACL LIST rules, when the server answers it
 
 
 class RedisCollector:
@@ -85,7 +86,8 @@ class RedisCollector:
             pipeline.info()
             for setting in SETTINGS:
                 pipeline.config_get(setting)
-            info, *configs = pipeline.execute(raise_on_error=False)
+            pipeline.execute_command("ACL", "LIST")  # type: ignore[no-untyped-call]  # "user default on nopass"
+            info, *configs, acl = pipeline.execute(raise_on_error=False)
         except redis.RedisError as error:
             raise CollectorError(f"{endpoint.origin}: {_failure(error, endpoint, socket_timeout)}") from None
         finally:
@@ -94,7 +96,9 @@ class RedisCollector:
             raise CollectorError(f"{endpoint.origin}: {_failure(info, endpoint, socket_timeout)}")
         if isinstance(info, Exception):
             raise CollectorError(f"{endpoint.origin}: INFO refused: {_message(info)}")
-        return _replies(_text(info), configs)
+        replies = _replies(_text(info), configs)
+        users = [_text(rule) for rule in acl] if isinstance(acl, list) else []
+        return _Replies(replies.info, replies.settings, replies.refusal, users)
 
 
 def _unparsed(response: Any, **_options: Any) -> Any:
@@ -118,6 +122,10 @@ def _evidence(replies: _Replies, endpoint: _Endpoint, about: Subject) -> Evidenc
     evidence.extend(info.facts)
     for setting, value in replies.settings.items():
         evidence.extend(_setting_facts(setting, value, endpoint, about))
+    for rule in replies.users:
+        if rule.startswith("user default "):
+            source = Source(SOURCE_KIND, f"{endpoint.origin} ACL LIST", rule)
+            evidence.add(Fact("redis.info", about, rule, source, key="acl_default_user"))
     info_fields = sum(1 for fact in info.facts if fact.kind == "redis.info")
     if replies.refusal is None:
         detail = f"INFO ({info_fields} fields), CONFIG GET ({len(replies.settings)} settings)"

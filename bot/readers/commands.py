@@ -108,7 +108,12 @@ def _redis_command(words: list[str]) -> str:
         break
     rest = [w.strip("'\"") for w in words[index:]]
     rest = [w for w in rest if w not in {"|", "||"}][:4]
-    return " ".join([rest[0].upper(), *rest[1:]]) if rest else ""
+    if not rest:
+        return ""
+    verb = rest[0].upper()
+    if verb in ("CONFIG", "ACL", "CLIENT", "MEMORY", "SLOWLOG") and len(rest) > 1:
+        return " ".join([verb, rest[1].upper(), *rest[2:]])  # two-word commands: `config get` too
+    return " ".join([verb, *rest[1:]])
 
 
 def _option(words: list[str], short: str, long: str) -> str | None:

@@ -53,7 +53,10 @@ class ObjectReader:
             return
         kind = obj.get("kind")
         if isinstance(kind, str) and kind.endswith("List") and isinstance(obj.get("items"), list):
+            item_kind = kind.removesuffix("List")  # the API's typed lists omit each item's kind
             for item in obj["items"]:
+                if isinstance(item, dict) and "kind" not in item and item_kind:
+                    item = {**item, "kind": item_kind}
                 yield from self.read(item, context)
             return
         try:

@@ -467,7 +467,7 @@ class _Scanner:
         command = self.state.command
         if command is None or command.verb != "redis" or self.state.in_info:
             return False
-        replies = ("CONFIG GET", "TTL", "DBSIZE", "PING")
+        replies = ("CONFIG GET", "TTL", "DBSIZE", "PING", "ACL LIST")
         return command.redis_command.startswith(replies) or stripped.startswith(("ERR", "(error)"))
 
     # -- redis-cli replies ---------------------------------------------------------------
@@ -495,6 +495,8 @@ class _Scanner:
                 yield from self._flush_redis_replies()
         elif command.startswith("TTL"):
             yield self._fact("redis.info", value, stripped, number, "redis-cli", key="ttl_sample")
+        elif command.startswith("ACL LIST") and value.startswith("user default "):
+            yield self._fact("redis.info", value, stripped, number, "redis-cli", key="acl_default_user")
         elif command.startswith("DBSIZE"):
             yield self._fact("redis.info", value, stripped, number, "redis-cli", key="dbsize")
 

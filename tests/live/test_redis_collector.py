@@ -67,6 +67,7 @@ def test_live_and_pasted_output_give_the_same_findings(
     pasted = "$ redis-cli INFO\n" + redis_cli(server, "INFO")
     for setting in ("maxmemory", "maxmemory-policy", "save", "appendonly", "maxclients"):
         pasted += f"$ redis-cli CONFIG GET {setting}\n" + redis_cli(server, "CONFIG", "GET", setting)
+    pasted += "$ redis-cli ACL LIST\n" + redis_cli(server, "ACL", "LIST")
 
     live = finding_ids(collect(server.url))
     assert live == finding_ids(read_string(pasted, "incident.txt"))
