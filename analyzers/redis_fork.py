@@ -29,7 +29,14 @@ def analyze(context: Context) -> list[Finding]:
     last_failure = max((f.at for f in failures if f.at), default=None)
     successes = [f for f in context.logs() if _SUCCEEDED.search(context.text_of(f))]
     later_success = [f for f in successes if f.at and last_failure and f.at > last_failure]
-    if not failing_now and (later_success or (status is not None and status.value == "ok")):
+    # A fresh process reports "ok" before its first save: only a save since then clears the errors.
+    saved_since = (redis.number("rdb_saves") or 0) > 0 or (
+        redis.number("rdb_last_bgsave_time_sec") or -1
+    ) >= 0
+    current_ok = (
+        status is not None and status.value == "ok" and (saved_since or "rdb_saves" not in redis.info)
+    )
+    if not failing_now and (later_success or current_ok):
         return []  # saves succeed again since the failures: the fork errors are history
     overcommit = [f for f in context.logs() if "overcommit" in context.text_of(f).lower()]
     detail = (

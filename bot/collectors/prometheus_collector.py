@@ -11,6 +11,7 @@ import json
 import math
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,8 @@ from bot.readers.prometheus import api_facts
 TARGET_POINTS = 240
 DEFAULT_MIN_STEP = 15  # seconds
 
+QUERY_WORKERS = 6
+
 # cAdvisor and kube-state-metrics series, with the matchers that pick the relevant ones.
 KUBERNETES_SERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("container_memory_working_set_bytes", ('container!=""', 'container!="POD"')),
@@ -33,6 +36,7 @@ KUBERNETES_SERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("kube_pod_container_resource_requests", ('resource="memory"',)),
     ("kube_pod_container_status_restarts_total", ()),
     ("kube_pod_container_status_last_terminated_reason", ()),
+    ("kube_pod_container_status_waiting_reason", ()),
     ("container_cpu_cfs_throttled_periods_total", ()),
     ("container_cpu_cfs_periods_total", ()),
 )
@@ -96,11 +100,13 @@ class PrometheusCollector:
         window = self.window(target.since_seconds)
         queries = queries_for(target)
         evidence = Evidence()
-        for done, query in enumerate(queries):
-            remaining = deadline - time.monotonic()
-            series = self._series(query, window, remaining) if remaining > 0 else None
+        # The queries are independent: ask them side by side so one slow answer costs its own time.
+        with ThreadPoolExecutor(max_workers=QUERY_WORKERS, thread_name_prefix="promql") as pool:
+            answers = [pool.submit(self._series, q, window, deadline - time.monotonic()) for q in queries]
+            results = [answer.result() for answer in answers]
+        for series in results:
             if series is None:
-                answered = f"{done} of {len(queries)} queries answered"
+                answered = f"{sum(r is not None for r in results)} of {len(queries)} queries answered"
                 raise CollectorError(f"{self.url}: timed out after {timeout:g}s ({answered})")
             evidence.extend(series)
         detail = (
