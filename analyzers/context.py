@@ -61,6 +61,8 @@ class Context:
     sidecars: set[tuple[str | None, str]] = field(default_factory=set)
     aliases: set[str] = field(default_factory=set)
     namespaces: set[str] = field(default_factory=set)
+    # Views several analyzers share (the Redis view), built once per diagnosis.
+    shared: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def build(cls, evidence: Evidence, service: str | None) -> Context:

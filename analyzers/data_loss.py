@@ -7,7 +7,7 @@ import re
 from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 
 _COLD = re.compile(
     r"store is cold|run_id changed|rehydrat|logged out|session not found|cart (?:is )?empty", re.I
@@ -15,7 +15,7 @@ _COLD = re.compile(
 
 
 def analyze(context: Context) -> list[Finding]:
-    redis = RedisView(context)
+    redis = redis_view(context)
     if not redis.present:
         return []
     save, appendonly = redis.effective("save"), redis.effective("appendonly")

@@ -8,7 +8,7 @@ from analyzers.base import finding, narrow
 from analyzers.context import Context, names_match
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 
 _SLOW = re.compile(r"\bslow\b|latency(?:_ms)?[=:]\s*\d|\btimed out\b|deadline exceeded", re.IGNORECASE)
 _ABOUT_STORE = re.compile(r"session|cache|redis|\bstore\b", re.IGNORECASE)
@@ -17,7 +17,7 @@ _SERVER_LOG = re.compile(r"^\d+:[MCSX] \d{1,2} \w{3} \d{4}")
 
 def analyze(context: Context) -> list[Finding]:
     service = context.service or ""
-    store = RedisView(context).present or bool(_ABOUT_STORE.search(service))
+    store = redis_view(context).present or bool(_ABOUT_STORE.search(service))
     clients: list[Fact] = []
     for fact in context.evidence.of("log"):
         if not _is_client(context, fact, service):

@@ -9,14 +9,14 @@ from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact, ReplicaSetInfo, Series
 from analyzers.quantity import human_bytes
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 from analyzers.rollouts import main_image, previous_of_pod
 
 _MEMORY_SERIES = ("container_memory_working_set_bytes", "container_memory_rss", "redis_memory_used_bytes")
 
 
 def analyze(context: Context) -> list[Finding]:
-    redis = RedisView(context)
+    redis = redis_view(context)
     maxmemory = redis.effective("maxmemory")
     if redis.present and maxmemory is not None and maxmemory.number:
         return []  # Redis bounds itself at maxmemory

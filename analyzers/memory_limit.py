@@ -10,7 +10,7 @@ from analyzers.jvm_heap import heap_setting
 from analyzers.memory_growth import growing_series
 from analyzers.memory_need import memory_need
 from analyzers.quantity import format_mi, human_bytes
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import RedisView, redis_view
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -25,7 +25,7 @@ def analyze(context: Context) -> list[Finding]:
     setting = heap_setting(context)
     if setting and ((setting[0] and setting[0] + 256 * 2**20 > limit) or (setting[1] or 0) >= 85):
         return []  # the JVM's own heap setting is the cause: jvm-heap-exceeds-limit
-    redis = RedisView(context)
+    redis = redis_view(context)
     if not redis.present and growing_series(context):
         return []  # it grows without a bound: memory-growth-unbounded, not the limit, is the cause
     declared = redis.declared.get("maxmemory")

@@ -9,14 +9,14 @@ from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
 from analyzers.quantity import parse_redis_size
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 
 _COMPARED = ("maxmemory", "maxmemory-policy", "maxclients", "appendonly", "save")
 _SAVING = re.compile(r"Background saving started|Can't save in background|changes in \d+ seconds\. Saving")
 
 
 def analyze(context: Context) -> list[Finding]:
-    redis = RedisView(context)
+    redis = redis_view(context)
     if not redis.declared:
         return []
     conflicts: list[tuple[str, list[Fact]]] = []

@@ -7,7 +7,7 @@ import re
 from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
-from analyzers.redis_view import Reading, RedisView
+from analyzers.redis_view import Reading, redis_view
 
 _FAILED = re.compile(
     r"fork: Cannot allocate memory|Can't save in background|Can't rewrite append only file in background"
@@ -19,7 +19,7 @@ _SUCCEEDED = re.compile(
 
 def analyze(context: Context) -> list[Finding]:
     failures = [f for f in context.logs() if _FAILED.search(context.text_of(f))]
-    redis = RedisView(context)
+    redis = redis_view(context)
     status = redis.info.get("rdb_last_bgsave_status")
     for fact, series in context.series("redis_rdb_last_bgsave_status"):
         status = Reading("ok" if series.last >= 1 else "err", fact)

@@ -6,14 +6,14 @@ from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.quantity import MI
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 
 HIGH_RATIO = 1.5
 MEANINGFUL_SIZE = 64 * MI  # below this the ratio is dominated by the allocator's fixed cost
 
 
 def analyze(context: Context) -> list[Finding]:
-    redis = RedisView(context)
+    redis = redis_view(context)
     ratio = redis.info.get("mem_fragmentation_ratio")
     used = redis.number("used_memory")
     if ratio is None or ratio.number is None or used is None:

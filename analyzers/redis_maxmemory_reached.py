@@ -7,13 +7,13 @@ from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
 from analyzers.quantity import human_bytes
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 
 OOM_REPLY = "OOM command not allowed"
 
 
 def analyze(context: Context) -> list[Finding]:
-    redis = RedisView(context)
+    redis = redis_view(context)
     refusals: list[Fact] = [
         narrow(f, OOM_REPLY) for f in context.evidence.of("log") if OOM_REPLY in context.text_of(f)
     ]

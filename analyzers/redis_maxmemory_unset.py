@@ -7,11 +7,11 @@ from analyzers.containers import service_memory_limit
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.quantity import human_bytes
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 
 
 def analyze(context: Context) -> list[Finding]:
-    redis = RedisView(context)
+    redis = redis_view(context)
     if not redis.present:
         return []
     running = redis.setting("maxmemory")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 
 
 def analyze(context: Context) -> list[Finding]:
-    redis = RedisView(context)
+    redis = redis_view(context)
     save, appendonly = redis.effective("save"), redis.effective("appendonly")
     if save is None or appendonly is None:
         return []

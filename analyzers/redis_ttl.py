@@ -5,11 +5,11 @@ from __future__ import annotations
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 
 
 def analyze(context: Context) -> list[Finding]:
-    redis = RedisView(context)
+    redis = redis_view(context)
     if redis.usage() in ("queue", "store"):
         return []  # jobs and primary data are kept on purpose
     policy = redis.effective("maxmemory-policy")

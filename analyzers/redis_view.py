@@ -45,6 +45,15 @@ class Reading:
             return size
 
 
+def redis_view(context: Context) -> RedisView:
+    """The Redis view of this diagnosis, built on first use and shared by the analyzers."""
+    view = context.shared.get("redis")
+    if not isinstance(view, RedisView):
+        view = RedisView(context)
+        context.shared["redis"] = view
+    return view
+
+
 class RedisView:
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -52,6 +61,7 @@ class RedisView:
         self.runtime: dict[str, Reading] = {}
         self.declared: dict[str, Reading] = {}
         self.peaks: dict[str, Reading] = {}
+        self._usage: str | None = None
         self._read()
 
     def _read(self) -> None:
@@ -128,6 +138,11 @@ class RedisView:
 
     def usage(self) -> str:
         """What the store is for: "queue", "session", "cache" or "store"."""
+        if self._usage is None:
+            self._usage = self._find_usage()
+        return self._usage
+
+    def _find_usage(self) -> str:
         by_name = _usage_from_text(self.context.service or "")
         if by_name:
             return by_name  # `ratelimit-redis`, `session-cache`: what the team named it for

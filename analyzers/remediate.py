@@ -10,7 +10,7 @@ from analyzers.context import Context
 from analyzers.diagnosis import Finding, Remediation, Risk
 from analyzers.memory_need import forks_in_background
 from analyzers.quantity import MI, format_cpu, format_mi, format_redis_mb, round_up
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import redis_view
 
 MAXMEMORY_SHARE = 0.75  # of the container limit: room for buffers, clients and the allocator
 MAXMEMORY_SHARE_FORKING = 0.70  # with RDB/AOF, also room for copy-on-write during a fork
@@ -22,7 +22,7 @@ class _Plan:
     def __init__(self, context: Context, findings: list[Finding]) -> None:
         self.context = context
         self.by_id = {f.id: f for f in findings}
-        self.redis = RedisView(context)
+        self.redis = redis_view(context)
         self.limit = service_memory_limit(context)
         self.new_limit: float | None = None
 

@@ -9,7 +9,7 @@ from analyzers.context import Context, names_match
 from analyzers.diagnosis import Component, Finding, Remediation
 from analyzers.evidence import Series
 from analyzers.quantity import format_redis_mb
-from analyzers.redis_view import RedisView
+from analyzers.redis_view import RedisView, redis_view
 
 _RUNTIMES = (
     (re.compile(r"redis_exporter|redis-exporter"), "redis-exporter"),
@@ -24,7 +24,7 @@ _USAGE_NAMES = {"session": "session store", "cache": "cache", "queue": "job queu
 
 def reconstruct(context: Context) -> tuple[str, list[Component]]:
     service = context.service or "the service"
-    redis = RedisView(context)
+    redis = redis_view(context)
     components: list[Component] = []
     namespace = next(
         (

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import re
+
+# In a large body (a 5,000-pod List) a value is looked for near the object being read, never
+# across the whole text: a miss must not cost a scan of every byte.
+NEAR = 256 * 1024
+SMALL = 1024 * 1024
 
 
 class RawText:
@@ -10,6 +16,7 @@ class RawText:
 
     def __init__(self, raw: str) -> None:
         self.raw = raw
+        self._newlines: list[int] | None = None
 
     def find(self, *needles: object, start: int = 0) -> tuple[str, int]:
         """The raw text of `key: value` (JSON or YAML spelling) and where it starts.
@@ -20,18 +27,44 @@ class RawText:
         texts = [str(n) for n in needles if n is not None and str(n) != ""]
         if not texts:
             return "", -1
+        for begin, end in self._windows(start):
+            found = self._find_between(texts, begin, end)
+            if found[1] >= 0:
+                return found
+        return "", -1
+
+    def _windows(self, start: int) -> list[tuple[int, int]]:
+        if len(self.raw) <= SMALL:
+            return [(start, len(self.raw)), (0, len(self.raw))]
+        return [(start, start + NEAR), (max(0, start - NEAR), start + NEAR)]
+
+    def _find_between(self, texts: list[str], begin: int, end: int) -> tuple[str, int]:
         if len(texts) >= 2:
-            key, value = texts[0], texts[-1]
-            pattern = r'"?' + re.escape(key) + r'"?\s*:\s*"?' + re.escape(value) + r'(?![\w.-])"?'
-            found = re.compile(pattern).search(self.raw, start) or re.compile(pattern).search(self.raw)
-            if found:
-                return found.group(0), found.start()
+            pair = self._pair(texts[0], texts[-1], begin, end)
+            if pair[1] >= 0:
+                return pair
         for text in reversed(texts):
-            position = self.raw.find(text, start)
-            if position < 0:
-                position = self.raw.find(text)
+            position = self.raw.find(text, begin, end)
             if position >= 0:
                 return text, position
+        return "", -1
+
+    def _pair(self, key: str, value: str, begin: int, end: int) -> tuple[str, int]:
+        """`"key": "value"` or `key: value`, as spelled in the text."""
+        for spelled in (f'"{key}"', f"{key}:"):
+            position = self.raw.find(spelled, begin, end)
+            tries = 0
+            while position >= 0 and tries < 8:
+                after = position + len(spelled)
+                segment = self.raw[after : after + len(value) + 8]
+                at = segment.find(value)
+                if at >= 0 and segment[:at].strip(' :"\t') == "" and _ends_value(segment, at + len(value)):
+                    stop = after + at + len(value)
+                    if self.raw[stop : stop + 1] == '"':
+                        stop += 1
+                    return self.raw[position:stop], position
+                position = self.raw.find(spelled, position + 1, end)
+                tries += 1
         return "", -1
 
     def line_at(self, position: int) -> str:
@@ -43,4 +76,13 @@ class RawText:
         return self.raw[begin : end if end >= 0 else len(self.raw)].strip()
 
     def line_number(self, position: int) -> int | None:
-        return self.raw.count("\n", 0, position) + 1 if position >= 0 else None
+        if position < 0:
+            return None
+        if self._newlines is None:  # once per text: counting from the start each time is quadratic
+            self._newlines = [match.start() for match in re.finditer("\n", self.raw)]
+        return bisect.bisect_right(self._newlines, position - 1) + 1
+
+
+def _ends_value(segment: str, at: int) -> bool:
+    """The value is whole there: not the start of a longer word or number."""
+    return at >= len(segment) or not (segment[at].isalnum() or segment[at] in "._-")

@@ -101,16 +101,18 @@ def api_facts(obj: Any, raw: RawText, ref: str, line_offset: int = 0, name_hint:
         return
     cursor = 0
     for result in results:
-        if not isinstance(result, dict) or "metric" not in result:
+        if not isinstance(result, dict) or not isinstance(result.get("metric"), dict):
             continue
-        labels = {str(k): str(v) for k, v in (result.get("metric") or {}).items()}
+        labels = {str(k): str(v) for k, v in result["metric"].items()}
         name = labels.pop("__name__", name_hint)
         raw_points = result.get("values") or ([result["value"]] if "value" in result else [])
+        if not isinstance(raw_points, list):
+            continue
         points: list[tuple[float | None, float]] = []
         for point in raw_points:
             try:
                 stamp, value = float(point[0]), float(point[1])
-            except (TypeError, ValueError, IndexError, OverflowError):
+            except (TypeError, ValueError, IndexError, OverflowError, KeyError):
                 continue
             if math.isfinite(stamp) and math.isfinite(value):
                 points.append((stamp, value))
