@@ -58,5 +58,5 @@ def narrow(fact: Fact, needle: str, width: int = 160) -> Fact:
 
 def is_recent(context: Context, fact: Fact, window: timedelta = timedelta(hours=1)) -> bool:
     """Whether a fact is from the last `window` of the evidence (undated facts count as recent)."""
-    newest = max((f.at for f in context.evidence.facts if f.at is not None), default=None)
+    newest = context.newest
     return fact.at is None or newest is None or fact.at >= newest - window

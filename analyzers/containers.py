@@ -36,6 +36,13 @@ class ContainerView:
 
 def containers(context: Context, include_sidecars: bool = True) -> list[ContainerView]:
     """The service's containers; facts without a container name join the pod's main one."""
+    built = context.shared.get("containers")
+    if not isinstance(built, list):
+        built = context.shared["containers"] = _build_views(context)
+    return built if include_sidecars else [v for v in built if not v.sidecar]
+
+
+def _build_views(context: Context) -> list[ContainerView]:
     views: dict[tuple[str | None, str | None], ContainerView] = {}
     for fact in context.evidence.facts:
         if not fact.kind.startswith(("container.", "pod.")) or not context.ours(fact):
@@ -45,8 +52,7 @@ def containers(context: Context, include_sidecars: bool = True) -> list[Containe
             views[key] = ContainerView(key[0], key[1], context.is_sidecar(fact.subject))
         views[key].facts.setdefault(fact.kind, []).append(fact)
     _fold_unnamed(views)
-    result = list(views.values())
-    return result if include_sidecars else [v for v in result if not v.sidecar]
+    return list(views.values())
 
 
 def _fold_unnamed(views: dict[tuple[str | None, str | None], ContainerView]) -> None:
@@ -134,7 +140,7 @@ def recent_oom_kills(context: Context, view: ContainerView) -> list[Fact]:
     if ago is not None and ago > STALE_AFTER.total_seconds():
         return []
     finished = view.last("container.last_finished")
-    newest = max((f.at for f in context.evidence.facts if f.at is not None), default=None)
+    newest = context.newest
     long_ago = finished is not None and finished.at is not None and newest is not None
     if long_ago and finished.at < newest - STALE_AFTER:  # type: ignore[union-attr,operator]
         return []

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from analyzers.evidence import Evidence, Fact, FactKind, Series, Subject
@@ -63,6 +64,8 @@ class Context:
     namespaces: set[str] = field(default_factory=set)
     # Views several analyzers share (the Redis view), built once per diagnosis.
     shared: dict[str, object] = field(default_factory=dict)
+    _relations: dict[Subject, Relation] = field(default_factory=dict)
+    sidecar_names: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, evidence: Evidence, service: str | None) -> Context:
@@ -70,6 +73,7 @@ class Context:
         for fact in evidence.of("container.image"):
             if fact.subject.container and _SIDECAR_IMAGES.search(str(fact.value)):
                 context.sidecars.add((fact.subject.pod, fact.subject.container))
+        context.sidecar_names = {container for _, container in context.sidecars}
         if context.service:
             context.aliases = workload_aliases(evidence, context.service)
             context.namespaces = context._own_namespaces()
@@ -91,6 +95,12 @@ class Context:
 
     # -- ownership --------------------------------------------------------------
     def relation(self, subject: Subject) -> Relation:
+        known = self._relations.get(subject)
+        if known is None:
+            known = self._relations[subject] = self._relation(subject)
+        return known
+
+    def _relation(self, subject: Subject) -> Relation:
         service = self.service
         if not service:
             return "unknown"
@@ -108,6 +118,14 @@ class Context:
             return "self"
         return "unknown"
 
+    @property
+    def newest(self) -> datetime | None:
+        """The newest timestamp in the evidence: "now" as far as the evidence knows."""
+        if "newest" not in self.shared:
+            self.shared["newest"] = max((f.at for f in self.evidence.facts if f.at is not None), default=None)
+        value = self.shared["newest"]
+        return value if isinstance(value, datetime) else None
+
     def ours(self, fact: Fact) -> bool:
         """About the service, or about nothing we can tell apart from it."""
         return self.relation(fact.subject) != "other"
@@ -119,9 +137,7 @@ class Context:
         container = subject.container
         if not container:
             return False
-        if (subject.pod, container) in self.sidecars or (None, container) in self.sidecars:
-            return True
-        if any(c == container for _, c in self.sidecars):
+        if container in self.sidecar_names:
             return True
         if self.service and (container == self.service or self.service.endswith(container)):
             return False

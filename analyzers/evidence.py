@@ -150,6 +150,9 @@ class Evidence:
 
     facts: list[Fact] = field(default_factory=list)
     sources: list[SourceReport] = field(default_factory=list)
+    # Facts by kind, rebuilt when the list has grown: analyzers ask for one kind at a time.
+    _by_kind: dict[str, list[Fact]] = field(default_factory=dict, repr=False, compare=False)
+    _indexed: int = field(default=-1, repr=False, compare=False)
 
     def add(self, fact: Fact) -> None:
         self.facts.append(fact)
@@ -158,8 +161,13 @@ class Evidence:
         self.facts.extend(facts)
 
     def of(self, kind: FactKind, key: str | None = None) -> Iterator[Fact]:
-        for fact in self.facts:
-            if fact.kind == kind and (key is None or fact.key == key):
+        if self._indexed != len(self.facts):
+            self._by_kind = {}
+            for fact in self.facts:
+                self._by_kind.setdefault(fact.kind, []).append(fact)
+            self._indexed = len(self.facts)
+        for fact in self._by_kind.get(kind, ()):
+            if key is None or fact.key == key:
                 yield fact
 
     def merge(self, other: Evidence) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import bisect
 import re
 
 # In a large body (a 5,000-pod List) a value is looked for near the object being read, never
 # across the whole text: a miss must not cost a scan of every byte.
-NEAR = 256 * 1024
+NEAR = 64 * 1024
 SMALL = 1024 * 1024
 
 
@@ -16,7 +15,9 @@ class RawText:
 
     def __init__(self, raw: str) -> None:
         self.raw = raw
-        self._newlines: list[int] | None = None
+        self._counted = (0, 1)  # (offset, line number at that offset)
+        # JSON spells a key `"key"`, YAML `key:`; looking for the other spelling scans for nothing.
+        self.json = re.match(r"\s*[\[{]", raw) is not None
 
     def find(self, *needles: object, start: int = 0) -> tuple[str, int]:
         """The raw text of `key: value` (JSON or YAML spelling) and where it starts.
@@ -51,7 +52,7 @@ class RawText:
 
     def _pair(self, key: str, value: str, begin: int, end: int) -> tuple[str, int]:
         """`"key": "value"` or `key: value`, as spelled in the text."""
-        for spelled in (f'"{key}"', f"{key}:"):
+        for spelled in [f'"{key}"'] if self.json else [f"{key}:", f'"{key}"']:
             position = self.raw.find(spelled, begin, end)
             tries = 0
             while position >= 0 and tries < 8:
@@ -76,11 +77,16 @@ class RawText:
         return self.raw[begin : end if end >= 0 else len(self.raw)].strip()
 
     def line_number(self, position: int) -> int | None:
-        if position < 0:
-            return None
-        if self._newlines is None:  # once per text: counting from the start each time is quadratic
-            self._newlines = [match.start() for match in re.finditer("\n", self.raw)]
-        return bisect.bisect_right(self._newlines, position - 1) + 1
+        if position < 0 or len(self.raw) > SMALL:
+            return None  # in a large body the path to the object says more than a line number
+        # Facts come near each other in text order: count the newlines between this one and the last.
+        last, line = self._counted
+        if position >= last:
+            line += self.raw.count("\n", last, position)
+        else:
+            line -= self.raw.count("\n", position, last)
+        self._counted = (position, line)
+        return line
 
 
 def _ends_value(segment: str, at: int) -> bool:

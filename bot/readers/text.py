@@ -321,7 +321,7 @@ class _Scanner:
         stripped = self.lines[index].strip()
         try:
             single = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             single = None
         if isinstance(single, dict) and not _is_k8s_or_metrics(single) and "limits" not in single:
             return 0  # a JSON log line: read as a log line
