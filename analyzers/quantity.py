@@ -82,3 +82,9 @@ def human_bytes(value: float) -> str:
         if value >= size:
             return f"{value / size:.1f}{unit}".replace(".0" + unit, unit)
     return f"{value:.0f}B"
+
+
+def duration_seconds(text: str) -> float:
+    """`4h37m`, `92s`, `12d`, `2d4h` (kubectl ages) as seconds; 0 when there is none."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 31536000}
+    return float(sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smhdy])", text)))

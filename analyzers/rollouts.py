@@ -6,6 +6,7 @@ import re
 
 from analyzers.context import Context
 from analyzers.evidence import Fact, ReplicaSetInfo
+from analyzers.quantity import duration_seconds
 
 _TEMPLATE_HASH = re.compile(r"-([a-z0-9]{8,10})-[a-z0-9]{5}$")
 
@@ -20,9 +21,8 @@ def main_image(info: ReplicaSetInfo) -> str:
 
 
 def age_seconds(age: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 31536000}
-    total = sum(float(n) * units[u] for n, u in re.findall(r"(\d+)([smhdy])", age))
-    return total if total else float("inf")
+    """A ReplicaSet's age; an unknown age sorts as the oldest."""
+    return duration_seconds(age) or float("inf")
 
 
 def last_good_image(context: Context, failing: str | None) -> tuple[ReplicaSetInfo, Fact] | None:

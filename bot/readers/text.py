@@ -27,7 +27,7 @@ from analyzers.evidence import (
     Source,
     Subject,
 )
-from analyzers.quantity import parse_human_bytes, parse_k8s_quantity
+from analyzers.quantity import duration_seconds, parse_human_bytes, parse_k8s_quantity
 from bot.readers.commands import Command, match_prompt, parse_command
 from bot.readers.excerpts import RawText
 from bot.readers.kubernetes_objects import ObjectReader, workload_of_pod, workload_of_replicaset
@@ -624,7 +624,7 @@ class _Scanner:
         restarts = re.match(r"^(\d+)", cells.get("RESTARTS", ""))
         ago = re.search(r"\((\S+) ago\)", cells.get("RESTARTS", ""))
         if ago:
-            seconds = _duration_seconds(ago.group(1))
+            seconds = duration_seconds(ago.group(1))
             yield self._fact(
                 "pod.last_restart_ago", seconds, excerpt, number, "kubectl-table", subject=subject
             )
@@ -868,12 +868,6 @@ class _Scanner:
             subject=subject,
             at=parse_log_time(stripped),
         )
-
-
-def _duration_seconds(text: str) -> float:
-    """`4h37m`, `92s`, `12d` as seconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 31536000}
-    return float(sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([smhdy])", text)))
 
 
 def _is_heading(stripped: str) -> bool:
