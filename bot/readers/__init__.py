@@ -76,7 +76,9 @@ def _read_file(file: Path, root: Path) -> Evidence:
         evidence = Evidence()
         evidence.sources.append(SourceReport(ref, "binary", "skipped", "binary content, not read"))
         return evidence
-    return read_string(data.decode("utf-8", errors="replace"), ref)
+    text = data.decode("utf-8", errors="replace")
+    del data  # a large file: do not hold its bytes and its text at once
+    return read_string(text, ref)
 
 
 def _report(ref: str, kinds: dict[str, int], fact_count: int, unread: int) -> SourceReport:

@@ -95,6 +95,7 @@ _ENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):\s+(.*?)\s*$")
 _CONTAINER_NAME = re.compile(r"^\s*([a-z0-9][a-z0-9.-]*):\s*$")
 _YAML_LINE = re.compile(r"^(\s*)([A-Za-z_][\w.-]*):(?:\s+(.*?))?\s*$")
 _REDIS_REPLY = re.compile(r'^(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|(.+))$')
+_LOG_WORD_KEY = re.compile(r"^(?:\w*(?:Error|Exception)|Warning|Fatal|Panic|Caused by|Traceback)$")
 _NODE_CONDITION = re.compile(r"^\s*(MemoryPressure|DiskPressure|PIDPressure)\s+(True|False|Unknown)\s")
 _DESCRIBE_SECTIONS = {
     "Containers",
@@ -150,6 +151,8 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
             obj = json.loads(text)
         except (ValueError, RecursionError):
             return None
+        if isinstance(obj, dict) and not _is_k8s_or_metrics(obj) and "limits" not in obj:
+            return None  # one JSON log record: the line reader takes it
         return list(_structured_facts(obj, text, ref, 0, Subject(), "k8s-json", problems=problems))
     if re.search(r"^\$ ", text, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", text, re.MULTILINE):
         return None
@@ -818,6 +821,8 @@ class _Scanner:
         match = _YAML_LINE.match(line)
         if not match or "." in match.group(2) or (self.state.command and self.state.command.verb == "logs"):
             return None  # dotted keys and lines under `kubectl logs` are log lines, not values
+        if _LOG_WORD_KEY.match(match.group(2)):
+            return None  # `Error: connect ECONNREFUSED ...` is a log line
         indent, key, value = len(match.group(1)), match.group(2), (match.group(3) or "")
         parents = self.state.yaml_parents
         while parents and parents[-1][0] > indent:
