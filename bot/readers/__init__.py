@@ -31,14 +31,14 @@ def read_string(text: str, ref: str, about: Subject | None = None, kind: str | N
         evidence.sources.append(SourceReport(ref, "binary", "skipped", "binary content, not read"))
         return evidence
     try:
-        facts, kinds, unread = read_text(text, ref, about)
+        facts, kinds, unread, notes = read_text(text, ref, about)
     except RecursionError:
         evidence.sources.append(SourceReport(ref, "unknown", "error", "nested too deeply to read"))
         return evidence
     if kind:
         facts = [replace(f, source=replace(f.source, kind=kind)) for f in facts]
     evidence.extend(facts)
-    evidence.sources.append(_report(ref, kinds, len(facts), unread))
+    evidence.sources.append(_report(ref, kinds, len(facts), unread, notes))
     return evidence
 
 
@@ -81,7 +81,7 @@ def _read_file(file: Path, root: Path) -> Evidence:
     return read_string(text, ref)
 
 
-def _report(ref: str, kinds: dict[str, int], fact_count: int, unread: int) -> SourceReport:
+def _report(ref: str, kinds: dict[str, int], fact_count: int, unread: int, notes: list[str]) -> SourceReport:
     recognised = {k: v for k, v in kinds.items() if v}
     if not recognised:
         detail = f"nothing recognised; {unread} line(s) or object(s) skipped" if unread else "empty"
@@ -91,4 +91,6 @@ def _report(ref: str, kinds: dict[str, int], fact_count: int, unread: int) -> So
     detail = f"{fact_count} facts from {parts}"
     if unread:
         detail += f"; {unread} line(s) or object(s) not understood and skipped"
+    for note in notes:
+        detail += f"; {note}"
     return SourceReport(ref, kind, "ok" if fact_count else "partial", detail)

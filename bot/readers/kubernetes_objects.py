@@ -12,6 +12,7 @@ from bot.readers.excerpts import RawText
 from bot.readers.redis_text import parse_directive, redis_conf_facts
 from bot.readers.timestamps import parse_iso
 
+NOTE = "note: "  # a problem that is only worth saying, not a part left unread
 LARGE_LIST = 200
 HEALTHY_PODS_READ = 3
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"}
@@ -76,6 +77,7 @@ class ObjectReader:
         if isinstance(kind, str) and kind.endswith("List") and isinstance(obj.get("items"), list):
             item_kind = kind.removesuffix("List")  # the API's typed lists omit each item's kind
             healthy_read: dict[str, int] = {}
+            summarised = 0
             for item in obj["items"]:
                 if isinstance(item, dict) and "kind" not in item and item_kind:
                     item = {**item, "kind": item_kind}
@@ -84,8 +86,13 @@ class ObjectReader:
                     workload = workload_of_pod(str((item.get("metadata") or {}).get("name", "")))
                     healthy_read[workload] = healthy_read.get(workload, 0) + 1
                     if healthy_read[workload] > HEALTHY_PODS_READ:
+                        summarised += 1
                         continue
                 yield from self.read(item, context)
+            if summarised:
+                self.problems.append(
+                    f"{NOTE}{summarised} healthy pods not read in detail ({HEALTHY_PODS_READ} per workload are)"
+                )
             return
         try:
             yield from self._one(obj, kind, context)

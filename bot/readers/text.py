@@ -30,7 +30,7 @@ from analyzers.evidence import (
 from analyzers.quantity import duration_seconds, parse_human_bytes, parse_k8s_quantity
 from bot.readers.commands import Command, match_prompt, parse_command
 from bot.readers.excerpts import RawText
-from bot.readers.kubernetes_objects import ObjectReader, workload_of_pod, workload_of_replicaset
+from bot.readers.kubernetes_objects import NOTE, ObjectReader, workload_of_pod, workload_of_replicaset
 from bot.readers.prometheus import api_facts, is_api_body, metric_hint, sample_fact
 from bot.readers.redis_text import INFO_MARKERS, INFO_SECTIONS, parse_directive, parse_info_line
 from bot.readers.tables import Table, is_header
@@ -131,16 +131,24 @@ class _State:
     kinds: Counter[str] = field(default_factory=Counter)
 
 
-def read_text(text: str, ref: str, about: Subject | None = None) -> tuple[list[Fact], Counter[str], int]:
-    """Facts from a text, how many facts of each artifact kind, and lines not understood."""
+def read_text(
+    text: str, ref: str, about: Subject | None = None
+) -> tuple[list[Fact], Counter[str], int, list[str]]:
+    """Facts from a text, facts per artifact kind, parts not understood, and notes on the reading."""
     problems: list[str] = []
     structured = None if about else _whole_structured(text, ref, problems)
     if structured is not None:
         kinds: Counter[str] = Counter(f.source.kind for f in structured)
-        return structured, kinds, len(problems)
+        return structured, kinds, *_split_notes(problems)
     scanner = _Scanner(text, ref, about)
     facts = list(scanner.scan())
-    return facts, scanner.state.kinds, scanner.unread + len(scanner.problems)
+    unread, notes = _split_notes(scanner.problems)
+    return facts, scanner.state.kinds, scanner.unread + unread, notes
+
+
+def _split_notes(problems: list[str]) -> tuple[int, list[str]]:
+    notes = [p.removeprefix(NOTE) for p in problems if p.startswith(NOTE)]
+    return len(problems) - len(notes), notes
 
 
 def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | None:
