@@ -114,12 +114,29 @@ def service_memory_limit(context: Context) -> tuple[float, Fact, ContainerView] 
 
 
 def metric_oom_kills(context: Context) -> list[Fact]:
-    """kube-state-metrics says the last termination of a main container was OOMKilled."""
-    return [
-        fact
-        for fact, series in context.series("kube_pod_container_status_last_terminated_reason")
-        if series.label("reason") == "OOMKilled" and series.last > 0 and not context.is_sidecar(fact.subject)
-    ]
+    """kube-state-metrics says the last termination of a main container was OOMKilled, lately.
+
+    The gauge stays 1 until the next termination, however old: it counts only when the
+    pod's restarts still climb in the window and its last restart is not long ago.
+    """
+    restarts = {s.label("pod"): s for _, s in context.series("kube_pod_container_status_restarts_total")}
+    old_restarts = {
+        v.pod
+        for v in containers(context)
+        if (v.number("pod.last_restart_ago") or 0) > STALE_AFTER.total_seconds()
+    }
+    found = []
+    for fact, series in context.series("kube_pod_container_status_last_terminated_reason"):
+        if series.label("reason") != "OOMKilled" or series.last <= 0 or context.is_sidecar(fact.subject):
+            continue
+        pod = series.label("pod")
+        climbing = restarts.get(pod)
+        if pod in old_restarts or (
+            climbing and len(climbing.points) > 1 and climbing.last <= climbing.points[0][1]
+        ):
+            continue
+        found.append(fact)
+    return found
 
 
 STALE_AFTER = timedelta(hours=6)

@@ -29,6 +29,8 @@ def analyze(context: Context) -> list[Finding]:
         )
         if kind == "pod.restarts" and (sidecar_restarts or _restarted_long_ago(view)):
             continue
+        if kind == "container.restart_count" and _runs_fine_since_long_ago(context, view):
+            continue
         for fact in view.facts.get(kind, []):
             if isinstance(fact.value, int) and fact.value >= RESTARTS_FOR_A_LOOP:
                 worst = max(worst, fact.value)
@@ -51,7 +53,8 @@ def analyze(context: Context) -> list[Finding]:
         return []
     looping = any(f.value == "CrashLoopBackOff" for f in cited) or bool(backoffs)
     detail = (
-        f"The container keeps restarting ({worst} restarts so far)"
+        "The container keeps restarting"
+        + (f" ({worst} restarts so far)" if worst else "")
         + (" and the kubelet now waits between attempts (CrashLoopBackOff)" if looping else "")
         + "; each restart drops in-flight work and, for a cache, its whole content."
     )
@@ -60,7 +63,7 @@ def analyze(context: Context) -> list[Finding]:
         finding(
             "crash-loop",
             severity,
-            f"Restarting over and over ({worst} restarts)",
+            "Restarting over and over" + (f" ({worst} restarts)" if worst else ""),
             detail,
             0.9,
             cited,
@@ -73,6 +76,15 @@ def _restarted_long_ago(view: ContainerView) -> bool:
     """`4 (12d ago)`: old restarts of a pod that has run fine since are not a loop."""
     ago = view.number("pod.last_restart_ago")
     return ago is not None and ago > RECENT_RESTART_SECONDS and view.value("pod.status") == "Running"
+
+
+def _runs_fine_since_long_ago(context: Context, view: ContainerView) -> bool:
+    """Running and ready, and its last termination ended hours before the newest evidence."""
+    finished = view.last("container.last_finished")
+    newest = context.newest
+    if view.value("container.ready") is not True or finished is None or finished.at is None or newest is None:
+        return False
+    return (newest - finished.at).total_seconds() > RECENT_RESTART_SECONDS
 
 
 def _only_sidecars_restart(views: list[ContainerView]) -> bool:

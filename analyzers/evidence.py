@@ -37,6 +37,7 @@ FactKind = Literal[
     "pod.last_restart_ago",  # value: seconds since the last restart, `5 (21m ago)` in RESTARTS
     "workload.replicaset",  # key: ReplicaSet name, value: ReplicaSetInfo
     "workload.rollout_failed",  # value: message (progress deadline exceeded)
+    "workload.revision",  # key: revision number, value: the image its change-cause names
     "event",  # value: EventRecord
     "metric",  # key: metric name, value: Series
     "log",  # value: LogRecord

@@ -8,7 +8,7 @@ from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
-from analyzers.rollouts import last_good_image, main_image
+from analyzers.rollouts import last_good_image, main_image, previous_revision_image
 
 _PULL_STATES = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName"}
 
@@ -26,12 +26,16 @@ def analyze(context: Context) -> list[Finding]:
     image = _failing_image(failures, context)
     cause = _cause(failures, context)
     previous = last_good_image(context, image)
+    revision = None if previous else previous_revision_image(context, image)
     detail = f"The image {image or '(see events)'} cannot be pulled: {cause}."
     if previous:
         detail += f" The last image that ran is {main_image(previous[0])} (ReplicaSet {previous[0].name})."
     cited = [narrow(f, "Failed to pull") for f in failures[:2]] + states[:2]
     if previous:
         cited.append(previous[1])
+    if revision:
+        detail += f" The revision before it ran {revision[0]}."
+        cited.append(revision[1])
     cited += [narrow(f, "403") for f in _push_failures(context, image)][:1]
     return [
         finding(
@@ -43,7 +47,7 @@ def analyze(context: Context) -> list[Finding]:
             cited,
             max_sources=5,
             image=image,
-            previous_image=main_image(previous[0]) if previous else None,
+            previous_image=main_image(previous[0]) if previous else (revision[0] if revision else None),
         )
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from analyzers.base import finding, narrow
-from analyzers.containers import containers, memory_limit
+from analyzers.containers import containers, memory_limit, recent_oom_kills
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
@@ -18,7 +18,7 @@ def analyze(context: Context) -> list[Finding]:
     if not failures and not kills:
         return []
     views = containers(context, include_sidecars=False)
-    if any(f.value == "OOMKilled" for v in views for f in v.facts.get("container.last_reason", [])):
+    if any(recent_oom_kills(context, v) for v in views):
         return []  # the kernel killed it for memory; failing probes were a symptom
     exit_137 = [f for v in views for f in v.facts.get("container.last_exit_code", []) if f.value == 137]
     probe = next(context.main("container.probe", "liveness"), None)

@@ -48,7 +48,8 @@ def memory_need(context: Context, redis: RedisView) -> MemoryNeed:
     if redis.present:
         _redis_need(context, redis, need)
     for fact, series in context.series(*_WORKING_SET):
-        if not context.is_sidecar(fact.subject) and series.peak > need.observed_peak:
+        whole_pod = series.label("container") in ("", "POD")  # the pod's cgroup adds up its sidecars
+        if not whole_pod and not context.is_sidecar(fact.subject) and series.peak > need.observed_peak:
             need.observed_peak = series.peak
             need.facts.append(fact)
     for fact in context.main("container.env"):

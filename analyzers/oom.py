@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzers.base import finding
-from analyzers.containers import containers, memory_limit, recent_oom_kills
+from analyzers.containers import containers, memory_limit, metric_oom_kills, recent_oom_kills
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
@@ -27,11 +27,7 @@ def analyze(context: Context) -> list[Finding]:
         if limit and not view.sidecar:
             limits.append(f"{view.label} at its {human_bytes(limit[0])} limit")
     events = [f for f in context.mine("event") if _is_oom_event(f)]
-    events += [
-        f
-        for f, series in context.series("kube_pod_container_status_last_terminated_reason")
-        if series.label("reason") == "OOMKilled" and series.last > 0 and not context.is_sidecar(f.subject)
-    ]
+    events += metric_oom_kills(context)
     if events and not main and not sidecar:
         main.extend(events[:2])
         names_main.append("the service's containers")

@@ -45,7 +45,7 @@ def parse_redis_size(text: str) -> float | None:
 
 def parse_human_bytes(text: str) -> float | None:
     """`97Mi`, `1.11G` (Redis *_human), `512MiB`, `1536m` (JVM) as bytes."""
-    match = re.match(r"^\s*([0-9.]+)\s*([KMGT]?)(i?B?|b)?\s*$", text.strip(), re.IGNORECASE)
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B?|b)?\s*$", text.strip(), re.IGNORECASE)
     if not match:
         return None
     power = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}[match.group(2).upper()]

@@ -11,14 +11,13 @@ from analyzers.evidence import Fact
 from analyzers.redis_view import redis_view
 
 REFUSED = "max number of clients reached"
-_PER_ADDRESS = re.compile(r"^\s*(\d+)\s+(\d{1,3}(?:\.\d{1,3}){3})\s*$")
 
 
 def analyze(context: Context) -> list[Finding]:
     redis = redis_view(context)
     refusals = [narrow(f, REFUSED) for f in context.evidence.of("log") if REFUSED in context.text_of(f)]
     refusals += [f for f in context.mine("redis.client_error") if REFUSED in str(f.value)]
-    connected = redis.peaks.get("connected_clients")
+    connected = redis.info.get("connected_clients")
     maxclients = redis.setting("maxclients")
     at_max = bool(
         connected

@@ -30,9 +30,10 @@ def analyze(context: Context) -> list[Finding]:
     successes = [f for f in context.logs() if _SUCCEEDED.search(context.text_of(f))]
     later_success = [f for f in successes if f.at and last_failure and f.at > last_failure]
     # A fresh process reports "ok" before its first save: only a save since then clears the errors.
+    last_save_seconds = redis.number("rdb_last_bgsave_time_sec")
     saved_since = (redis.number("rdb_saves") or 0) > 0 or (
-        redis.number("rdb_last_bgsave_time_sec") or -1
-    ) >= 0
+        last_save_seconds is not None and last_save_seconds >= 0
+    )
     current_ok = (
         status is not None and status.value == "ok" and (saved_since or "rdb_saves" not in redis.info)
     )

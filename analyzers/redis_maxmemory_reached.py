@@ -20,14 +20,16 @@ def analyze(context: Context) -> list[Finding]:
     counters = [r.fact for key, r in redis.info.items() if key == "errorstat_OOM"]
     counters += [f for f, s in context.series("redis_errors_total") if s.label("err") == "OOM" and s.last > 0]
     used, maxmemory = redis.number("used_memory"), redis.setting("maxmemory")
-    full = bool(used and maxmemory and maxmemory.number and used >= 0.98 * maxmemory.number)
+    policy = redis.effective("maxmemory-policy")
+    # At maxmemory an evicting policy is working as meant; only noeviction refuses writes.
+    refuses = policy is None or policy.value == "noeviction"
+    full = bool(refuses and used and maxmemory and maxmemory.number and used >= 0.98 * maxmemory.number)
     if used and maxmemory and maxmemory.number and not full:
         # Redis has room now: only refusals from the last hour of the evidence still count.
         refusals = [f for f in refusals if is_recent(context, f)]
         counters = []
     if not refusals and not counters and not full:
         return []
-    policy = redis.effective("maxmemory-policy")
     detail = "Redis has reached maxmemory"
     if maxmemory and maxmemory.number:
         detail += f" ({human_bytes(maxmemory.number)})"

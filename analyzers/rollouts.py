@@ -50,3 +50,16 @@ def previous_of_pod(context: Context, pod: str) -> tuple[ReplicaSetInfo, Fact] |
         if age_seconds(s[0].age) > age_seconds(current[0].age) and main_image(s[0]) != main_image(current[0])
     ]
     return min(older, key=lambda s: age_seconds(s[0].age)) if older else None
+
+
+def previous_revision_image(context: Context, failing: str | None) -> tuple[str, Fact] | None:
+    """From `kubectl rollout history`: the newest revision whose image is not the failing one."""
+    revisions = [
+        (int(f.key), str(f.value), f)
+        for f in context.mine("workload.revision")
+        if f.key and f.key.isdigit() and str(f.value) != failing
+    ]
+    if not revisions:
+        return None
+    _, image, fact = max(revisions, key=lambda r: r[0])
+    return image, fact

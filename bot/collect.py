@@ -45,7 +45,7 @@ def collect(
     pending = set(futures)
     try:
         while pending:
-            budget = min(deadline, source_timeout + 1.0) - (time.monotonic() - started)
+            budget = deadline - (time.monotonic() - started)
             if budget <= 0:
                 break
             done, pending = wait(pending, timeout=budget, return_when=FIRST_COMPLETED)
@@ -54,8 +54,9 @@ def collect(
     finally:
         for future in pending:
             name = futures[future].name
-            limit = min(deadline, source_timeout)
-            evidence.sources.append(SourceReport(name, name, "error", f"no answer within {limit:g} s"))
+            evidence.sources.append(
+                SourceReport(name, name, "error", f"no answer within the {deadline:g} s deadline")
+            )
         pool.shutdown(wait=False, cancel_futures=True)
     return evidence
 

@@ -35,6 +35,10 @@ def read_string(text: str, ref: str, about: Subject | None = None, kind: str | N
     except RecursionError:
         evidence.sources.append(SourceReport(ref, "unknown", "error", "nested too deeply to read"))
         return evidence
+    except Exception as error:  # a reader bug must cost this input, never the diagnosis
+        detail = f"could not be read ({type(error).__name__}: {error})"[:300]
+        evidence.sources.append(SourceReport(ref, "unknown", "error", detail))
+        return evidence
     if kind:
         facts = [replace(f, source=replace(f.source, kind=kind)) for f in facts]
     evidence.extend(facts)

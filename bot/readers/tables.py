@@ -36,6 +36,7 @@ _KNOWN = {
     "LAST_REASON",
     "FINISHED",
     "REVISION",
+    "CHANGE-CAUSE",
 }
 
 
@@ -60,6 +61,8 @@ class Table:
             return "top"
         if "RESTARTS" in names or "LAST_REASON" in names:
             return "columns"
+        if {"REVISION", "CHANGE-CAUSE"} <= names:
+            return "history"
         return "other"
 
     def cells(self, row: str) -> dict[str, str]:

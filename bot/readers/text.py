@@ -126,6 +126,7 @@ class _State:
     redis_replies: list[tuple[str, int, str]] = field(default_factory=list)
     yaml_parents: list[tuple[int, str]] = field(default_factory=list)
     last_yaml_leaf: bool = False
+    recent: list[str] = field(default_factory=list)
     log_facts: int = 0
     dropped_logs: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
@@ -261,8 +262,10 @@ class _Scanner:
                 index += consumed
                 continue
             produced = list(self._line(line, index + 1))
-            if not produced and line.strip() and not self._is_context_line(line):
-                self.unread += 1
+            if not produced and line.strip():
+                self.state.recent = [*self.state.recent[-7:], line]  # a query or a title before a result
+                if not self._is_context_line(line):
+                    self.unread += 1
             yield from produced
             index += 1
         yield from self._flush_redis_replies()
@@ -356,6 +359,7 @@ class _Scanner:
             decoded_count += 1
             kind = "prometheus-api" if is_api_body(obj) else "k8s-json"
             command = self.state.command.text if self.state.command else ""
+            command += "\n" + "\n".join(self.state.recent)
             try:
                 facts = list(
                     _structured_facts(obj, raw, self.state.ref, index, context, kind, command, self.problems)
@@ -373,6 +377,7 @@ class _Scanner:
                 break
         if not decoded_any:
             return 0
+        self.state.recent = []
         lines_consumed = self.text.count("\n", offset, consumed_to) + 1
         rest = self.text[
             consumed_to : self.text.find("\n", consumed_to) if "\n" in self.text[consumed_to:] else None
@@ -440,6 +445,7 @@ class _Scanner:
         state.in_environment = False
         state.table = None
         state.in_info = command.redis_command.startswith("INFO")
+        state.recent = []
         state.yaml_parents = []
 
     def _line(self, line: str, number: int) -> Iterator[Fact]:
@@ -610,6 +616,20 @@ class _Scanner:
             yield from self._pod_cells(cells, subject, excerpt, number)
         elif kind == "events":
             yield from self._event_row(cells, excerpt, number, namespace)
+        elif kind == "history":
+            image = re.search(r"image=(\S+)|(\S+/\S+:\S+)", cells.get("CHANGE-CAUSE", ""))
+            revision = cells.get("REVISION", "")
+            if image and revision.isdigit():
+                subject = replace(self.state.subject, pod=None)
+                yield self._fact(
+                    "workload.revision",
+                    image.group(1) or image.group(2),
+                    excerpt,
+                    number,
+                    "kubectl-table",
+                    key=revision,
+                    subject=subject,
+                )
         elif kind == "replicasets":
             name = cells.get("NAME", "")
             try:
