@@ -27,10 +27,10 @@ def analyze(context: Context) -> list[Finding]:
         container = series.label("container") or fact.subject.container or context.service or ""
         if 0 <= share <= 1 and not context.is_sidecar(fact.subject) and (worst is None or share > worst[0]):
             worst = (share, container, [fact])
-    usage = _usage_at_limit(context)
     if worst is None or worst[0] < THROTTLED_SHARE:
         return []
     share, container, cited = worst
+    usage = _usage_at_limit(context, container)
     limit = _cpu_limit(context, container)
     detail = (
         f"{container} was throttled in {share:.0%} of its CFS periods: it wants more CPU than its limit"
@@ -78,12 +78,14 @@ def _share(periods: Series, throttled: Series) -> float | None:
     return hit / elapsed if elapsed > 0 else None
 
 
-def _usage_at_limit(context: Context) -> Fact | None:
-    limits = [float(f.value) for f in context.main("container.cpu_limit") if isinstance(f.value, float)]
-    if not limits:
+def _usage_at_limit(context: Context, container: str) -> Fact | None:
+    """`kubectl top` shows the container at 90% or more of its own CPU limit."""
+    limit = _cpu_limit(context, container)
+    if limit is None:
         return None
     for fact in context.main("container.cpu_usage"):
-        if isinstance(fact.value, float) and fact.value >= 0.9 * min(limits):
+        same = fact.subject.container in (container, None)
+        if same and isinstance(fact.value, float) and fact.value >= 0.9 * limit[0]:
             return fact
     return None
 

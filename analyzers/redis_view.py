@@ -24,9 +24,9 @@ _METRIC_INFO = {
     "aof_enabled": "redis_aof_enabled",
     "mem_fragmentation_ratio": "redis_mem_fragmentation_ratio",
 }
-_QUEUE_WORDS = re.compile(
-    r"bullmq|\bbull:|sidekiq|celery|\brq:|job queue|\bqueue\b|-queue|queue-|outbox", re.I
-)
+_QUEUE_WORDS = re.compile(r"bullmq|\bbull:|sidekiq|celery|resque|kombu|\brq:|job queue|outbox", re.I)
+# In a name, plainer words say it too: `queue-redis`, `jobs-redis`, `broker`.
+_QUEUE_NAME = re.compile(f"{_QUEUE_WORDS.pattern}|queue|\\bjobs?\\b|broker|bull", re.I)
 _SESSION_WORDS = re.compile(r"session|\bcart", re.I)
 _CACHE_WORDS = re.compile(r"cache|rate.?limit|\brl:|rebuil|rehydrat", re.I)
 
@@ -171,7 +171,7 @@ class RedisView:
 
 
 def _usage_from_text(text: str) -> str | None:
-    for usage, words in (("queue", _QUEUE_WORDS), ("session", _SESSION_WORDS), ("cache", _CACHE_WORDS)):
+    for usage, words in (("queue", _QUEUE_NAME), ("session", _SESSION_WORDS), ("cache", _CACHE_WORDS)):
         if words.search(text):
             return usage
     return None

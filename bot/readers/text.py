@@ -791,7 +791,8 @@ class _Scanner:
             state.subject = replace(state.subject, workload=workload)
             return
         if key == "State":
-            state.state_block = "state"
+            # `State: Terminated` is a termination that just happened: read it like a Last State.
+            state.state_block = "last" if value == "Terminated" else "state"
             yield self._fact("container.state", value, stripped, number, "kubectl-describe")
         elif key == "Last State":
             state.state_block = "last"
