@@ -10,8 +10,11 @@ from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
 from analyzers.redis_view import redis_view
 
-_SLOW = re.compile(r"\bslow\b|latency(?:_ms)?[=:]\s*\d|\btimed out\b|deadline exceeded", re.IGNORECASE)
-_ABOUT_STORE = re.compile(r"session|cache|redis|\bstore\b", re.IGNORECASE)
+_SLOW = re.compile(
+    r"\bslow\b|latency(?:_ms)?[=:]\s*\d|\bp9\d(?:\.\d)?[=:]\s*\d|\btimed out\b|deadline exceeded",
+    re.IGNORECASE,
+)
+_ABOUT_STORE = re.compile(r"session|cache|redis|\bstore\b|falling back|fallback", re.IGNORECASE)
 _SERVER_LOG = re.compile(r"^\d+:[MCSX] \d{1,2} \w{3} \d{4}")
 
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from analyzers.base import finding
-from analyzers.containers import containers, metric_oom_kills, recent_oom_kills, service_memory_limit
+from analyzers.containers import (
+    ContainerView,
+    containers,
+    memory_limit,
+    metric_oom_kills,
+    recent_oom_kills,
+    service_memory_limit,
+)
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.evidence import Fact
 from analyzers.jvm_heap import heap_setting
 from analyzers.memory_growth import growing_series
 from analyzers.memory_need import memory_need
@@ -18,7 +26,7 @@ def analyze(context: Context) -> list[Finding]:
     killed = [f for v in views for f in recent_oom_kills(context, v)] + metric_oom_kills(context)
     if not killed:
         return []
-    found = service_memory_limit(context)
+    found = _killed_container_limit(context, views) or service_memory_limit(context)
     if found is None:
         return []
     limit, limit_fact, view = found
@@ -87,3 +95,15 @@ def analyze(context: Context) -> list[Finding]:
 def _unbounded(redis: RedisView) -> bool:
     maxmemory = redis.effective("maxmemory")
     return redis.present and (maxmemory is None or not maxmemory.number)
+
+
+def _killed_container_limit(
+    context: Context, views: list[ContainerView]
+) -> tuple[float, Fact, ContainerView] | None:
+    """The limit of the container that was OOM-killed (a pod may hold several app containers)."""
+    for view in views:
+        if recent_oom_kills(context, view):
+            found = memory_limit(context, view)
+            if found:
+                return found[0], found[1], view
+    return None

@@ -27,6 +27,7 @@ _METRIC_INFO = {
 _QUEUE_WORDS = re.compile(r"bullmq|\bbull:|sidekiq|celery|resque|kombu|\brq:|job queue|outbox", re.I)
 # In a name, plainer words say it too: `queue-redis`, `jobs-redis`, `broker`.
 _QUEUE_NAME = re.compile(f"{_QUEUE_WORDS.pattern}|queue|\\bjobs?\\b|broker|bull", re.I)
+_CLIENT_OF_REDIS = re.compile(r"redis|ReplyError|OOM command not allowed|max number of clients", re.I)
 _SESSION_WORDS = re.compile(r"session|\bcart", re.I)
 _CACHE_WORDS = re.compile(r"cache|rate.?limit|\brl:|rebuil|rehydrat", re.I)
 
@@ -163,10 +164,15 @@ class RedisView:
         ][:2]
 
     def _descriptions(self) -> list[str]:
+        """Notes, our own logs, and what clients say when they talk about Redis (`cache write failed`)."""
         texts = [self.context.service or ""]
         for fact in self.context.evidence.facts:
-            if fact.kind == "text.note" or (fact.kind == "log" and self.context.ours(fact)):
-                texts.append(self.context.text_of(fact)[:300])
+            if fact.kind == "text.note":
+                texts.append(str(fact.value)[:300])
+            elif fact.kind == "log":
+                text = self.context.text_of(fact)[:300]
+                if self.context.ours(fact) or _CLIENT_OF_REDIS.search(text):
+                    texts.append(text)
         return texts
 
 

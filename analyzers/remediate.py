@@ -11,6 +11,7 @@ from analyzers.diagnosis import Finding, Remediation, Risk
 from analyzers.memory_need import forks_in_background
 from analyzers.quantity import MI, format_cpu, format_mi, format_redis_mb, round_up
 from analyzers.redis_view import redis_view
+from analyzers.rollouts import last_good_image, main_image, previous_revision_image
 
 MAXMEMORY_SHARE = 0.75  # of the container limit: room for buffers, clients and the allocator
 MAXMEMORY_SHARE_FORKING = 0.70  # with RDB/AOF, also room for copy-on-write during a fork
@@ -22,6 +23,7 @@ class _Plan:
     def __init__(self, context: Context, findings: list[Finding]) -> None:
         self.context = context
         self.by_id = {f.id: f for f in findings}
+        self.leading = findings[0].id if findings else None
         self.redis = redis_view(context)
         self.limit = service_memory_limit(context)
         self.new_limit: float | None = None
@@ -61,7 +63,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "raise-redis-maxclients": ("redis-maxclients-reached",),
     "raise-cpu-limit": ("cpu-throttling",),
     "tune-liveness-probe": ("liveness-probe-failing",),
-    "rollback-image": ("image-pull-failed", "memory-growth-unbounded"),
+    "rollback-image": ("image-pull-failed", "memory-growth-unbounded", "crash-loop"),
     "expand-volume": ("disk-full",),
 }
 
@@ -347,6 +349,8 @@ def _workload(plan: _Plan) -> list[Remediation]:
         found.append(
             Remediation("expand-volume", "Grow the volume or free space on it", "medium", False, {}, "")
         )
+    if plan.leading == "crash-loop":  # nothing deeper explains it: undo the release it came with
+        found.extend(_rollback_crash(plan))
     growth = plan.by_id.get("memory-growth-unbounded")
     if growth is not None and growth.data.get("previous_image") and not plan.has("image-pull-failed"):
         previous = growth.data["previous_image"]
@@ -372,6 +376,27 @@ def _workload(plan: _Plan) -> list[Remediation]:
             )
         )
     return found
+
+
+def _rollback_crash(plan: _Plan) -> list[Remediation]:
+    current = next((str(f.value) for f in plan.context.main("container.image")), None)
+    previous = last_good_image(plan.context, current)
+    image = main_image(previous[0]) if previous else None
+    if image is None:
+        revision = previous_revision_image(plan.context, current)
+        image = revision[0] if revision else None
+    if not image or image == current:
+        return []
+    return [
+        Remediation(
+            "rollback-image",
+            f"Roll back to {image}, the image that ran before the crashes",
+            "medium",
+            True,
+            {"to": image},
+            "The crash loop has no cause outside the code or image: undo the release while it is looked at.",
+        )
+    ]
 
 
 def _raise_memory(container: str, current: float, target: float, risk: Risk, detail: str) -> Remediation:

@@ -59,6 +59,8 @@ def previous_revision_image(context: Context, failing: str | None) -> tuple[str,
         for f in context.mine("workload.revision")
         if f.key and f.key.isdigit() and str(f.value) != failing
     ]
+    if failing is None:
+        revisions = sorted(revisions, key=lambda r: r[0])[:-1]  # the newest is what runs now
     if not revisions:
         return None
     _, image, fact = max(revisions, key=lambda r: r[0])

@@ -73,6 +73,8 @@ def parse_command(text: str, interactive_redis: bool = False) -> Command:
         namespace = namespace or found.get("namespace") or found.get("namespace_name")
         pod = found.get("pod") or found.get("pod_name")
         container = container or found.get("container") or found.get("container_name")
+    elif raw_words and raw_words[0] == "stern":
+        verb = "logs"  # every line starts `pod container`
     elif raw_words and raw_words[0] == "curl":
         verb = "curl"
     redis_command = ""

@@ -112,6 +112,9 @@ class ObjectReader:
             yield from self._configmap(obj)
         elif "limits" in obj or "requests" in obj:
             yield from self._resources(obj, context or Subject())
+        elif "terminated" in obj or "waiting" in obj:
+            # `-o jsonpath='{...containerStatuses[*].lastState}'`: a state of its own, a termination
+            yield from self._container_status({"lastState": obj}, context or Subject())
 
     # -- helpers ---------------------------------------------------------------
     def _fact(

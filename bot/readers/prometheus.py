@@ -12,7 +12,7 @@ from bot.readers.excerpts import RawText
 from bot.readers.timestamps import from_epoch
 
 _SAMPLE = re.compile(
-    r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+]?(?:[0-9.]+(?:[eE][-+]?[0-9]+)?|NaN|Inf))(?:\s+(-?\d+))?\s*$"
+    r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+]?(?:[0-9.]+(?:[eE][-+]?[0-9]+)?|NaN|Inf))(?:\s+(-?\d+(?:\.\d+)?))?\s*$"
 )
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"')
 # redis_exporter's own container/pod labels describe the exporter, not Redis.
@@ -33,7 +33,7 @@ def subject_from_labels(name: str, labels: dict[str, str]) -> Subject:
 
 
 def parse_sample(line: str) -> tuple[str, dict[str, str], float, float | None] | None:
-    match = _SAMPLE.match(line.strip())
+    match = _SAMPLE.match(line.split(" # ", 1)[0].strip())  # OpenMetrics exemplars follow ` # `
     if not match or match.group(1).endswith(":"):
         return None  # `cpu: 1` is YAML or describe output, not a sample
     labels = dict(_LABEL.findall(match.group(2) or ""))
@@ -43,7 +43,9 @@ def parse_sample(line: str) -> tuple[str, dict[str, str], float, float | None] |
         return None
     if not math.isfinite(value):
         return None  # NaN and ±Inf samples say nothing the analyzers can use
-    stamp = float(match.group(4)) / 1000.0 if match.group(4) else None
+    # Prometheus text gives milliseconds; OpenMetrics gives seconds, with a fraction.
+    stamp_text = match.group(4)
+    stamp = (float(stamp_text) if "." in stamp_text else float(stamp_text) / 1000.0) if stamp_text else None
     return match.group(1), labels, value, stamp
 
 

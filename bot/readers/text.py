@@ -95,6 +95,7 @@ _ENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*):\s+(.*?)\s*$")
 _CONTAINER_NAME = re.compile(r"^\s*([a-z0-9][a-z0-9.-]*):\s*$")
 _YAML_LINE = re.compile(r"^(\s*)([A-Za-z_][\w.-]*):(?:\s+(.*?))?\s*$")
 _REDIS_REPLY = re.compile(r'^(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|(.+))$')
+_POD_PREFIX = re.compile(r"^\[?(?:pod/)?([a-z0-9][a-z0-9.-]*-[a-z0-9]+)[ /]+([a-z0-9][a-z0-9-]*)\]?\s")
 _LOG_WORD_KEY = re.compile(r"^(?:\w*(?:Error|Exception)|Warning|Fatal|Panic|Caused by|Traceback)$")
 _NODE_CONDITION = re.compile(r"^\s*(MemoryPressure|DiskPressure|PIDPressure)\s+(True|False|Unknown)\s")
 _DESCRIBE_SECTIONS = {
@@ -458,6 +459,10 @@ class _Scanner:
         if self._maybe_command(line):
             yield from self._flush_redis_replies()
             return
+        limit = self._jsonpath_limit(stripped, number)
+        if limit is not None:
+            yield limit
+            return
         if self._is_redis_reply(stripped):
             yield from self._redis_reply(stripped, number)
             return
@@ -550,6 +555,20 @@ class _Scanner:
         if self.state.container and self.state.container != subject.container:
             return replace(subject, container=self.state.container)
         return subject
+
+    def _jsonpath_limit(self, stripped: str, number: int) -> Fact | None:
+        """`-o jsonpath='{...name} {...resources.limits.memory}'` prints `mailer 320Mi`."""
+        command = self.state.command
+        if command is None or "jsonpath" not in command.text or "limits.memory" not in command.text:
+            return None
+        found = re.fullmatch(r"([a-z0-9][a-z0-9-]*)\s+(\d+(?:\.\d+)?[KMGT]i?)", stripped)
+        amount = parse_k8s_quantity(found.group(2)) if found else None
+        if found is None or amount is None:
+            return None
+        subject = replace(self.state.subject, container=found.group(1))
+        return self._fact(
+            "container.memory_limit", amount, stripped, number, "kubectl-jsonpath", subject=subject
+        )
 
     def _is_redis_reply(self, stripped: str) -> bool:
         command = self.state.command
@@ -884,6 +903,13 @@ class _Scanner:
         prefixed = _COLLECTOR_PREFIX.match(stripped)
         if prefixed:
             subject = replace(subject, origin=prefixed.group(2))
+        command = state.command.text if state.command else ""
+        pod_prefix = (
+            _POD_PREFIX.match(stripped) if command.startswith("stern") or "--prefix" in command else None
+        )
+        if pod_prefix:
+            pod = pod_prefix.group(1)
+            subject = replace(subject, pod=pod, container=pod_prefix.group(2), workload=workload_of_pod(pod))
         host = re.search(r'"hostname"\s*:\s*"([a-z0-9.-]+)"', stripped)
         if host and not subject.pod:
             subject = replace(subject, pod=host.group(1), workload=workload_of_pod(host.group(1)))
@@ -915,7 +941,7 @@ def _is_heading(stripped: str) -> bool:
 
 
 def _is_k8s_or_metrics(obj: dict[str, Any]) -> bool:
-    return "kind" in obj or is_api_body(obj) or "metric" in obj
+    return "kind" in obj or is_api_body(obj) or "metric" in obj or "terminated" in obj or "waiting" in obj
 
 
 _POLICIES = {
