@@ -139,7 +139,7 @@ class Context:
             return False
         if container in self.sidecar_names:
             return True
-        if self.service and (container == self.service or self.service.endswith(container)):
+        if self.service and (container == self.service or self.service.endswith("-" + container)):
             return False
         return bool(_SIDECAR_NAMES.match(container))
 
