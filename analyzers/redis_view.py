@@ -28,6 +28,10 @@ _QUEUE_WORDS = re.compile(r"bullmq|\bbull:|sidekiq|celery|resque|kombu|\brq:|job
 # In a name, plainer words say it too: `queue-redis`, `jobs-redis`, `broker`.
 _QUEUE_NAME = re.compile(f"{_QUEUE_WORDS.pattern}|queue|\\bjobs?\\b|broker|bull", re.I)
 _CLIENT_OF_REDIS = re.compile(r"redis|ReplyError|OOM command not allowed|max number of clients", re.I)
+_STORE_WORDS = re.compile(
+    r"system of record|source of truth|not a cache|primary (?:data )?store|must not (?:be )?evict|never evict",
+    re.I,
+)
 _SESSION_WORDS = re.compile(r"session|\bcart", re.I)
 _CACHE_WORDS = re.compile(r"cache|rate.?limit|\brl:|rebuil|rehydrat", re.I)
 
@@ -150,6 +154,8 @@ class RedisView:
         corpus = " ".join(self._descriptions())
         if _QUEUE_WORDS.search(corpus):
             return "queue"
+        if _STORE_WORDS.search(corpus):
+            return "store"  # the team says so: its keys are the data, not a copy of it
         if _SESSION_WORDS.search(corpus):
             return "session"
         keyspace = self.keyspace()

@@ -37,10 +37,10 @@ class _Plan:
         return self.context.service or "the main container"
 
     def eviction_policy(self) -> str:
-        """noeviction for a queue; volatile-lru when (nearly) every key has a TTL; else allkeys-lru."""
+        """noeviction for a queue or a store of record; volatile-lru for sessions with TTLs; else allkeys-lru."""
         usage = self.redis.usage()
-        if usage == "queue":
-            return "noeviction"
+        if usage in ("queue", "store"):
+            return "noeviction"  # its keys are the data: refuse writes rather than lose any
         keyspace = self.redis.keyspace()
         if usage == "session" and keyspace and keyspace[0] and keyspace[1] >= 0.95 * keyspace[0]:
             return "volatile-lru"
@@ -282,9 +282,9 @@ def _cpu(plan: _Plan) -> list[Remediation]:
     if finding is None or not finding.data.get("cpu_limit"):
         return []
     limit = float(finding.data["cpu_limit"])
-    throttled = float(finding.data["share"])
-    # What it would use unthrottled, plus 20%: at least double the limit.
-    target = math.ceil(max(2 * limit, limit / max(0.05, 1 - throttled) * 1.2) * 10) / 10
+    # The throttled share counts periods that hit the quota, not how much CPU the process wants:
+    # double the limit, then look at throttling again.
+    target = math.ceil(2 * limit * 10) / 10
     container = plan.container(finding.data["container"])
     return [
         Remediation(
