@@ -12,6 +12,7 @@ from analyzers.quantity import parse_redis_size
 from analyzers.redis_view import redis_view
 
 _COMPARED = ("maxmemory", "maxmemory-policy", "maxclients", "appendonly", "save")
+_STARTED = re.compile(r"Running mode=|Server initialized|Ready to accept connections|Redis is starting")
 _SAVING = re.compile(r"Background saving started|Can't save in background|changes in \d+ seconds\. Saving")
 
 
@@ -49,6 +50,10 @@ def analyze(context: Context) -> list[Finding]:
         "since it changed), so fixing the declared value alone changes nothing."
     )
     cited = [f for _, facts in conflicts for f in facts]
+    skew = _start_times_disagree(context)
+    if skew:
+        detail += " " + skew[0]
+        cited += skew[1]
     return [
         finding(
             "redis-config-not-applied",
@@ -60,6 +65,24 @@ def analyze(context: Context) -> list[Finding]:
             conflicts=[c for c, _ in conflicts],
         )
     ]
+
+
+def _start_times_disagree(context: Context) -> tuple[str, list[Fact]] | None:
+    """Redis says it started before its container did: the lines are another run's, or a clock is off."""
+    starts = [f for f in context.logs() if f.at and _STARTED.search(context.text_of(f))]
+    container = [f for f in context.main("container.last_started") if f.at]
+    if not starts or not container:
+        return None
+    began = container[-1]
+    log_start = max(starts, key=lambda f: f.at.timestamp() if f.at else 0.0)
+    if log_start.at is None or began.at is None or (began.at - log_start.at).total_seconds() <= 5:
+        return None
+    note = (
+        f"The evidence also disagrees on time: Redis logged its start at {log_start.at:%H:%M:%S}, before the "
+        f"container it runs in started ({began.at:%H:%M:%S}), so these log lines belong to another run or a "
+        "clock is off: check which container the logs came from."
+    )
+    return note, [narrow(log_start, "mode="), began]
 
 
 def _same(name: str, declared: str, running: str) -> bool:

@@ -77,3 +77,25 @@ def test_a_declared_config_the_server_runs_exactly_gives_nothing() -> None:
 def test_a_declared_config_with_nothing_to_compare_it_to_gives_nothing() -> None:
     pasted = incident(configmap("maxmemory 2gb", "maxmemory-policy allkeys-lru"))
     assert pasted.run(redis_config_drift.analyze, "session-store") == []
+
+
+def test_a_redis_log_older_than_its_container_is_called_out() -> None:
+    pasted = incident(
+        """
+        $ kubectl -n shop describe pod basket-cache-5d9f7b6c84-q2x7m | tail -8
+        Last State: Terminated
+        Reason: OOMKilled
+        Exit Code: 137
+        Started: Mon, 03 Mar 2025 09:12:30 +0000
+        Finished: Mon, 03 Mar 2025 09:13:10 +0000
+        basketCache:
+        configuration: |-
+        save ""
+        [2025-03-03T09:11:58Z] redis | 1:M 03 Mar 2025 09:11:58.100 * Running mode=standalone, port=6379.
+        [2025-03-03T09:12:50Z] redis | 1:M 03 Mar 2025 09:12:50.200 # Can't save in background: fork: Cannot allocate memory
+        """
+    )
+    finding = only(pasted.run(redis_config_drift.analyze, "basket-cache"), "redis-config-not-applied")
+    assert "09:11:58" in finding.detail and "09:12:30" in finding.detail
+    assert any("Running mode=standalone" in s.excerpt for s in finding.evidence)
+    pasted.assert_cited(finding)
