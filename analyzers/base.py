@@ -8,7 +8,8 @@ from typing import Any
 
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
-from analyzers.evidence import Fact, Source
+from analyzers.evidence import EventRecord, Fact, Source
+from analyzers.quantity import duration_seconds
 
 Analyzer = Callable[[Context], list[Finding]]
 
@@ -60,3 +61,10 @@ def is_recent(context: Context, fact: Fact, window: timedelta = timedelta(hours=
     """Whether a fact is from the last `window` of the evidence (undated facts count as recent)."""
     newest = context.newest
     return fact.at is None or newest is None or fact.at >= newest - window
+
+
+def event_is_recent(record: EventRecord, window: timedelta = timedelta(hours=6)) -> bool:
+    """An event last seen within `window` (its age as kubectl prints it: `4m`, `3d`, `2m (x52 over 14m)`)."""
+    age = record.age.split(" ")[0] if record.age else ""
+    seconds = duration_seconds(age)
+    return not age or seconds == 0 or seconds <= window.total_seconds()

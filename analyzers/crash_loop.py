@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzers.base import finding
+from analyzers.base import event_is_recent, finding
 from analyzers.containers import ContainerView, containers
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
@@ -96,4 +96,8 @@ def _only_sidecars_restart(views: list[ContainerView]) -> bool:
 
 def _is_restart_backoff(fact: Fact) -> bool:
     record = fact.value
-    return isinstance(record, EventRecord) and "Back-off restarting failed container" in record.message
+    return (
+        isinstance(record, EventRecord)
+        and "Back-off restarting failed container" in record.message
+        and event_is_recent(record)
+    )

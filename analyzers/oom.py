@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzers.base import finding
+from analyzers.base import event_is_recent, finding
 from analyzers.containers import containers, memory_limit, metric_oom_kills, recent_oom_kills
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
@@ -71,6 +71,6 @@ def analyze(context: Context) -> list[Finding]:
 
 def _is_oom_event(fact: Fact) -> bool:
     record = fact.value
-    if not isinstance(record, EventRecord):
+    if not isinstance(record, EventRecord) or not event_is_recent(record):
         return False
     return record.reason in ("OOMKilling", "PreviousContainerWasOOMKilled") or "OOMKilled" in record.message

@@ -96,6 +96,10 @@ _CONTAINER_NAME = re.compile(r"^\s*([a-z0-9][a-z0-9.-]*):\s*$")
 _YAML_LINE = re.compile(r"^(\s*)([A-Za-z_][\w.-]*):(?:\s+(.*?))?\s*$")
 _REDIS_REPLY = re.compile(r'^(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|(.+))$')
 _POD_PREFIX = re.compile(r"^\[?(?:pod/)?([a-z0-9][a-z0-9.-]*-[a-z0-9]+)[ /]+([a-z0-9][a-z0-9-]*)\]?\s")
+_EVENT_ROW = re.compile(
+    r"^(Normal|Warning)\s+([A-Z][A-Za-z]+)\s+(\S+(?:\s+\(x\d+ over [^)]+\))?)\s+"
+    r"(kubelet|default-scheduler|[a-z][\w-]*-controller|[a-z][\w.-]*)\s+(.+)$"
+)
 _LOG_WORD_KEY = re.compile(r"^(?:\w*(?:Error|Exception)|Warning|Fatal|Panic|Caused by|Traceback)$")
 _NODE_CONDITION = re.compile(r"^\s*(MemoryPressure|DiskPressure|PIDPressure)\s+(True|False|Unknown)\s")
 _DESCRIBE_SECTIONS = {
@@ -499,6 +503,11 @@ class _Scanner:
             state.kinds["prometheus-text"] += 1
             yield sample
             return
+        event = _EVENT_ROW.match(stripped)
+        if event:  # a describe event row whose `Type Reason Age From Message` header was lost
+            cells = dict(zip(("TYPE", "REASON", "AGE", "FROM", "MESSAGE"), event.groups(), strict=True))
+            yield from self._event_row(cells, stripped, number, state.subject.namespace)
+            return
         condition = _NODE_CONDITION.match(line)
         if condition:
             yield self._fact(
@@ -721,6 +730,11 @@ class _Scanner:
     ) -> Iterator[Fact]:
         obj = cells.get("OBJECT", "")
         object_kind, _, object_name = obj.partition("/")
+        named_pod = re.search(
+            r"\bin pod ([a-z0-9][a-z0-9.-]*?)(?:_[a-z0-9-]+)?(?:\(|\s|$)", cells.get("MESSAGE", "")
+        )
+        if not object_name and named_pod:  # the message names its pod: trust it over the context
+            object_kind, object_name = "Pod", named_pod.group(1)
         if not object_name:  # kubectl describe: the events are about the described object
             object_kind, object_name = "Pod", self.state.subject.pod or ""
         age = cells.get("AGE") or cells.get("LAST SEEN", "")
