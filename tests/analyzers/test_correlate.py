@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from analyzer_kit import incident
+from incidents import FLUENT_BIT_OOM_32MI_SIDECAR, SEARCH_API_CPU_LIMIT_300M, SESSION_STORE_OOM_64MI
 
 from analyzers.correlate import MAX_ROOT_CAUSES, rank
 from analyzers.diagnosis import Finding, Severity
 from analyzers.evidence import Source
+
+SESSION_STORE_MEMORY_PEAK = """\
+    $ kubectl exec session-store-0 -n web -- redis-cli INFO memory
+    # Memory
+    used_memory:58982400
+    used_memory_peak:59244544
+    maxmemory:0
+"""
 
 
 def finding(
@@ -87,31 +96,7 @@ def test_at_most_three_root_causes_most_likely_first() -> None:
 
 
 def test_a_redis_oom_killed_at_its_limit_is_blamed_on_the_limit_not_the_kill() -> None:
-    pasted = incident(
-        """
-        $ kubectl describe pod session-store-0 -n web
-        Name:             session-store-0
-        Namespace:        web
-        Controlled By:    StatefulSet/session-store
-        Containers:
-          redis:
-            Image:          redis:7.2.4
-            State:          Waiting
-              Reason:       CrashLoopBackOff
-            Last State:     Terminated
-              Reason:       OOMKilled
-              Exit Code:    137
-            Ready:          False
-            Restart Count:  23
-            Limits:
-              memory:  64Mi
-        $ kubectl exec session-store-0 -n web -- redis-cli INFO memory
-        # Memory
-        used_memory:58982400
-        used_memory_peak:59244544
-        maxmemory:0
-        """
-    )
+    pasted = incident(SESSION_STORE_OOM_64MI + SESSION_STORE_MEMORY_PEAK)
     diagnosis = pasted.diagnose("session-store")
     assert diagnosis.root_causes[0] == "memory-limit-too-low"
     assert "container-oom-killed" not in diagnosis.root_causes
@@ -142,30 +127,7 @@ def test_a_failing_image_pull_leads_over_the_restarts_it_causes() -> None:
 def test_cpu_throttling_leads_over_an_oom_killed_logging_sidecar() -> None:
     labels = 'namespace="catalog",pod="search-api-5f6d7c8b9a-p2q3r",container="search-api"'
     pasted = incident(
-        """
-        $ kubectl describe pod search-api-5f6d7c8b9a-p2q3r -n catalog
-        Name:             search-api-5f6d7c8b9a-p2q3r
-        Namespace:        catalog
-        Containers:
-          search-api:
-            Image:          registry.local/search-api:3.0.2
-            State:          Running
-            Ready:          True
-            Restart Count:  0
-            Limits:
-              cpu:     300m
-              memory:  512Mi
-          fluent-bit:
-            Image:          fluent/fluent-bit:2.2
-            State:          Running
-            Last State:     Terminated
-              Reason:       OOMKilled
-              Exit Code:    137
-            Ready:          True
-            Restart Count:  4
-            Limits:
-              memory:  32Mi
-        """,
+        SEARCH_API_CPU_LIMIT_300M + FLUENT_BIT_OOM_32MI_SIDECAR,
         f"container_cpu_cfs_periods_total{{{labels}}} 120000\n"
         f"container_cpu_cfs_throttled_periods_total{{{labels}}} 48000\n",
     )

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import pytest
 from analyzer_kit import incident, only
+from incidents import SEARCH_API_CPU_LIMIT_300M
 
 from analyzers import cpu_throttling
 
-SEARCH_API_POD = """
-    $ kubectl describe pod search-api-5f6d7c8b9a-p2q3r -n catalog
-    Name:             search-api-5f6d7c8b9a-p2q3r
-    Namespace:        catalog
-    Containers:
-      search-api:
-        Image:          registry.local/search-api:3.0.2
-        State:          Running
-        Ready:          True
-        Restart Count:  0
-        Limits:
-          cpu:     300m
-          memory:  512Mi
+SEARCH_API_POD = (
+    SEARCH_API_CPU_LIMIT_300M
+    + """\
         Requests:
           cpu:     300m
           memory:  512Mi
 """
+)
 
 TOP_AT_LIMIT = """
     $ kubectl top pod search-api-5f6d7c8b9a-p2q3r -n catalog --containers

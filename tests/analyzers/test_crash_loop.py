@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from analyzer_kit import incident, only
+from incidents import ORDERS_API_RUNNING
 
 from analyzers import crash_loop
 
@@ -14,6 +15,15 @@ IMAGE_PULL_BACKOFF = """
     LAST SEEN   TYPE      REASON    OBJECT                            MESSAGE
     2m          Normal    BackOff   pod/orders-api-5b6c7d8e9f-t7r2q   Back-off pulling image "registry.local/orders-api:4.2.0"
     2m          Warning   Failed    pod/orders-api-5b6c7d8e9f-t7r2q   Error: ImagePullBackOff
+"""
+
+LOG_SHIPPER_CRASH_LOOPING_SIDECAR = """\
+      log-shipper:
+        Image:          registry.local/log-shipper:1.3
+        State:          Waiting
+          Reason:       CrashLoopBackOff
+        Ready:          False
+        Restart Count:  11
 """
 
 
@@ -82,25 +92,7 @@ def test_two_restarts_are_not_a_loop() -> None:
 
 
 def test_a_restarting_sidecar_is_not_the_service_crash_looping() -> None:
-    pasted = incident(
-        """
-        $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
-        Name:             orders-api-7c9f8d6b5-m4k2p
-        Namespace:        shop
-        Containers:
-          orders-api:
-            Image:          registry.local/orders-api:4.1.0
-            State:          Running
-            Ready:          True
-            Restart Count:  0
-          log-shipper:
-            Image:          registry.local/log-shipper:1.3
-            State:          Waiting
-              Reason:       CrashLoopBackOff
-            Ready:          False
-            Restart Count:  11
-        """
-    )
+    pasted = incident(ORDERS_API_RUNNING + LOG_SHIPPER_CRASH_LOOPING_SIDECAR)
     assert pasted.run(crash_loop.analyze, "orders-api") == []
 
 

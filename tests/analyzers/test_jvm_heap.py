@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import pytest
 from analyzer_kit import fact, incident, only
+from incidents import BILLING_SVC_RUNNING
 
 from analyzers import jvm_heap, memory_limit
 from analyzers.evidence import LogRecord, Subject
 from analyzers.quantity import GI, MI
+
+BILLING_SVC_XMX_1536M_NO_LIMIT = (
+    BILLING_SVC_RUNNING
+    + """\
+        Environment:
+          JAVA_TOOL_OPTIONS:  -Xmx1536m
+"""
+)
 
 
 def billing_pod(java_options: str, memory: str, last_reason: str = "OOMKilled") -> str:
@@ -98,19 +107,5 @@ def test_max_ram_percentage_75_fits_the_limit() -> None:
 
 
 def test_java_options_without_a_memory_limit_give_nothing() -> None:
-    pasted = incident(
-        """
-        $ kubectl describe pod billing-svc-6d7f8b9c5d-k3j4h -n finance
-        Name:             billing-svc-6d7f8b9c5d-k3j4h
-        Namespace:        finance
-        Containers:
-          billing-svc:
-            Image:          registry.local/billing-svc:2.8.0
-            State:          Running
-            Ready:          True
-            Restart Count:  0
-            Environment:
-              JAVA_TOOL_OPTIONS:  -Xmx1536m
-        """
-    )
+    pasted = incident(BILLING_SVC_XMX_1536M_NO_LIMIT)
     assert pasted.run(jvm_heap.analyze, "billing-svc") == []

@@ -3,38 +3,9 @@
 from __future__ import annotations
 
 from analyzer_kit import ids, incident, only
+from incidents import orders_api_liveness_killed
 
 from analyzers import liveness, memory_limit, oom
-
-
-def orders_pod(last_reason: str) -> str:
-    return f"""
-        $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
-        Name:             orders-api-7c9f8d6b5-m4k2p
-        Namespace:        shop
-        Controlled By:    ReplicaSet/orders-api-7c9f8d6b5
-        Containers:
-          orders-api:
-            Image:          registry.local/orders-api:4.1.0
-            State:          Running
-            Last State:     Terminated
-              Reason:       {last_reason}
-              Exit Code:    137
-            Ready:          False
-            Restart Count:  9
-            Limits:
-              cpu:     500m
-              memory:  512Mi
-            Liveness:   http-get http://:8080/healthz delay=10s timeout=1s period=10s #success=1 #failure=3
-            Environment:
-              HEALTHCHECK_DB:  true
-        Events:
-          Type     Reason     Age                From     Message
-          ----     ------     ----               ----     -------
-          Warning  Unhealthy  2m (x12 over 25m)  kubelet  Liveness probe failed: Get "http://10.4.2.17:8080/healthz": context deadline exceeded
-          Normal   Killing    2m (x4 over 25m)   kubelet  Container orders-api failed liveness probe, will be restarted
-    """
-
 
 TOP_FAR_BELOW_LIMIT = """
     $ kubectl top pod orders-api-7c9f8d6b5-m4k2p -n shop --containers
@@ -44,7 +15,7 @@ TOP_FAR_BELOW_LIMIT = """
 
 
 def test_liveness_kills_with_exit_137_and_reason_error_are_liveness_failures() -> None:
-    pasted = incident(orders_pod("Error"), TOP_FAR_BELOW_LIMIT)
+    pasted = incident(orders_api_liveness_killed("Error"), TOP_FAR_BELOW_LIMIT)
     finding = only(pasted.run(liveness.analyze, "orders-api"), "liveness-probe-failing")
     assert finding.severity == "critical"
     assert finding.confidence >= 0.9
@@ -62,7 +33,7 @@ def test_liveness_kills_with_exit_137_and_reason_error_are_liveness_failures() -
 
 
 def test_exit_137_with_reason_error_is_liveness_not_an_oom_kill_nor_a_low_limit() -> None:
-    pasted = incident(orders_pod("Error"), TOP_FAR_BELOW_LIMIT)
+    pasted = incident(orders_api_liveness_killed("Error"), TOP_FAR_BELOW_LIMIT)
     assert pasted.run(oom.analyze, "orders-api") == []
     assert pasted.run(memory_limit.analyze, "orders-api") == []
     diagnosis = pasted.diagnose("orders-api")
@@ -71,7 +42,7 @@ def test_exit_137_with_reason_error_is_liveness_not_an_oom_kill_nor_a_low_limit(
 
 
 def test_liveness_failures_after_an_oom_kill_are_a_symptom_not_the_cause() -> None:
-    pasted = incident(orders_pod("OOMKilled"))
+    pasted = incident(orders_api_liveness_killed("OOMKilled"))
     assert pasted.run(liveness.analyze, "orders-api") == []
 
 

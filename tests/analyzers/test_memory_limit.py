@@ -4,32 +4,10 @@ from __future__ import annotations
 
 import pytest
 from analyzer_kit import incident, only
+from incidents import SESSION_STORE_OOM_64MI
 
 from analyzers import memory_limit
 from analyzers.quantity import MI
-
-SESSION_STORE_OOM = """
-    $ kubectl describe pod session-store-0 -n web
-    Name:             session-store-0
-    Namespace:        web
-    Controlled By:    StatefulSet/session-store
-    Containers:
-      redis:
-        Image:          redis:7.2.4
-        State:          Waiting
-          Reason:       CrashLoopBackOff
-        Last State:     Terminated
-          Reason:       OOMKilled
-          Exit Code:    137
-        Ready:          False
-        Restart Count:  23
-        Limits:
-          cpu:     250m
-          memory:  64Mi
-        Requests:
-          cpu:     100m
-          memory:  64Mi
-"""
 
 SESSION_STORE_INFO = """
     $ kubectl exec session-store-0 -n web -- redis-cli INFO memory
@@ -81,7 +59,7 @@ def working_set(value: str) -> str:
 
 
 def test_redis_data_plus_fork_room_does_not_fit_64mi() -> None:
-    pasted = incident(SESSION_STORE_OOM, SESSION_STORE_INFO, FORK_FAILURES)
+    pasted = incident(SESSION_STORE_OOM_64MI, SESSION_STORE_INFO, FORK_FAILURES)
     finding = only(pasted.run(memory_limit.analyze, "session-store"), "memory-limit-too-low")
     assert finding.severity == "critical"
     assert finding.confidence == pytest.approx(0.9)

@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 from analyzer_kit import incident, only
+from incidents import ORDERS_API_RUNNING
 
 from analyzers import node_pressure
+
+MEMORY_PRESSURE_TOLERATION = """\
+    Conditions:
+      Type              Status
+      Initialized       True
+      Ready             True
+      ContainersReady   True
+      PodScheduled      True
+    QoS Class:                   Burstable
+    Node-Selectors:              <none>
+    Tolerations:                 node.kubernetes.io/memory-pressure:NoSchedule op=Exists
+                                 node.kubernetes.io/not-ready:NoExecute op=Exists for 300s
+                                 node.kubernetes.io/unreachable:NoExecute op=Exists for 300s
+    Events:                      <none>
+"""
 
 
 def node_conditions(memory_pressure: str) -> str:
@@ -46,31 +62,7 @@ def test_a_node_without_memory_pressure_gives_nothing() -> None:
 
 
 def test_a_memory_pressure_toleration_is_not_memory_pressure() -> None:
-    pasted = incident(
-        """
-        $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
-        Name:             orders-api-7c9f8d6b5-m4k2p
-        Namespace:        shop
-        Containers:
-          orders-api:
-            Image:          registry.local/orders-api:4.1.0
-            State:          Running
-            Ready:          True
-            Restart Count:  0
-        Conditions:
-          Type              Status
-          Initialized       True
-          Ready             True
-          ContainersReady   True
-          PodScheduled      True
-        QoS Class:                   Burstable
-        Node-Selectors:              <none>
-        Tolerations:                 node.kubernetes.io/memory-pressure:NoSchedule op=Exists
-                                     node.kubernetes.io/not-ready:NoExecute op=Exists for 300s
-                                     node.kubernetes.io/unreachable:NoExecute op=Exists for 300s
-        Events:                      <none>
-        """
-    )
+    pasted = incident(ORDERS_API_RUNNING + MEMORY_PRESSURE_TOLERATION)
     assert pasted.run(node_pressure.analyze, "orders-api") == []
 
 

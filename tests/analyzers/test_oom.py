@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from analyzer_kit import incident, only
+from incidents import FLUENT_BIT_OOM_32MI_SIDECAR, orders_api_liveness_killed
 
 from analyzers import memory_limit, oom
 
@@ -31,7 +32,8 @@ ORDERS_OOM_KILLED = """
           memory:  256Mi
 """
 
-FLUENT_BIT_OOM_KILLED = """
+FLUENT_BIT_OOM_KILLED = (
+    """
     $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
     Name:             orders-api-7c9f8d6b5-m4k2p
     Namespace:        shop
@@ -45,41 +47,11 @@ FLUENT_BIT_OOM_KILLED = """
         Limits:
           cpu:     500m
           memory:  512Mi
-      fluent-bit:
-        Image:          fluent/fluent-bit:2.2
-        State:          Running
-        Last State:     Terminated
-          Reason:       OOMKilled
-          Exit Code:    137
-        Ready:          True
-        Restart Count:  4
-        Limits:
-          memory:  32Mi
 """
+    + FLUENT_BIT_OOM_32MI_SIDECAR
+)
 
-LIVENESS_KILLED = """
-    $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
-    Name:             orders-api-7c9f8d6b5-m4k2p
-    Namespace:        shop
-    Controlled By:    ReplicaSet/orders-api-7c9f8d6b5
-    Containers:
-      orders-api:
-        Image:          registry.local/orders-api:4.1.0
-        State:          Running
-        Last State:     Terminated
-          Reason:       Error
-          Exit Code:    137
-        Ready:          False
-        Restart Count:  9
-        Limits:
-          cpu:     500m
-          memory:  512Mi
-    Events:
-      Type     Reason     Age                From     Message
-      ----     ------     ----               ----     -------
-      Warning  Unhealthy  2m (x12 over 25m)  kubelet  Liveness probe failed: Get "http://10.4.2.17:8080/healthz": context deadline exceeded
-      Normal   Killing    2m (x4 over 25m)   kubelet  Container orders-api failed liveness probe, will be restarted
-"""
+LIVENESS_KILLED = orders_api_liveness_killed("Error")
 
 OTHER_SERVICES_EVENTS = """
     $ kubectl get events -A

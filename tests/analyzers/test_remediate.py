@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 from analyzer_kit import incident
+from incidents import (
+    BILLING_SVC_RUNNING,
+    SEARCH_API_CPU_LIMIT_300M,
+    SESSION_STORE_OOM_64MI,
+    orders_api_liveness_killed,
+)
 from redis_snippets import info
 
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.quantity import GI, MI, parse_k8s_quantity, parse_redis_size
 
-SESSION_STORE_OOM_64MI = """
-    $ kubectl describe pod session-store-0 -n web
-    Name:             session-store-0
-    Namespace:        web
-    Controlled By:    StatefulSet/session-store
-    Containers:
-      redis:
-        Image:          redis:7.2.4
-        State:          Waiting
-          Reason:       CrashLoopBackOff
-        Last State:     Terminated
-          Reason:       OOMKilled
-          Exit Code:    137
-        Ready:          False
-        Restart Count:  23
-        Limits:
-          cpu:     250m
-          memory:  64Mi
-        Requests:
-          cpu:     100m
-          memory:  64Mi
+SESSION_STORE_OOM_64MI_FORK_FAILURES = (
+    SESSION_STORE_OOM_64MI
+    + """\
     $ kubectl exec session-store-0 -n web -- redis-cli INFO memory
     # Memory
     used_memory:58982400
@@ -43,6 +31,7 @@ SESSION_STORE_OOM_64MI = """
     1:M 03 Nov 2024 02:19:08.402 * 100 changes in 300 seconds. Saving...
     1:M 03 Nov 2024 02:19:08.403 # Can't save in background: fork: Cannot allocate memory
 """
+)
 
 QUEUE_REDIS_FULL = """
     $ kubectl describe pod media-redis-0 -n media
@@ -70,6 +59,16 @@ QUEUE_REDIS_FULL = """
     db0:keys=1830211,expires=0,avg_ttl=0
 """
 
+BILLING_SVC_XMX_1536M_UNDER_1GI = (
+    BILLING_SVC_RUNNING
+    + """\
+        Limits:
+          memory:  1Gi
+        Environment:
+          JAVA_TOOL_OPTIONS:  -Xmx1536m
+"""
+)
+
 BULLMQ_CLIENT_LOG = """
     [2024-11-03T02:20:11Z] thumbnail-worker | level=error msg="BullMQ: failed to add job to queue thumbnails" err="OOM command not allowed when used memory > 'maxmemory'."
 """
@@ -92,7 +91,7 @@ def k8s_bytes(quantity: object) -> float:
 
 
 def test_a_redis_oom_killed_at_64mi_gets_a_higher_limit_and_a_maxmemory_below_it() -> None:
-    diagnosis = incident(SESSION_STORE_OOM_64MI).diagnose("session-store")
+    diagnosis = incident(SESSION_STORE_OOM_64MI_FORK_FAILURES).diagnose("session-store")
     raise_limit = remediation(diagnosis, "raise-memory-limit")
     assert raise_limit.params["container"] == "redis"
     assert raise_limit.params["from"] == "64Mi"
@@ -109,7 +108,7 @@ def test_a_redis_oom_killed_at_64mi_gets_a_higher_limit_and_a_maxmemory_below_it
 
 def test_a_session_store_whose_keys_all_expire_evicts_volatile_keys_first() -> None:
     keyspace = info("session-store-0", "# Keyspace", "db0:keys=48000,expires=48000")
-    diagnosis = incident(SESSION_STORE_OOM_64MI, keyspace).diagnose("session-store")
+    diagnosis = incident(SESSION_STORE_OOM_64MI_FORK_FAILURES, keyspace).diagnose("session-store")
     assert remediation(diagnosis, "set-redis-maxmemory").params["policy"] == "volatile-lru"
     assert remediation(diagnosis, "set-redis-eviction-policy").params["policy"] == "volatile-lru"
 
@@ -134,20 +133,7 @@ def test_noeviction_on_a_bullmq_queue_is_neither_a_finding_nor_a_remediation() -
 def test_cpu_throttled_half_the_time_at_300m_gets_at_least_double() -> None:
     labels = 'namespace="catalog",pod="search-api-5f6d7c8b9a-p2q3r",container="search-api"'
     diagnosis = incident(
-        """
-        $ kubectl describe pod search-api-5f6d7c8b9a-p2q3r -n catalog
-        Name:             search-api-5f6d7c8b9a-p2q3r
-        Namespace:        catalog
-        Containers:
-          search-api:
-            Image:          registry.local/search-api:3.0.2
-            State:          Running
-            Ready:          True
-            Restart Count:  0
-            Limits:
-              cpu:     300m
-              memory:  512Mi
-        """,
+        SEARCH_API_CPU_LIMIT_300M,
         f"container_cpu_cfs_periods_total{{{labels}}} 120000\n"
         f"container_cpu_cfs_throttled_periods_total{{{labels}}} 60000\n",
     ).diagnose("search-api")
@@ -188,23 +174,7 @@ def test_an_image_pull_failure_without_a_replica_set_table_proposes_no_rollback(
 
 
 def test_a_jvm_heap_over_the_limit_is_sized_from_the_limit() -> None:
-    diagnosis = incident(
-        """
-        $ kubectl describe pod billing-svc-6d7f8b9c5d-k3j4h -n finance
-        Name:             billing-svc-6d7f8b9c5d-k3j4h
-        Namespace:        finance
-        Containers:
-          billing-svc:
-            Image:          registry.local/billing-svc:2.8.0
-            State:          Running
-            Ready:          True
-            Restart Count:  0
-            Limits:
-              memory:  1Gi
-            Environment:
-              JAVA_TOOL_OPTIONS:  -Xmx1536m
-        """
-    ).diagnose("billing-svc")
+    diagnosis = incident(BILLING_SVC_XMX_1536M_UNDER_1GI).diagnose("billing-svc")
     lower = remediation(diagnosis, "lower-jvm-heap")
     assert lower.params == {"container": "billing-svc", "flag": "-XX:MaxRAMPercentage=75", "xmx": "768m"}
     raise_limit = remediation(diagnosis, "raise-memory-limit")
@@ -212,28 +182,7 @@ def test_a_jvm_heap_over_the_limit_is_sized_from_the_limit() -> None:
 
 
 def test_a_liveness_probe_that_checks_the_database_is_told_to_stop() -> None:
-    diagnosis = incident(
-        """
-        $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
-        Name:             orders-api-7c9f8d6b5-m4k2p
-        Namespace:        shop
-        Containers:
-          orders-api:
-            Image:          registry.local/orders-api:4.1.0
-            State:          Running
-            Last State:     Terminated
-              Reason:       Error
-              Exit Code:    137
-            Ready:          False
-            Restart Count:  9
-            Environment:
-              HEALTHCHECK_DB:  true
-        Events:
-          Type     Reason     Age                From     Message
-          ----     ------     ----               ----     -------
-          Warning  Unhealthy  2m (x12 over 25m)  kubelet  Liveness probe failed: Get "http://10.4.2.17:8080/healthz": context deadline exceeded
-        """
-    ).diagnose("orders-api")
+    diagnosis = incident(orders_api_liveness_killed("Error")).diagnose("orders-api")
     probe = remediation(diagnosis, "tune-liveness-probe")
     assert probe.params["check_dependencies"] is False
     assert probe.params["timeoutSeconds"] > 1
