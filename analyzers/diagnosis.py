@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from analyzers.evidence import Fact, Source, SourceReport
+from analyzers.evidence import Source, SourceReport
 
 Severity = Literal["critical", "warning", "info"]
 Risk = Literal["low", "medium", "high"]
@@ -98,15 +98,3 @@ class Diagnosis:
                 {"name": s.name, "kind": s.kind, "status": s.status, "detail": s.detail} for s in self.sources
             ],
         }
-
-
-def cite(*facts: Fact, limit: int = 4) -> tuple[Source, ...]:
-    """The distinct sources of some facts, in order, at most `limit` of them."""
-    seen: dict[tuple[str, str], Source] = {}
-    for fact in facts:
-        key = (fact.source.ref, fact.source.excerpt)
-        if key not in seen and fact.source.excerpt.strip():
-            seen[key] = fact.source
-        if len(seen) >= limit:
-            break
-    return tuple(seen.values())

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from analyzers.context import Context
-from analyzers.evidence import Fact, Series
+from analyzers.evidence import Fact
 from analyzers.quantity import parse_redis_size
 
 # redis_exporter series that report a runtime setting or a measurement.
@@ -163,12 +163,6 @@ class RedisView:
             return "cache"
         return "store"
 
-    def usage_evidence(self) -> list[Fact]:
-        words = re.compile(f"{_QUEUE_WORDS.pattern}|{_SESSION_WORDS.pattern}|{_CACHE_WORDS.pattern}", re.I)
-        return [
-            f for f in self.context.evidence.facts if f.kind == "text.note" and words.search(str(f.value))
-        ][:2]
-
     def _descriptions(self) -> list[str]:
         """Notes, our own logs, and what clients say when they talk about Redis (`cache write failed`)."""
         texts = [self.context.service or ""]
@@ -191,7 +185,3 @@ def _usage_from_text(text: str) -> str | None:
 
 def _number_text(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
-
-
-def series_of(fact: Fact) -> Series | None:
-    return fact.value if isinstance(fact.value, Series) else None

@@ -68,14 +68,6 @@ class RawText:
                 tries += 1
         return "", -1
 
-    def line_at(self, position: int) -> str:
-        """The whole (stripped) line that holds `position`."""
-        if position < 0:
-            return ""
-        begin = self.raw.rfind("\n", 0, position) + 1
-        end = self.raw.find("\n", position)
-        return self.raw[begin : end if end >= 0 else len(self.raw)].strip()
-
     def line_number(self, position: int) -> int | None:
         if position < 0 or len(self.raw) > SMALL:
             return None  # in a large body the path to the object says more than a line number
