@@ -51,7 +51,8 @@ def analyze(context: Context) -> list[Finding]:
     if need.bytes and share < 0.7:
         return []  # killed far below the limit by what we can see: not enough to blame the limit
     # Without a bound of its own the process grows to whatever limit it gets: leave real room.
-    growing = _unbounded(redis) or (not redis.present and need.observed_peak >= 0.9 * limit)
+    # With nothing that measures the need, a 25% step is a guess that will be killed again: double it.
+    growing = _unbounded(redis) or not need.bytes or (not redis.present and need.observed_peak >= 0.9 * limit)
     suggested = need.suggested_limit(limit, growing)
     parts = []
     if need.data:

@@ -48,6 +48,9 @@ class RawText:
             position = self.raw.find(text, begin, end)
             if position >= 0:
                 return text, position
+            plain = _unescaped_prefix(text)  # JSON may have escaped a quote or a newline further on
+            if plain and plain != text and (position := self.raw.find(plain, begin, end)) >= 0:
+                return plain, position
         return "", -1
 
     def _pair(self, key: str, value: str, begin: int, end: int) -> tuple[str, int]:
@@ -84,3 +87,11 @@ class RawText:
 def _ends_value(segment: str, at: int) -> bool:
     """The value is whole there: not the start of a longer word or number."""
     return at >= len(segment) or not (segment[at].isalnum() or segment[at] in "._-")
+
+
+def _unescaped_prefix(text: str) -> str:
+    """The start of a value up to the first character JSON would escape, if long enough to mean something."""
+    for index, char in enumerate(text):
+        if char in '"\\\n\t' or ord(char) < 32 or ord(char) > 126:
+            return text[:index] if index >= 24 else ""
+    return text

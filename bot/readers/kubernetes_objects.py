@@ -272,11 +272,17 @@ class ObjectReader:
         field_path = str(involved.get("fieldPath", ""))
         container_match = re.search(r"containers\{([^}]+)\}", field_path)
         kind = str(involved.get("kind", ""))
+        if kind == "Pod":
+            workload = workload_of_pod(name)
+        elif kind in WORKLOAD_KINDS:
+            workload = workload_of_replicaset(name) if kind == "ReplicaSet" else name
+        else:
+            workload = f"{kind.lower()}/{name}"  # a Node's event is not about any service's pods
         subject = Subject(
             involved.get("namespace") or (event.get("metadata") or {}).get("namespace"),
             name if kind == "Pod" else None,
             container_match.group(1) if container_match else None,
-            name if kind in WORKLOAD_KINDS else workload_of_pod(name) if kind == "Pod" else None,
+            workload,
         )
         message = str(event.get("message") or event.get("note") or "")
         reason = str(event.get("reason", ""))
@@ -328,6 +334,10 @@ class ObjectReader:
             yield self._fact(
                 "workload.replicaset", Subject(namespace, workload=workload), info, name, key=name
             )
+            revision = str((meta.get("annotations") or {}).get("deployment.kubernetes.io/revision", ""))
+            if revision.isdigit() and image:
+                subject = Subject(namespace, workload=workload)
+                yield self._fact("workload.revision", subject, image, "image", image, key=revision)
 
     def _configmap(self, obj: dict[str, Any]) -> Iterator[Fact]:
         meta = obj.get("metadata") or {}
