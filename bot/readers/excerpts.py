@@ -8,6 +8,7 @@ import re
 # across the whole text: a miss must not cost a scan of every byte.
 NEAR = 64 * 1024
 SMALL = 1024 * 1024
+_ESCAPED = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')
 
 
 class RawText:
@@ -48,6 +49,8 @@ class RawText:
             position = self.raw.find(text, begin, end)
             if position >= 0:
                 return text, position
+            if len(text) <= 24:
+                continue
             plain = _unescaped_prefix(text)  # JSON may have escaped a quote or a newline further on
             if plain and plain != text and (position := self.raw.find(plain, begin, end)) >= 0:
                 return plain, position
@@ -91,7 +94,7 @@ def _ends_value(segment: str, at: int) -> bool:
 
 def _unescaped_prefix(text: str) -> str:
     """The start of a value up to the first character JSON would escape, if long enough to mean something."""
-    for index, char in enumerate(text):
-        if char in '"\\\n\t' or ord(char) < 32 or ord(char) > 126:
-            return text[:index] if index >= 24 else ""
-    return text
+    escaped = _ESCAPED.search(text)
+    if escaped is None:
+        return text
+    return text[: escaped.start()] if escaped.start() >= 24 else ""
