@@ -29,37 +29,39 @@ class RawText:
         texts = [str(n) for n in needles if n is not None and str(n) != ""]
         if not texts:
             return "", -1
-        for begin, end in self._windows(start):
-            found = self._find_between(texts, begin, end)
+        for begin, end, backward in self._windows(start):
+            found = self._find_between(texts, begin, end, backward)
             if found[1] >= 0:
                 return found
         return "", -1
 
-    def _windows(self, start: int) -> list[tuple[int, int]]:
+    def _windows(self, start: int) -> list[tuple[int, int, bool]]:
+        """Forward from the object being read, then back from it (nearest first: the same object)."""
         if len(self.raw) <= SMALL:
-            return [(start, len(self.raw)), (0, len(self.raw))]
-        return [(start, start + NEAR), (max(0, start - NEAR), start + NEAR)]
+            return [(start, len(self.raw), False), (0, start, True)]
+        return [(start, start + NEAR, False), (max(0, start - NEAR), start, True)]
 
-    def _find_between(self, texts: list[str], begin: int, end: int) -> tuple[str, int]:
+    def _find_between(self, texts: list[str], begin: int, end: int, backward: bool) -> tuple[str, int]:
+        search = self.raw.rfind if backward else self.raw.find
         if len(texts) >= 2:
-            pair = self._pair(texts[0], texts[-1], begin, end)
+            pair = self._pair(texts[0], texts[-1], begin, end, backward)
             if pair[1] >= 0:
                 return pair
         for text in reversed(texts):
-            position = self.raw.find(text, begin, end)
+            position = search(text, begin, end)
             if position >= 0:
                 return text, position
             if len(text) <= 24:
                 continue
             plain = _unescaped_prefix(text)  # JSON may have escaped a quote or a newline further on
-            if plain and plain != text and (position := self.raw.find(plain, begin, end)) >= 0:
+            if plain and plain != text and (position := search(plain, begin, end)) >= 0:
                 return plain, position
         return "", -1
 
-    def _pair(self, key: str, value: str, begin: int, end: int) -> tuple[str, int]:
+    def _pair(self, key: str, value: str, begin: int, end: int, backward: bool) -> tuple[str, int]:
         """`"key": "value"` or `key: value`, as spelled in the text."""
         for spelled in [f'"{key}"'] if self.json else [f"{key}:", f'"{key}"']:
-            position = self.raw.find(spelled, begin, end)
+            position = self.raw.rfind(spelled, begin, end) if backward else self.raw.find(spelled, begin, end)
             tries = 0
             while position >= 0 and tries < 8:
                 after = position + len(spelled)
@@ -70,7 +72,10 @@ class RawText:
                     if self.raw[stop : stop + 1] == '"':
                         stop += 1
                     return self.raw[position:stop], position
-                position = self.raw.find(spelled, position + 1, end)
+                if backward:
+                    position = self.raw.rfind(spelled, begin, position)
+                else:
+                    position = self.raw.find(spelled, position + 1, end)
                 tries += 1
         return "", -1
 
