@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-# In a large body (a 5,000-pod List) a value is looked for near the object being read, never
-# across the whole text: a miss must not cost a scan of every byte.
-NEAR = 64 * 1024
+# In a large body (a 5,000-pod List) a value is looked for near the object being read (a pod is a
+# few KB), never across the whole text: a miss must not cost a scan of every byte.
+NEAR = 16 * 1024
 SMALL = 1024 * 1024
 _ESCAPED = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')
 
