@@ -156,9 +156,16 @@ def recent_oom_kills(context: Context, view: ContainerView) -> list[Fact]:
     ago = view.number("pod.last_restart_ago")
     if ago is not None and ago > STALE_AFTER.total_seconds():
         return []
-    finished = view.last("container.last_finished")
-    newest = context.newest
-    long_ago = finished is not None and finished.at is not None and newest is not None
-    if long_ago and finished.at < newest - STALE_AFTER:  # type: ignore[union-attr,operator]
+    ended = seconds_since_termination(context, view)
+    if ended is not None and ended > STALE_AFTER.total_seconds():
         return []
     return killed
+
+
+def seconds_since_termination(context: Context, view: ContainerView) -> float | None:
+    """How long before the newest evidence the container's last termination ended, when both are known."""
+    finished = view.last("container.last_finished")
+    newest = context.newest
+    if finished is None or finished.at is None or newest is None:
+        return None
+    return (newest - finished.at).total_seconds()

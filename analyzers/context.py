@@ -59,7 +59,6 @@ def names_match(name: str | None, service: str) -> bool:
 class Context:
     evidence: Evidence
     service: str | None
-    sidecars: set[tuple[str | None, str]] = field(default_factory=set)
     aliases: set[str] = field(default_factory=set)
     namespaces: set[str] = field(default_factory=set)
     # Views several analyzers share (the Redis view), built once per diagnosis.
@@ -72,8 +71,7 @@ class Context:
         context = cls(evidence, service or infer_service(evidence))
         for fact in evidence.of("container.image"):
             if fact.subject.container and _SIDECAR_IMAGES.search(str(fact.value)):
-                context.sidecars.add((fact.subject.pod, fact.subject.container))
-        context.sidecar_names = {container for _, container in context.sidecars}
+                context.sidecar_names.add(fact.subject.container)
         if context.service:
             context.aliases = workload_aliases(evidence, context.service)
             context.namespaces = context._own_namespaces()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzers.base import event_is_recent, finding
-from analyzers.containers import ContainerView, containers
+from analyzers.containers import ContainerView, containers, seconds_since_termination
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
 from analyzers.evidence import EventRecord, Fact, FactKind
@@ -80,11 +80,8 @@ def _restarted_long_ago(view: ContainerView) -> bool:
 
 def _runs_fine_since_long_ago(context: Context, view: ContainerView) -> bool:
     """Running and ready, and its last termination ended hours before the newest evidence."""
-    finished = view.last("container.last_finished")
-    newest = context.newest
-    if view.value("container.ready") is not True or finished is None or finished.at is None or newest is None:
-        return False
-    return (newest - finished.at).total_seconds() > RECENT_RESTART_SECONDS
+    ended = seconds_since_termination(context, view)
+    return view.value("container.ready") is True and ended is not None and ended > RECENT_RESTART_SECONDS
 
 
 def _only_sidecars_restart(views: list[ContainerView]) -> bool:
