@@ -7,7 +7,7 @@ reader, so a live server and the same output pasted into a chat give the same fa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -140,9 +140,7 @@ def _evidence(replies: _Replies, endpoint: _Endpoint, about: Subject) -> Evidenc
 def _setting_facts(setting: str, value: str, endpoint: _Endpoint, about: Subject) -> list[Fact]:
     command = f"CONFIG GET {setting}"
     text = f'$ redis-cli {command}\n1) "{setting}"\n2) "{value}"\n'
-    facts = read_string(text, f"{endpoint.origin} {command}", about=about, kind=SOURCE_KIND).facts
-    # The reader takes the subject from the `$ redis-cli` prompt, which names no server.
-    return [replace(fact, subject=about) for fact in facts]
+    return read_string(text, f"{endpoint.origin} {command}", about=about, kind=SOURCE_KIND).facts
 
 
 def _refusal_note(refusal: str, endpoint: _Endpoint, about: Subject) -> Fact:
