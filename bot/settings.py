@@ -43,14 +43,40 @@ class ServiceConfig(BaseModel):
         return value
 
 
+class AlertRoute(BaseModel):
+    """Alerts whose labels all equal `match` go to `channel` (the first matching route wins)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    match: dict[str, str] = Field(default_factory=dict)
+    channel: str
+
+
+class RemediationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    expiry_minutes: int = Field(default=30, gt=0, description="how long a proposal can be approved")
+    max_memory_factor: float = Field(default=4.0, gt=1, description="larger raises need a second approver")
+    memory_ceiling: str | None = Field(default=None, description="e.g. 8Gi; above it a second approver")
+    verify_seconds: int = Field(default=300, gt=0, description="how long to watch after applying")
+    two_person_rule: bool | None = Field(default=None, description="None: on for production services")
+
+
 class Catalog(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prometheus_url: str | None = None
+    alertmanager_url: str | None = None
     kubeconfig: str | None = None
     context: str | None = None
     namespaces: list[str] = Field(default_factory=list, description="where to search for unlisted services")
-    approvers: list[str] = Field(default_factory=list)
+    production_namespaces: list[str] = Field(default_factory=list)
+    approvers: list[str] = Field(default_factory=list, description="Slack user ids (U...) and user groups (S...)")
+    namespace_approvers: dict[str, list[str]] = Field(default_factory=dict)
+    allowed_channels: list[str] = Field(default_factory=list, description="where /triage may run; empty: any")
+    alert_routes: list[AlertRoute] = Field(default_factory=list)
+    remediation: RemediationSettings = Field(default_factory=RemediationSettings)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
 
     def service(self, name: str) -> ServiceConfig | None:
@@ -73,6 +99,8 @@ def load_catalog(path: str | Path | None = None, environ: Mapping[str, str] = os
         updates["prometheus_url"] = environ["PROMETHEUS_URL"]
     if environ.get("KUBECONFIG"):
         updates["kubeconfig"] = environ["KUBECONFIG"]
+    if environ.get("ALERTMANAGER_URL"):
+        updates["alertmanager_url"] = environ["ALERTMANAGER_URL"]
     return catalog.model_copy(update=updates) if updates else catalog
 
 
