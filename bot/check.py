@@ -7,6 +7,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from analyzers import analyze
@@ -17,6 +18,49 @@ from bot.collectors.base import Collector, Target
 from bot.settings import Catalog, CatalogError, ServiceConfig, load_catalog
 
 Renderer = Callable[[Diagnosis, Evidence, argparse.Namespace], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceChoice:
+    """Which live sources to ask and where, over what the catalog says."""
+
+    namespace: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    prometheus_url: str | None = None
+    redis_url: str | None = None
+    kubernetes: bool = True
+    prometheus: bool = True
+    redis: bool = True
+    since_seconds: int = 3600
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, since_seconds: int) -> SourceChoice:
+        return cls(
+            namespace=args.namespace,
+            kubeconfig=args.kubeconfig,
+            context=args.context,
+            prometheus_url=args.prometheus_url,
+            redis_url=args.redis_url,
+            kubernetes=not args.no_kubernetes,
+            prometheus=not args.no_prometheus,
+            redis=not args.no_redis,
+            since_seconds=since_seconds,
+        )
+
+
+def diagnose_live(
+    service: str,
+    catalog: Catalog,
+    choice: SourceChoice = SourceChoice(),
+    source_timeout: float = 5.0,
+    deadline: float = 15.0,
+) -> tuple[Diagnosis, Evidence]:
+    """Collect from every configured source in parallel and run the analyzers on what came back."""
+    target = build_target(service, choice, catalog, catalog.service(service) or ServiceConfig())
+    collectors, skipped = build_collectors(choice, catalog, target)
+    evidence = collect(target, collectors, skipped, source_timeout=source_timeout, deadline=deadline)
+    return analyze(evidence, service), evidence
 
 
 def run_check(args: argparse.Namespace, render: Renderer) -> int:
@@ -33,10 +77,9 @@ def run_check(args: argparse.Namespace, render: Renderer) -> int:
             f"triage: {args.service} is not in the catalog (closest: {hint}); looking for it by its labels",
             file=sys.stderr,
         )
-    target = build_target(args, catalog, config or ServiceConfig(), since)
-    collectors, skipped = build_collectors(args, catalog, target)
-    evidence = collect(target, collectors, skipped, source_timeout=args.timeout, deadline=args.deadline)
-    render(analyze(evidence, args.service), evidence, args)
+    choice = SourceChoice.from_args(args, since)
+    diagnosis, evidence = diagnose_live(args.service, catalog, choice, args.timeout, args.deadline)
+    render(diagnosis, evidence, args)
     return 0
 
 
@@ -48,26 +91,26 @@ def parse_duration(text: str) -> int:
     return int(found.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[found.group(2)]
 
 
-def build_target(args: argparse.Namespace, catalog: Catalog, config: ServiceConfig, since: int) -> Target:
+def build_target(service: str, choice: SourceChoice, catalog: Catalog, config: ServiceConfig) -> Target:
     return Target(
-        service=args.service,
-        namespace=args.namespace or config.namespace,
+        service=service,
+        namespace=choice.namespace or config.namespace,
         selector=config.selector,
         namespaces=tuple(catalog.namespaces),
         prometheus_matchers=dict(config.prometheus.matchers),
         prometheus_queries=dict(config.prometheus.queries),
-        redis_url=args.redis_url or config.redis_url,
-        since_seconds=since,
+        redis_url=choice.redis_url or config.redis_url,
+        since_seconds=choice.since_seconds,
     )
 
 
 def build_collectors(
-    args: argparse.Namespace, catalog: Catalog, target: Target
+    choice: SourceChoice, catalog: Catalog, target: Target
 ) -> tuple[list[Collector], list[Skipped]]:
     collectors: list[Collector] = []
     skipped: list[Skipped] = []
-    kubeconfig = args.kubeconfig or catalog.kubeconfig
-    if args.no_kubernetes:
+    kubeconfig = choice.kubeconfig or catalog.kubeconfig
+    if not choice.kubernetes:
         skipped.append(Skipped("kubernetes", "turned off (--no-kubernetes)"))
     elif not (kubeconfig or _default_kubeconfig() or os.environ.get("KUBERNETES_SERVICE_HOST")):
         skipped.append(
@@ -76,9 +119,9 @@ def build_collectors(
     else:
         from bot.collectors.kubernetes_collector import KubernetesCollector
 
-        collectors.append(KubernetesCollector(kubeconfig=kubeconfig, context=args.context or catalog.context))
-    prometheus_url = args.prometheus_url or catalog.prometheus_url
-    if args.no_prometheus:
+        collectors.append(KubernetesCollector(kubeconfig=kubeconfig, context=choice.context or catalog.context))
+    prometheus_url = choice.prometheus_url or catalog.prometheus_url
+    if not choice.prometheus:
         skipped.append(Skipped("prometheus", "turned off (--no-prometheus)"))
     elif not prometheus_url:
         skipped.append(
@@ -88,7 +131,7 @@ def build_collectors(
         from bot.collectors.prometheus_collector import PrometheusCollector
 
         collectors.append(PrometheusCollector(prometheus_url))
-    if args.no_redis:
+    if not choice.redis:
         skipped.append(Skipped("redis", "turned off (--no-redis)"))
     elif not target.redis_url:
         skipped.append(Skipped("redis", "not configured (no --redis-url or redis_url in the catalog)"))
