@@ -7,12 +7,24 @@ Kubernetes collector makes, with the paths and JSON shapes of the real API serve
   GET /api/v1/namespaces/{ns}/{pods|configmaps}/{name}
   GET /api/v1/namespaces/{ns}/pods/{name}/log?container=&previous=&tailLines=&sinceSeconds=
   GET /apis/apps/v1/namespaces/{ns}/{replicasets|deployments|statefulsets|daemonsets}[/{name}]
+  PATCH /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets}/{name}[?dryRun=All]
+
+A PATCH is applied for real, as the API server would: a strategic merge patch
+(`application/strategic-merge-patch+json`) merges lists of named items (containers) by name, a
+JSON merge patch (`application/merge-patch+json`) replaces lists whole; any other content type is
+415. The result is validated like the API server does for container resources (a request above
+its limit is 422 Invalid); unless `dryRun=All`, it is stored with a new resourceVersion and, when
+its spec changed, a new metadata.generation. The stand-in is no controller: `roll_out` plays the
+Deployment/StatefulSet controller finishing a rollout, `touch_status` a status-only update.
+`refuse_patches` makes every PATCH answer 422 Invalid with a message (an admission webhook or a
+LimitRange refusing the change, which a dry run reports too); `forbid(resource, "patch")` makes
+PATCH alone 403.
 
 Objects come from the dicts a test gives (`kind`, `apiVersion`, `metadata`); lists are
 `PodList`, `EventList`, ... with `items`. Errors are `Status` bodies with the real reasons and
 messages: 404 for unknown paths and objects, 400 for a previous log that does not exist, and 403
 for resources a test forbids. An optional delay holds every answer back, to test timeouts.
-Every request served is recorded in `requests`.
+Every request served is recorded in `requests`, a PATCH with its Content-Type and decoded body.
 """
 
 from __future__ import annotations
@@ -22,7 +34,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -45,6 +57,8 @@ _PATH = re.compile(
     r"^/(?:api/v1|apis/apps/v1)/namespaces/(?P<namespace>[^/]+)/(?P<resource>[a-z]+)"
     r"(?:/(?P<name>[^/]+)(?:/(?P<subresource>log))?)?$"
 )
+STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+JSON_MERGE = "application/merge-patch+json"
 _SELECTOR_TERM = re.compile(r"^([\w./-]+?)\s*(==|=|!=)\s*([\w./-]*)$")
 
 
@@ -54,6 +68,8 @@ class ServedRequest:
     path: str
     query: dict[str, str]
     status: int
+    content_type: str = ""
+    body: Any = field(default=None, compare=False)
 
 
 class KubeApiStandIn:
@@ -64,7 +80,8 @@ class KubeApiStandIn:
         self.requests: list[ServedRequest] = []
         self._objects: dict[tuple[str, str, str], Json] = {}
         self._logs: dict[tuple[str, str, str, bool], str] = {}
-        self._forbidden: set[str] = set()
+        self._forbidden: dict[str, set[str] | None] = {}  # resource -> verbs (None: every verb)
+        self._patch_refusal: str | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._version = 1000
@@ -90,9 +107,48 @@ class KubeApiStandIn:
     def set_log(self, namespace: str, pod: str, container: str, text: str, previous: bool = False) -> None:
         self._logs[(namespace, pod, container, previous)] = text
 
-    def forbid(self, resource: str) -> None:
-        """Answer 403 for a resource (e.g. "pods", "pods/log", "configmaps")."""
-        self._forbidden.add(resource)
+    def forbid(self, resource: str, *verbs: str) -> None:
+        """Answer 403 for a resource (e.g. "pods", "pods/log", "configmaps"); for some verbs only if named."""
+        if not verbs:
+            self._forbidden[resource] = None
+            return
+        known = self._forbidden.setdefault(resource, set())
+        if known is not None:
+            known.update(verbs)
+
+    def refuse_patches(self, message: str | None) -> None:
+        """Answer every PATCH (dry run or not) with 422 Invalid and this message; None: accept again."""
+        self._patch_refusal = message
+
+    def get(self, kind: str, namespace: str, name: str) -> Json:
+        """A copy of the stored object (e.g. to see what a PATCH did)."""
+        with self._lock:
+            return copy.deepcopy(self._objects[(RESOURCE_OF_KIND[kind], namespace, name)])
+
+    def roll_out(self, kind: str, namespace: str, name: str, ready: int | None = None) -> None:
+        """Play the controller: the status reports the current generation rolled out (`ready` pods ready)."""
+        with self._lock:
+            obj = self._objects[(RESOURCE_OF_KIND[kind], namespace, name)]
+            meta = obj["metadata"]
+            replicas = int((obj.get("spec") or {}).get("replicas", 1))
+            status = obj.setdefault("status", {})
+            status["observedGeneration"] = int(meta.get("generation", 1))
+            status["replicas"] = replicas
+            status["updatedReplicas"] = replicas
+            status["readyReplicas"] = replicas if ready is None else ready
+            status["availableReplicas"] = status["readyReplicas"]
+            self._bump(meta)
+
+    def touch_status(self, kind: str, namespace: str, name: str) -> None:
+        """A status-only update (as the controller makes all the time): a new resourceVersion, same spec."""
+        with self._lock:
+            obj = self._objects[(RESOURCE_OF_KIND[kind], namespace, name)]
+            obj.setdefault("status", {})["conditions"] = [{"type": "Available", "status": "True"}]
+            self._bump(obj["metadata"])
+
+    def _bump(self, meta: Json) -> None:
+        self._version += 1
+        meta["resourceVersion"] = str(self._version)
 
     @property
     def port(self) -> int:
@@ -125,16 +181,32 @@ class KubeApiStandIn:
         self.stop()
 
     # -- answering ----------------------------------------------------------------------------
-    def answer(self, method: str, target: str) -> tuple[int, str, str]:
+    def answer(
+        self, method: str, target: str, content_type: str = "", data: bytes = b""
+    ) -> tuple[int, str, str]:
         """(status, content type, body) for one request; records it."""
         if self.delay:
             self._stopping.wait(self.delay)
         parts = urlsplit(target)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        status, content_type, body = self._route(method, parts.path, query)
+        sent: Any = None
+        if method == "PATCH":
+            try:
+                sent = json.loads(data or b"null")
+            except ValueError:
+                sent = data.decode("utf-8", errors="replace")
+            status, answer_type, body = self._patch(parts.path, query, content_type, sent)
+        else:
+            status, answer_type, body = self._route(method, parts.path, query)
         with self._lock:
-            self.requests.append(ServedRequest(method, parts.path, query, status))
-        return status, content_type, body
+            self.requests.append(ServedRequest(method, parts.path, query, status, content_type, sent))
+        return status, answer_type, body
+
+    def _is_forbidden(self, resource: str, verb: str) -> bool:
+        if resource not in self._forbidden:
+            return False
+        verbs = self._forbidden[resource]
+        return verbs is None or verb in verbs
 
     def _route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, str, str]:
         found = _PATH.match(path)
@@ -148,8 +220,9 @@ class KubeApiStandIn:
         if subresource and resource != "pods":
             return _status(404, "NotFound", "the server could not find the requested resource")
         full_resource = f"{resource}/{subresource}" if subresource else resource
-        if full_resource in self._forbidden:
-            return _forbidden(full_resource, "get" if name else "list", namespace, name)
+        verb = "get" if name else "list"
+        if self._is_forbidden(full_resource, verb):
+            return _forbidden(full_resource, verb, namespace, name)
         if name is None:
             return self._list(resource, namespace, query)
         obj = self._objects.get((resource, namespace, name))
@@ -185,6 +258,53 @@ class KubeApiStandIn:
             "items": items,
         }
         return 200, "application/json", json.dumps(body, separators=(",", ":"))
+
+    def _patch(self, path: str, query: dict[str, str], content_type: str, patch: Any) -> tuple[int, str, str]:
+        found = _PATH.match(path)
+        if not found or found["resource"] not in ("deployments", "statefulsets") or not found["name"]:
+            return _status(
+                405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+            )
+        namespace, resource, name = found.group("namespace", "resource", "name")
+        if self._is_forbidden(resource, "patch"):
+            return _forbidden(resource, "patch", namespace, name)
+        media_type = content_type.split(";")[0].strip()
+        if media_type not in (STRATEGIC_MERGE, JSON_MERGE):
+            return _status(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - "
+                f"accepted media types include: {STRATEGIC_MERGE}, {JSON_MERGE}",
+            )
+        if not isinstance(patch, dict):
+            return _status(400, "BadRequest", "the patch is not a JSON object")
+        dry_run = query.get("dryRun")
+        if dry_run not in (None, "All"):
+            return _status(400, "BadRequest", f'Invalid dryRun directive: "{dry_run}"')
+        kind = RESOURCES[resource][0]
+        with self._lock:
+            current = self._objects.get((resource, namespace, name))
+            if current is None:
+                return _status(
+                    404, "NotFound", f'{resource}.apps "{name}" not found', {"name": name, "kind": resource}
+                )
+            if self._patch_refusal is not None:
+                message = f'{kind}.apps "{name}" is invalid: {self._patch_refusal}'
+                return _status(422, "Invalid", message, {"name": name, "group": "apps", "kind": kind})
+            merged = _merge(current, patch, strategic=media_type == STRATEGIC_MERGE)
+            problem = _invalid_resources(merged)
+            if problem:
+                message = f'{kind}.apps "{name}" is invalid: {problem}'
+                return _status(422, "Invalid", message, {"name": name, "group": "apps", "kind": kind})
+            meta = merged.setdefault("metadata", {})
+            if merged.get("spec") != current.get("spec"):
+                meta["generation"] = int(meta.get("generation", 1)) + 1
+            if dry_run is None:
+                self._bump(meta)
+                self._objects[(resource, namespace, name)] = merged
+            else:
+                meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+        return 200, "application/json", json.dumps(merged, separators=(",", ":"))
 
     def _log(self, pod: Json, query: dict[str, str]) -> tuple[int, str, str]:
         meta = pod["metadata"]
@@ -222,8 +342,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._answer("POST")
 
+    def do_PATCH(self) -> None:
+        self._answer("PATCH")
+
     def _answer(self, method: str) -> None:
-        status, content_type, body = self.server.standin.answer(method, self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        sent = self.rfile.read(length) if length else b""
+        content_type = self.headers.get("Content-Type") or ""
+        status, content_type, body = self.server.standin.answer(method, self.path, content_type, sent)
         data = body.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -261,6 +387,76 @@ def _field(obj: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         obj = obj.get(part) if isinstance(obj, dict) else None
     return obj
+
+
+# -- patches --------------------------------------------------------------------------------------
+def _merge(current: Any, patch: Any, strategic: bool) -> Any:
+    """A JSON merge patch (RFC 7386), or with `strategic`, lists of named objects merged by name.
+
+    That is what a strategic merge patch does to `containers` (its merge key is `name`); the
+    `$patch` directives and other merge keys are not spoken here.
+    """
+    if isinstance(patch, dict) and isinstance(current, dict):
+        merged = copy.deepcopy(current)
+        for key, value in patch.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = _merge(current.get(key), value, strategic)
+        return merged
+    if (
+        strategic
+        and isinstance(patch, list)
+        and isinstance(current, list)
+        and _named(patch)
+        and _named(current)
+    ):
+        merged_list = copy.deepcopy(current)
+        for item in patch:
+            index = next((i for i, old in enumerate(merged_list) if old["name"] == item["name"]), None)
+            if index is None:
+                merged_list.append(copy.deepcopy(item))
+            else:
+                merged_list[index] = _merge(merged_list[index], item, strategic)
+        return merged_list
+    if isinstance(patch, dict):
+        return _merge({}, patch, strategic)
+    return copy.deepcopy(patch)
+
+
+def _named(items: list[Any]) -> bool:
+    return all(isinstance(item, dict) and "name" in item for item in items)
+
+
+_UNITS = {"": 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30}
+
+
+def _quantity(text: object) -> float:
+    found = re.match(r"^([0-9.]+)([A-Za-z]*)$", str(text))
+    if not found or found.group(2) not in _UNITS:
+        raise ValueError(f"quantities must match the regular expression: {text}")
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+def _invalid_resources(obj: Json) -> str | None:
+    """The API server's message for a container whose request is above its limit, or a bad quantity."""
+    containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    for index, container in enumerate(containers):
+        resources = container.get("resources") or {}
+        limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
+        where = f"spec.template.spec.containers[{index}].resources"
+        try:
+            for value in [*limits.values(), *requests.values()]:
+                _quantity(value)
+            for name, request in requests.items():
+                if name in limits and _quantity(request) > _quantity(limits[name]):
+                    return (
+                        f'{where}.requests: Invalid value: "{request}": must be less than or equal to '
+                        f"{name} limit of {limits[name]}"
+                    )
+        except ValueError as error:
+            return f"{where}: Invalid value: {error}"
+    return None
 
 
 def _status(code: int, reason: str, message: str, details: Json | None = None) -> tuple[int, str, str]:
