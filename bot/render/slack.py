@@ -48,10 +48,11 @@ def render_slack_blocks(
     """Block Kit blocks for the diagnosis, validated against Slack's limits.
 
     `proposal_ids` maps an index of `diagnosis.remediations` to the id of the
-    stored proposal its button should carry; by default `"<remediation id>:<index>"`.
+    stored proposal its button should carry; only those get a button. Without it
+    (a preview outside Slack), every automated fix gets one, valued `"<remediation id>:<index>"`.
     """
     head: list[Block] = [_header_block(diagnosis), _summary_block(diagnosis), _root_cause_block(diagnosis)]
-    tail: list[Block] = [*_checks_blocks(diagnosis), *_remediation_blocks(diagnosis, proposal_ids or {})]
+    tail: list[Block] = [*_checks_blocks(diagnosis), *_remediation_blocks(diagnosis, proposal_ids)]
     evidence = _evidence_blocks(diagnosis, budget=MAX_BLOCKS - len(head) - len(tail))
     blocks = [*head, *evidence, *tail][:MAX_BLOCKS]
     for block in blocks:
@@ -216,16 +217,19 @@ def _remediation_summary(remediation: Remediation) -> str:
     return f"{remediation.title} (risk {remediation.risk}, {mode})"
 
 
-def _remediation_blocks(diagnosis: Diagnosis, proposal_ids: dict[int, str]) -> list[Block]:
+def _remediation_blocks(diagnosis: Diagnosis, proposal_ids: dict[int, str] | None) -> list[Block]:
     if not diagnosis.remediations:
         return []
     lines = ["*Proposed fixes*"]
     lines.extend(f"• {_mrkdwn_escape(_remediation_summary(r))}" for r in diagnosis.remediations)
     blocks: list[Block] = [DividerBlock(), _mrkdwn_section(lines)]
+    ids = proposal_ids
+    if ids is None:
+        ids = {i: f"{r.id}:{i}" for i, r in enumerate(diagnosis.remediations) if r.automated}
     buttons = [
-        _button(index, remediation, proposal_ids.get(index, f"{remediation.id}:{index}"))
+        _button(index, remediation, ids[index])
         for index, remediation in enumerate(diagnosis.remediations)
-        if remediation.automated
+        if remediation.automated and index in ids
     ]
     if buttons:
         blocks.append(ActionsBlock(elements=buttons[:ACTIONS_ELEMENTS_MAX]))
