@@ -165,6 +165,41 @@ def test_json_and_form_bodies_are_both_understood(slack: SlackApiStandIn) -> Non
     )
 
 
+def test_files_upload_v2_end_to_end(slack: SlackApiStandIn, client: WebClient) -> None:
+    root = client.chat_postMessage(channel=CHANNEL, text="memory of checkout")
+    png = bytes(range(256)) * 40
+    answer = client.files_upload_v2(
+        channel=CHANNEL,
+        thread_ts=root["ts"],
+        content=png,
+        filename="memory.png",
+        title="Memory",
+        initial_comment="?",
+    )
+    assert answer["file"]["name"] == "memory.png" and answer["file"]["size"] == len(png)
+    (uploaded,) = slack.uploads
+    assert (uploaded.filename, uploaded.title, uploaded.data) == ("memory.png", "Memory", png)
+    assert (uploaded.channel_id, uploaded.thread_ts, uploaded.initial_comment) == (CHANNEL, root["ts"], "?")
+    assert [c.method for c in slack.requests[1:]] == [
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
+    ]
+    assert slack.calls("files.getUploadURLExternal")[0].params["length"] == str(len(png))
+
+
+def test_upload_checks_thread_and_completion(slack: SlackApiStandIn, client: WebClient) -> None:
+    assert refusal(lambda: client.files_upload_v2(channel=CHANNEL, thread_ts="1.000001", content="x"))[
+        "error"
+    ] == ("thread_not_found")
+    started = client.files_getUploadURLExternal(filename="a.txt", length=1)
+    never_sent = [{"id": started["file_id"], "title": "a"}]
+    assert refusal(lambda: client.files_completeUploadExternal(files=never_sent, channel_id=CHANNEL))[
+        "error"
+    ] == ("file_not_found")
+    assert slack.uploads == []
+
+
 # -- Block Kit validation --------------------------------------------------------------------------
 BAD_BLOCKS = {
     "too many blocks": [section(str(n)) for n in range(51)],
