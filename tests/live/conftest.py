@@ -1,4 +1,5 @@
-"""Real servers for the live collector tests: Redis, redis_exporter and Prometheus.
+"""Real servers for the live collector tests: Redis, redis_exporter and Prometheus; and
+Alertmanager, for the bot's webhook.
 
 Each runs on a free local port in a temporary folder, is started once for the session (they
 take a few seconds together) and is stopped when the session ends.
@@ -6,14 +7,16 @@ take a few seconds together) and is stopped when the session ends.
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -27,6 +30,7 @@ PACKAGES = {
     "redis-cli": "redis-tools",
     "prometheus": "prometheus",
     "prometheus-redis-exporter": "prometheus-redis-exporter",
+    "prometheus-alertmanager": "prometheus-alertmanager",
 }
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
@@ -128,6 +132,37 @@ class PrometheusServer:
     redis: RedisServer  # the server the exporter reads; left as it started
 
 
+@dataclass(frozen=True, slots=True)
+class AlertmanagerServer:
+    """A real Alertmanager, sending every group to one webhook; `push` alerts to it as Prometheus would."""
+
+    url: str
+
+    def push(self, alerts: list[dict[str, Any]]) -> None:
+        """POST /api/v2/alerts: each alert has `labels` and may have `annotations`, `startsAt`,
+        `endsAt` (RFC 3339) and `generatorURL`."""
+        answer = requests.post(f"{self.url}/api/v2/alerts", json=alerts, timeout=5)
+        answer.raise_for_status()
+
+    def resolve(self, labels: dict[str, str]) -> None:
+        """Ends the alert with these labels now, as Prometheus does when its rule stops firing."""
+        self.push([{"labels": labels, "endsAt": _rfc3339(datetime.datetime.now(datetime.UTC))}])
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """GET /api/v2/alerts: the alerts Alertmanager holds, with their fingerprints and status."""
+        answer = requests.get(f"{self.url}/api/v2/alerts", timeout=5)
+        answer.raise_for_status()
+        alerts: list[dict[str, Any]] = answer.json()
+        return alerts
+
+    def silences(self) -> list[dict[str, Any]]:
+        """GET /api/v2/silences."""
+        answer = requests.get(f"{self.url}/api/v2/silences", timeout=5)
+        answer.raise_for_status()
+        silences: list[dict[str, Any]] = answer.json()
+        return silences
+
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     started = Servers(tmp_path_factory.mktemp("servers"))
@@ -182,6 +217,51 @@ def prometheus(servers: Servers, start_redis: Callable[..., RedisServer]) -> Pro
     # A range query ends on a whole second and may miss the newest sample: keep some to spare.
     servers.wait_until(lambda: _samples(url, "redis_memory_used_bytes") >= 5, "prometheus scrapes", process)
     return PrometheusServer(url, redis_server)
+
+
+@pytest.fixture(scope="session")
+def start_alertmanager(servers: Servers) -> Callable[..., AlertmanagerServer]:
+    """Starts a new Alertmanager, clustering off, that sends each alert group to `webhook_url`
+    (webhook v4, resolved alerts too, `Authorization: Bearer <bearer_token>`)."""
+
+    def start(
+        webhook_url: str,
+        bearer_token: str,
+        group_wait: str = "1s",
+        group_interval: str = "2s",
+        repeat_interval: str = "1h",
+        group_by: Sequence[str] = ("alertname", "namespace", "service"),
+    ) -> AlertmanagerServer:
+        port = free_port()
+        webhook = {
+            "url": webhook_url,
+            "send_resolved": True,
+            "max_alerts": 0,
+            "http_config": {"authorization": {"type": "Bearer", "credentials": bearer_token}},
+        }
+        config = {
+            "route": {
+                "receiver": "triage",
+                "group_by": list(group_by),
+                "group_wait": group_wait,
+                "group_interval": group_interval,
+                "repeat_interval": repeat_interval,
+            },
+            "receivers": [{"name": "triage", "webhook_configs": [webhook]}],
+        }
+        process = servers.start(
+            "prometheus-alertmanager",
+            "--config.file=alertmanager.json",
+            "--storage.path=data",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",  # no gossip: a lone Alertmanager, ready at once
+            files={"alertmanager.json": json.dumps(config)},  # JSON is YAML too
+        )
+        server = AlertmanagerServer(f"http://127.0.0.1:{port}")
+        servers.wait_until(lambda: _is_ready(server.url), f"alertmanager on port {port}", process)
+        return server
+
+    return start
 
 
 @pytest.fixture(scope="session")
@@ -254,3 +334,7 @@ def _samples(url: str, metric: str) -> int:
         return 0
     results = answer.get("data", {}).get("result", [])
     return int(float(results[0]["value"][1])) if results else 0
+
+
+def _rfc3339(moment: datetime.datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -4,8 +4,11 @@ and signature verifier; and the real Alertmanager fixture, checked with a webhoo
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -17,6 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.signature import SignatureVerifier
 
+from tests.live.conftest import AlertmanagerServer
 from tests.standins.slack_api import BOT_ID, BOT_TOKEN, BOT_USER_ID, TEAM_ID, SlackApiStandIn
 from tests.standins.slack_signing import (
     block_actions_body,
@@ -407,3 +411,88 @@ def test_posting_rate_is_measured_per_channel(slack: SlackApiStandIn, client: We
 
 def _quick() -> FixedValueRetryIntervalCalculator:
     return FixedValueRetryIntervalCalculator(0.05)
+
+
+# -- Alertmanager ----------------------------------------------------------------------------------
+class _Webhook(BaseHTTPRequestHandler):
+    """Takes Alertmanager's notifications: (headers, JSON body) into the server's queue."""
+
+    server: _WebhookServer
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.received.put(({k.lower(): v for k, v in self.headers.items()}, json.loads(body)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _WebhookServer(ThreadingHTTPServer):
+    daemon_threads = True
+    received: queue.Queue[tuple[dict[str, str], dict[str, Any]]]
+
+
+@pytest.fixture
+def webhook() -> Iterator[_WebhookServer]:
+    server = _WebhookServer(("127.0.0.1", 0), _Webhook)
+    server.received = queue.Queue()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_alertmanager_sends_webhook_v4_with_bearer_token(
+    start_alertmanager: Callable[..., AlertmanagerServer], webhook: _WebhookServer
+) -> None:
+    port = webhook.server_address[1]
+    alertmanager = start_alertmanager(f"http://127.0.0.1:{port}/alertmanager", "am-secret-token")
+    labels = {
+        "alertname": "KubePodOOMKilled",
+        "namespace": "shop",
+        "service": "checkout",
+        "pod": "checkout-7d9f-abcde",
+        "severity": "critical",
+    }
+    alertmanager.push(
+        [
+            {
+                "labels": labels,
+                "annotations": {"summary": "checkout was OOMKilled"},
+                "generatorURL": "http://prometheus.example/graph?g0.expr=up",
+            }
+        ]
+    )
+    headers, firing = webhook.received.get(timeout=10)
+    assert headers["authorization"] == "Bearer am-secret-token"
+    assert headers["content-type"].startswith("application/json")
+    assert (firing["version"], firing["status"], firing["receiver"]) == ("4", "firing", "triage")
+    assert firing["groupKey"] and firing["externalURL"]
+    assert firing["groupLabels"] == {
+        "alertname": "KubePodOOMKilled",
+        "namespace": "shop",
+        "service": "checkout",
+    }
+    assert firing["commonLabels"] == labels
+    assert firing["commonAnnotations"] == {"summary": "checkout was OOMKilled"}
+    assert firing["truncatedAlerts"] == 0
+    (alert,) = firing["alerts"]
+    assert alert["status"] == "firing" and alert["labels"] == labels and alert["fingerprint"]
+    assert alert["generatorURL"] == "http://prometheus.example/graph?g0.expr=up"
+    assert alert["endsAt"] == "0001-01-01T00:00:00Z" or alert["endsAt"] > alert["startsAt"]
+    assert [a["fingerprint"] for a in alertmanager.alerts()] == [alert["fingerprint"]]
+    assert alertmanager.silences() == []
+
+    alertmanager.resolve(labels)
+    _, resolved = webhook.received.get(timeout=10)
+    assert (resolved["status"], resolved["groupKey"]) == ("resolved", firing["groupKey"])
+    assert [(a["status"], a["fingerprint"]) for a in resolved["alerts"]] == [
+        ("resolved", alert["fingerprint"])
+    ]

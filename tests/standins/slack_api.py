@@ -238,7 +238,7 @@ class SlackApiStandIn:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.standin = self
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="slack-api-standin", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="slack-api-standin", daemon=True
         )
 
     # -- what the test sets up ------------------------------------------------------------------
