@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests  # type: ignore[import-untyped, unused-ignore]
+from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
@@ -496,3 +497,46 @@ def test_alertmanager_sends_webhook_v4_with_bearer_token(
     assert [(a["status"], a["fingerprint"]) for a in resolved["alerts"]] == [
         ("resolved", alert["fingerprint"])
     ]
+
+
+# -- slack_bolt takes all of it --------------------------------------------------------------------
+def test_slack_bolt_app_runs_on_the_standin_and_the_signed_bodies(slack: SlackApiStandIn) -> None:
+    client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    app = App(signing_secret=SECRET, client=client, process_before_response=True)  # listeners run inline
+    assert [c.method for c in slack.requests] == ["auth.test"]  # bolt checks its token at start
+
+    @app.command("/triage")
+    def triage(ack: Any, command: dict[str, Any], respond: Any, say: Any) -> None:
+        ack()
+        say(text=f"triaging {command['text']}")
+        respond(text="started", response_type="ephemeral")
+
+    @app.action("approve")
+    def approve(ack: Any, body: dict[str, Any], respond: Any, client: WebClient) -> None:
+        ack()
+        client.chat_postMessage(
+            channel=body["channel"]["id"],
+            thread_ts=body["container"]["message_ts"],
+            text=body["actions"][0]["value"],
+        )
+        respond(replace_original=True, text="approved")
+
+    command = slash_command_body(text="checkout", channel_id=CHANNEL, response_url=slack.response_url("c1"))
+    answer = app.dispatch(BoltRequest(body=command.decode(), headers=signed_headers(command, SECRET)))
+    assert answer.status == 200
+    (root,) = slack.messages(CHANNEL)
+    assert root.text == "triaging checkout"
+
+    click = block_actions_body(
+        "approve", "plan-7", "U0X", CHANNEL, root.ts, response_url=slack.response_url("a1")
+    )
+    assert app.dispatch(BoltRequest(body=click.decode(), headers=signed_headers(click, SECRET))).status == 200
+    assert [m.text for m in slack.thread(CHANNEL, root.ts)] == ["plan-7"]
+    assert [(r.response_id, r.body["text"]) for r in slack.responses] == [
+        ("c1", "started"),
+        ("a1", "approved"),
+    ]
+    assert slack.responses[1].replace_original
+
+    forged = app.dispatch(BoltRequest(body=click.decode(), headers=signed_headers(click, "not-the-secret")))
+    assert forged.status == 401
