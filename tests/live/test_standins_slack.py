@@ -7,7 +7,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -522,7 +522,7 @@ def test_slack_bolt_app_runs_on_the_standin_and_the_signed_bodies(slack: SlackAp
         respond(replace_original=True, text="approved")
 
     command = slash_command_body(text="checkout", channel_id=CHANNEL, response_url=slack.response_url("c1"))
-    answer = app.dispatch(BoltRequest(body=command.decode(), headers=signed_headers(command, SECRET)))
+    answer = app.dispatch(_bolt_request(command, SECRET))
     assert answer.status == 200
     (root,) = slack.messages(CHANNEL)
     assert root.text == "triaging checkout"
@@ -530,7 +530,7 @@ def test_slack_bolt_app_runs_on_the_standin_and_the_signed_bodies(slack: SlackAp
     click = block_actions_body(
         "approve", "plan-7", "U0X", CHANNEL, root.ts, response_url=slack.response_url("a1")
     )
-    assert app.dispatch(BoltRequest(body=click.decode(), headers=signed_headers(click, SECRET))).status == 200
+    assert app.dispatch(_bolt_request(click, SECRET)).status == 200
     assert [m.text for m in slack.thread(CHANNEL, root.ts)] == ["plan-7"]
     assert [(r.response_id, r.body["text"]) for r in slack.responses] == [
         ("c1", "started"),
@@ -538,5 +538,10 @@ def test_slack_bolt_app_runs_on_the_standin_and_the_signed_bodies(slack: SlackAp
     ]
     assert slack.responses[1].replace_original
 
-    forged = app.dispatch(BoltRequest(body=click.decode(), headers=signed_headers(click, "not-the-secret")))
+    forged = app.dispatch(_bolt_request(click, "not-the-secret"))
     assert forged.status == 401
+
+
+def _bolt_request(body: bytes, secret: str) -> BoltRequest:
+    headers: dict[str, str | Sequence[str]] = {**signed_headers(body, secret)}
+    return BoltRequest(body=body.decode(), headers=headers)
