@@ -119,7 +119,9 @@ def build_collectors(
     else:
         from bot.collectors.kubernetes_collector import KubernetesCollector
 
-        collectors.append(KubernetesCollector(kubeconfig=kubeconfig, context=choice.context or catalog.context))
+        collectors.append(
+            KubernetesCollector(kubeconfig=kubeconfig, context=choice.context or catalog.context)
+        )
     prometheus_url = choice.prometheus_url or catalog.prometheus_url
     if not choice.prometheus:
         skipped.append(Skipped("prometheus", "turned off (--no-prometheus)"))

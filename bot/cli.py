@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.check import run_check
 
         return run_check(args, _render)
+    if args.command == "serve":
+        from bot.server.serve import run_serve
+
+        return run_serve(args)
     parser.print_help()
     return 2
 
@@ -65,6 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     for source in ("kubernetes", "prometheus", "redis"):
         check.add_argument(f"--no-{source}", action="store_true", help=f"do not query {source.capitalize()}")
     _output_options(check)
+    from bot.server.serve import add_serve_arguments
+
+    add_serve_arguments(
+        commands.add_parser(
+            "serve",
+            help="run the Slack bot (slash commands, Alertmanager webhook, health and metrics)",
+            description="Serve /slack/events, /alertmanager, /healthz, /readyz and /metrics on one port. "
+            "Settings come from the environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN "
+            "with --socket-mode), TRIAGE_REDIS_URL, ALERTMANAGER_TOKEN, TRIAGE_ALERT_CHANNEL, TRIAGE_CONFIG.",
+        )
+    )
     return parser
 
 

@@ -72,7 +72,9 @@ class Catalog(BaseModel):
     context: str | None = None
     namespaces: list[str] = Field(default_factory=list, description="where to search for unlisted services")
     production_namespaces: list[str] = Field(default_factory=list)
-    approvers: list[str] = Field(default_factory=list, description="Slack user ids (U...) and user groups (S...)")
+    approvers: list[str] = Field(
+        default_factory=list, description="Slack user ids (U...) and user groups (S...)"
+    )
     namespace_approvers: dict[str, list[str]] = Field(default_factory=dict)
     allowed_channels: list[str] = Field(default_factory=list, description="where /triage may run; empty: any")
     alert_routes: list[AlertRoute] = Field(default_factory=list)

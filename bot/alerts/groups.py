@@ -1,0 +1,370 @@
+"""One Slack thread per Alertmanager group, whatever Alertmanager re-sends, however many bot replicas.
+
+The record of each group (its channel, parent message and the alerts seen) lives in Redis, and a
+lock per group serialises its deliveries across replicas. If Redis lost the record, the parent
+message is found again in the channel's recent history by the metadata the bot attached to it.
+Many new groups in one channel within a short window are a storm: they go into one digest message
+instead, and only the worst get a diagnosis (in the digest's thread).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+from slack_sdk.errors import SlackApiError
+
+from bot.alerts.webhook import Notification
+from bot.server.metrics import BotMetrics
+from bot.settings import Catalog
+from bot.slack.alert_messages import digest_blocks, digest_line, format_duration, group_title, parent_blocks
+from bot.slack.diagnosis_jobs import DiagnosisRequest
+from bot.slack.poster import SlackPoster
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "triage_alert_group"
+DIGEST_QUIET_SECONDS = 600  # a storm's digest takes new groups until this long without one
+DIGEST_GROUPS_MAX = 300  # then a new digest message is started
+LOCK_SECONDS = 60
+
+
+class NoRoute(Exception):
+    """No channel for an alert: no route matched and no default channel is set."""
+
+
+@dataclass
+class GroupRecord:
+    channel: str
+    title: str
+    first_fired: float
+    status: str
+    alerts: dict[str, str] = field(default_factory=dict)  # fingerprint -> firing / resolved
+    ts: str | None = None  # the parent message, when the group has a thread of its own
+    digest_ts: str | None = None  # the storm digest that lists it, otherwise
+    resolved_at: float | None = None
+    diagnosed: bool = False
+    sequence: str = "0-0"  # the stream id of the newest notification applied
+
+
+Submit = Callable[[DiagnosisRequest], object]
+
+
+class AlertGroups:
+    def __init__(
+        self,
+        state: redis.Redis,
+        poster: SlackPoster,
+        catalog: Catalog,
+        submit_diagnosis: Submit,
+        metrics: BotMetrics,
+        default_channel: str | None = None,
+        repeat_interval: float = 4 * 3600,
+        storm_groups: int = 5,
+        storm_window: float = 10.0,
+        storm_threads: int = 3,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._state = state
+        self._poster = poster
+        self._catalog = catalog
+        self._submit = submit_diagnosis
+        self._metrics = metrics
+        self._default_channel = default_channel
+        self._repeat_interval = repeat_interval
+        self._storm_groups = storm_groups
+        self._storm_window = storm_window
+        self._storm_threads = storm_threads
+        self._clock = clock
+
+    def route(self, notification: Notification) -> str:
+        """The channel for the group: the first matching route, the service's channel, the default."""
+        labels = notification.labels_for_routing()
+        for route in self._catalog.alert_routes:
+            if all(labels.get(key) == value for key, value in route.match.items()):
+                return route.channel
+        service = notification.service and self._catalog.service(notification.service)
+        if service and service.channel:
+            return service.channel
+        if self._default_channel:
+            return self._default_channel
+        raise NoRoute(
+            f"no channel for alert group {notification.group_key!r}: no alert_routes entry matches its "
+            "labels and TRIAGE_ALERT_CHANNEL is not set"
+        )
+
+    def handle(self, notification: Notification, sequence: str = "0-0") -> str:
+        """Posts or updates what the notification changes; returns what was done (for metrics, tests).
+
+        `sequence` is the notification's place in the order they arrived (its stream id): one
+        overtaken by a newer notification of its group (two workers, a retry) changes nothing.
+        """
+        channel = self.route(notification)
+        lock = self._state.lock(f"triage:lock:group:{notification.group_id}", timeout=LOCK_SECONDS)
+        if not lock.acquire(blocking_timeout=LOCK_SECONDS):
+            raise TimeoutError(f"group {notification.group_id} stayed locked; will retry")
+        try:
+            record = self._load(notification.group_id) or self._recover(channel, notification)
+            if record is None:
+                outcome = self._first(channel, notification, sequence)
+            elif _order(sequence) < _order(record.sequence):
+                outcome = "overtaken"
+            else:
+                record.sequence = sequence
+                outcome = self._again(record, notification)
+        finally:
+            lock.release()
+        self._metrics.alert_notifications.labels(outcome).inc()
+        return outcome
+
+    # A group seen for the first time.
+    def _first(self, channel: str, notification: Notification, sequence: str) -> str:
+        now = self._clock()
+        record = GroupRecord(
+            channel=channel,
+            title=group_title(notification),
+            first_fired=min(a.starts_at.timestamp() for a in notification.alerts),
+            status=notification.status,
+            alerts={a.key: a.status for a in notification.alerts},
+            sequence=sequence,
+        )
+        if notification.status == "resolved":
+            record.resolved_at = now
+        digest_ts = self._storm_digest(channel, notification, now)
+        if digest_ts is not None:
+            record.digest_ts = digest_ts
+            threaded = notification.status == "firing" and self._takes_storm_thread(
+                channel, digest_ts, notification
+            )
+            self._add_to_digest(channel, digest_ts, notification, threaded)
+            if threaded:
+                record.diagnosed = self._diagnose(notification, channel, digest_ts)
+            self._save(notification.group_id, record)
+            return "digest"
+        title, blocks = parent_blocks(
+            notification, record.first_fired, self._resolved_after(record), self._owners(notification)
+        )
+        record.ts = self._poster.post(
+            channel, title, blocks, metadata=_metadata(notification.group_id, record.first_fired)
+        )
+        self._save(notification.group_id, record)  # before the diagnosis: a re-send must find the thread
+        if notification.status == "firing":
+            record.diagnosed = self._diagnose(notification, channel, record.ts)
+            self._save(notification.group_id, record)
+        return "opened"
+
+    # A group already threaded (or listed in a digest).
+    def _again(self, record: GroupRecord, notification: Notification) -> str:
+        now = self._clock()
+        seen = dict(record.alerts)
+        record.alerts.update({a.key: a.status for a in notification.alerts})
+        new = [a for a in notification.firing if seen.get(a.key) != "firing"]
+        refired = record.status == "resolved" and notification.status == "firing"
+        resolved = record.status == "firing" and notification.status == "resolved"
+        if not new and not resolved and not refired:
+            self._save(notification.group_id, record)
+            return "duplicate"
+        record.status = notification.status
+        record.resolved_at = now if resolved else None if refired else record.resolved_at
+        if refired:
+            record.first_fired = min(a.starts_at.timestamp() for a in notification.firing)
+        if record.ts is None and record.digest_ts is not None:
+            self._add_to_digest(record.channel, record.digest_ts, notification, record.diagnosed)
+            self._save(notification.group_id, record)
+            return "digest-updated"
+        assert record.ts is not None
+        title, blocks = parent_blocks(
+            notification, record.first_fired, self._resolved_after(record), self._owners(notification)
+        )
+        self._poster.update(record.channel, record.ts, title, blocks)
+        if resolved:
+            reply = f"✅ Resolved after {format_duration(self._resolved_after(record) or 0)}."
+        elif refired:
+            reply = f"🔁 Firing again: {len(notification.firing)} alert(s). New diagnosis below."
+        else:
+            reply = f"➕ {len(new)} more alert(s) firing in this group:\n" + "\n".join(
+                "• " + ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k != "alertname")
+                for a in new[:10]
+            )
+        self._poster.post(record.channel, reply, thread_ts=record.ts)
+        if refired:
+            record.diagnosed = self._diagnose(notification, record.channel, record.ts)
+        self._save(notification.group_id, record)
+        return "resolved" if resolved else "refired" if refired else "new-alerts"
+
+    def _resolved_after(self, record: GroupRecord) -> float | None:
+        return None if record.resolved_at is None else record.resolved_at - record.first_fired
+
+    def _diagnose(self, notification: Notification, channel: str, thread_ts: str) -> bool:
+        service = notification.service
+        if not service:
+            self._poster.post(
+                channel,
+                "No diagnosis: the alert has none of the labels that name a service "
+                "(service, app, app_kubernetes_io_name, container, job).",
+                thread_ts=thread_ts,
+            )
+            return False
+        config = self._catalog.service(service)
+        self._submit(
+            DiagnosisRequest(
+                service=service,
+                namespace=notification.namespace,
+                channel=channel,
+                trigger="alert",
+                thread_ts=thread_ts,
+                owners=tuple(config.owners) if config else (),
+            )
+        )
+        return True
+
+    def _owners(self, notification: Notification) -> list[str]:
+        config = notification.service and self._catalog.service(notification.service)
+        return list(config.owners) if config else []
+
+    # Storms.
+    def _storm_digest(self, channel: str, notification: Notification, now: float) -> str | None:
+        """The digest this new group goes into, or None when the channel is calm."""
+        recent = f"triage:storm:{channel}"
+        pipe = self._state.pipeline()
+        pipe.zadd(recent, {notification.group_id: now})
+        pipe.zremrangebyscore(recent, 0, now - self._storm_window)
+        pipe.zcard(recent)
+        pipe.expire(recent, int(self._storm_window) + 60)
+        count = int(pipe.execute()[2])
+        active = self._state.get(f"triage:digest:{channel}")
+        if active is not None:
+            return _text(active)
+        if count <= self._storm_groups:
+            return None
+        with self._state.lock(f"triage:lock:digest:{channel}", timeout=LOCK_SECONDS):
+            active = self._state.get(f"triage:digest:{channel}")
+            if active is not None:
+                return _text(active)
+            title, blocks = digest_blocks([], 0, 0)
+            ts = self._poster.post(channel, title, blocks)
+            self._state.set(f"triage:digest:{channel}", ts, ex=DIGEST_QUIET_SECONDS)
+            return ts
+
+    def _takes_storm_thread(self, channel: str, digest_ts: str, notification: Notification) -> bool:
+        # Critical and high groups may take every diagnosis slot of the storm, the rest only a few.
+        severe = notification.severity_rank <= 1
+        allowance = (
+            self._storm_threads if severe else min(self._storm_threads, max(1, self._storm_threads // 2))
+        )
+        taken = int(self._state.hincrby(f"triage:digest-threads:{channel}:{digest_ts}", "taken", 1))
+        self._state.expire(f"triage:digest-threads:{channel}:{digest_ts}", 7 * 86400)
+        if taken > allowance:
+            self._state.hincrby(f"triage:digest-threads:{channel}:{digest_ts}", "taken", -1)
+            return False
+        return True
+
+    def _add_to_digest(
+        self, channel: str, digest_ts: str, notification: Notification, threaded: bool
+    ) -> None:
+        entries = f"triage:digest-entries:{channel}:{digest_ts}"
+        line = digest_line(notification, notification.status == "resolved", threaded)
+        pipe = self._state.pipeline()
+        pipe.hset(
+            entries,
+            notification.group_id,
+            json.dumps(
+                {
+                    "line": line,
+                    "resolved": notification.status == "resolved",
+                    "rank": notification.severity_rank,
+                }
+            ),
+        )
+        pipe.expire(entries, 7 * 86400)
+        pipe.hlen(entries)
+        pipe.sadd("triage:digests:dirty", f"{channel}|{digest_ts}")
+        pipe.expire(f"triage:digest:{channel}", DIGEST_QUIET_SECONDS)
+        size = int(pipe.execute()[2])
+        if size >= DIGEST_GROUPS_MAX:
+            self._state.delete(f"triage:digest:{channel}")  # the next group starts a new digest
+
+    def flush_digests(self) -> int:
+        """Re-renders every digest that changed since the last flush; returns how many were updated."""
+        updated = 0
+        while (popped := self._state.spop("triage:digests:dirty")) is not None:
+            member = _text(popped)
+            channel, digest_ts = member.split("|", 1)
+            raw = self._state.hgetall(f"triage:digest-entries:{channel}:{digest_ts}")
+            entries = sorted(
+                (json.loads(value) for value in raw.values()),
+                key=lambda e: (e["resolved"], e["rank"], e["line"]),
+            )
+            resolved = sum(1 for entry in entries if entry["resolved"])
+            title, blocks = digest_blocks([entry["line"] for entry in entries], len(entries), resolved)
+            try:
+                self._poster.wait_for_turn(channel)
+                self._poster.update(channel, digest_ts, title, blocks)
+                updated += 1
+            except SlackApiError:
+                self._state.sadd("triage:digests:dirty", member)  # try again at the next flush
+                log.exception("could not update the digest %s in %s", digest_ts, channel)
+                break
+        return updated
+
+    # State.
+    def _load(self, group_id: str) -> GroupRecord | None:
+        raw = self._state.get(f"triage:group:{group_id}")
+        return GroupRecord(**json.loads(raw)) if raw else None
+
+    def _save(self, group_id: str, record: GroupRecord) -> None:
+        keep = int(max(7 * 86400, 3 * self._repeat_interval))
+        self._state.set(f"triage:group:{group_id}", json.dumps(asdict(record)), ex=keep)
+
+    def _recover(self, channel: str, notification: Notification) -> GroupRecord | None:
+        """The group's parent message from the channel's history, for when Redis lost its record."""
+        oldest = self._clock() - self._repeat_interval
+        try:
+            answer = self._poster.client.conversations_history(
+                channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
+            )
+        except SlackApiError as error:
+            log.warning(
+                "cannot look for group %s in %s's history: %s",
+                notification.group_id,
+                channel,
+                error.response.get("error"),
+            )
+            return None
+        for message in answer.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_EVENT and payload.get("group") == notification.group_id:
+                log.info(
+                    "group %s found again in %s's history (its Redis record was lost)",
+                    notification.group_id,
+                    channel,
+                )
+                return GroupRecord(
+                    channel=channel,
+                    title=group_title(notification),
+                    first_fired=float(payload.get("first_fired") or message["ts"]),
+                    status=str(payload.get("status") or "firing"),
+                    alerts={a.key: "firing" for a in notification.firing},
+                    ts=str(message["ts"]),
+                    diagnosed=True,
+                )
+        return None
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _order(sequence: str) -> tuple[int, int]:
+    milliseconds, _, number = sequence.partition("-")
+    return int(milliseconds or 0), int(number or 0)
+
+
+def _metadata(group_id: str, first_fired: float) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT, "event_payload": {"group": group_id, "first_fired": first_fired}}

@@ -1,0 +1,97 @@
+"""Alertmanager notifications, kept in a Redis stream from the moment they are accepted until handled.
+
+The webhook only validates and appends (so Alertmanager gets its answer at once); workers in every
+replica read the stream as one consumer group. A notification is acknowledged only once handled:
+if Slack is down or a replica dies, it stays pending and is claimed again later. One that keeps
+failing is moved to a dead-letter stream and logged, never dropped without a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+from bot.alerts.webhook import Notification, WebhookError, parse_notification
+
+log = logging.getLogger(__name__)
+
+STREAM = "triage:alerts"
+DEAD_LETTERS = "triage:alerts:dead"
+GROUP = "triage"
+STREAM_MAX = 100_000
+RETRY_AFTER_MS = 15_000  # a pending notification is claimed again after this long
+MAX_DELIVERIES = 8
+
+
+class AlertQueue:
+    def __init__(self, state: redis.Redis, consumer: str | None = None) -> None:
+        self._state = state
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+        try:
+            state.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def append(self, body: bytes) -> str:
+        """Keeps a validated notification; raises redis errors (the webhook then answers 503)."""
+        entry = self._state.xadd(STREAM, {"body": body}, maxlen=STREAM_MAX, approximate=True)
+        return entry.decode() if isinstance(entry, bytes) else str(entry)
+
+    def work(self, handle: Callable[[Notification, str], object], block_ms: int = 1000) -> int:
+        """Handles what is waiting (claimed-back entries first); returns how many were handled."""
+        entries = self._claim_stale() or self._read_new(block_ms)
+        handled = 0
+        for entry_id, fields in entries:
+            if self._handle_one(entry_id, fields, handle):
+                handled += 1
+        return handled
+
+    def _read_new(self, block_ms: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        answer: Any = self._state.xreadgroup(GROUP, self.consumer, {STREAM: ">"}, count=10, block=block_ms)
+        return [entry for _, entries in answer or [] for entry in entries]
+
+    def _claim_stale(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        answer: Any = self._state.xautoclaim(STREAM, GROUP, self.consumer, RETRY_AFTER_MS, "0-0", count=10)
+        return [entry for entry in answer[1] if entry and entry[1]]
+
+    def _handle_one(
+        self, entry_id: bytes, fields: dict[bytes, bytes], handle: Callable[[Notification, str], object]
+    ) -> bool:
+        body = fields.get(b"body", b"")
+        try:
+            notification = parse_notification(body)
+        except WebhookError as error:  # validated at the door, so only a changed parser gets here
+            self._bury(entry_id, body, str(error))
+            return False
+        try:
+            handle(notification, entry_id.decode())
+        except Exception as error:
+            deliveries = self._deliveries(entry_id)
+            log.exception("alert group %s failed (delivery %d)", notification.group_key, deliveries)
+            if deliveries >= MAX_DELIVERIES:
+                self._bury(entry_id, body, f"{type(error).__name__}: {error}")
+            return False
+        self._state.xack(STREAM, GROUP, entry_id)
+        self._state.xdel(STREAM, entry_id)
+        return True
+
+    def _deliveries(self, entry_id: bytes) -> int:
+        pending = self._state.xpending_range(STREAM, GROUP, min=entry_id, max=entry_id, count=1)
+        return int(pending[0]["times_delivered"]) if pending else 1
+
+    def _bury(self, entry_id: bytes, body: bytes, reason: str) -> None:
+        log.error("alert notification %s moved to %s: %s", entry_id.decode(), DEAD_LETTERS, reason)
+        self._state.xadd(DEAD_LETTERS, {"body": body, "reason": reason}, maxlen=STREAM_MAX, approximate=True)
+        self._state.xack(STREAM, GROUP, entry_id)
+        self._state.xdel(STREAM, entry_id)
+
+    def waiting(self) -> int:
+        """Notifications accepted and not handled yet (new and pending)."""
+        return int(self._state.xlen(STREAM))

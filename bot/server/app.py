@@ -1,0 +1,264 @@
+"""`triage serve`: one HTTP server for Slack, Alertmanager, health and metrics, plus background workers.
+
+POST /slack/events   slash commands, interactivity and events (Slack-signed; slack-bolt)
+POST /alertmanager   Alertmanager webhook v4 (bearer token)
+GET  /healthz        the process is up
+GET  /readyz         Redis and Slack answer
+GET  /metrics        the bot's own Prometheus metrics
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt import Ack, App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.alerts.groups import AlertGroups, NoRoute
+from bot.alerts.queue import AlertQueue
+from bot.alerts.webhook import WebhookError, parse_notification
+from bot.server.metrics import BotMetrics
+from bot.server.settings import ServeSettings
+from bot.settings import Catalog
+from bot.slack.commands import PrivateAnswer, interpret
+from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisRequest, ProposalMaker
+from bot.slack.poster import SlackPoster, make_web_client
+
+log = logging.getLogger(__name__)
+
+MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
+READY_CACHE_SECONDS = 10.0
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+
+
+class TriageBot:
+    """Everything `triage serve` runs, wired together; `wsgi` is the HTTP application."""
+
+    def __init__(
+        self,
+        settings: ServeSettings,
+        catalog: Catalog,
+        diagnose: Diagnose,
+        web_client: WebClient | None = None,
+        make_proposals: ProposalMaker | None = None,
+        alert_workers: int = 2,
+        diagnosis_workers: int = 4,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.metrics = BotMetrics()
+        self.state = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=30)
+        self.client = web_client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
+        self.poster = SlackPoster(
+            self.client, self.state, self.metrics, settings.channel_rate_per_second, settings.channel_burst
+        )
+        self.jobs = DiagnosisJobs(diagnose, self.poster, self.metrics, diagnosis_workers, make_proposals)
+        self.groups = AlertGroups(
+            self.state,
+            self.poster,
+            catalog,
+            self.jobs.submit,
+            self.metrics,
+            default_channel=settings.alert_channel,
+            repeat_interval=settings.repeat_interval_seconds,
+            storm_groups=settings.storm_groups,
+            storm_window=settings.storm_window_seconds,
+            storm_threads=settings.storm_threads,
+        )
+        self.queue = AlertQueue(self.state)
+        self.app = App(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "",
+            process_before_response=False,
+            request_verification_enabled=not settings.socket_mode,
+            token_verification_enabled=False,  # /readyz reports Slack; start-up must not need it
+        )
+        self.app.command("/triage")(self._slash_triage)
+        self._slack_handler = SlackRequestHandler(self.app)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._alert_workers = alert_workers
+        self._ready: tuple[float, str | None] = (0.0, "not checked yet")
+
+    # Slack.
+    def _slash_triage(self, ack: Ack, command: dict[str, Any]) -> None:
+        channel = str(command.get("channel_id", ""))
+        asked = interpret(str(command.get("text", "")), channel, self.catalog)
+        if isinstance(asked, PrivateAnswer):
+            ack(text=asked.text)
+            return
+        where = f" in {asked.namespace}" if asked.namespace else ""
+        ack(text=f"Diagnosing *{asked.service}*{where}… the diagnosis will be posted here.")
+        config = self.catalog.service(asked.service)
+        self.jobs.submit(
+            DiagnosisRequest(
+                service=asked.service,
+                namespace=asked.namespace,
+                channel=channel,
+                trigger="slash",
+                requested_by=str(command.get("user_id") or "") or None,
+                response_url=str(command.get("response_url") or "") or None,
+                owners=tuple(config.owners) if config else (),
+            )
+        )
+
+    # HTTP.
+    def wsgi(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        endpoint, status, headers, body = "other", 404, [("Content-Type", "text/plain")], b"not found\n"
+        try:
+            if path == "/slack/events" and not self.settings.socket_mode:
+                endpoint = "slack"
+                if method != "POST":
+                    status, body = 405, b"POST only\n"
+                else:
+                    response: Iterable[bytes] = self._slack_handler(
+                        environ, _recording(start_response, self, endpoint)
+                    )
+                    return response
+            elif path == "/alertmanager":
+                endpoint = "alertmanager"
+                status, body = self._alertmanager(environ, method)
+                headers = [("Content-Type", "application/json")]
+            elif path == "/healthz":
+                endpoint, status, body = "healthz", 200, b"ok\n"
+            elif path == "/readyz":
+                endpoint = "readyz"
+                problem = self.readiness()
+                status, body = (
+                    (200, b"ready\n") if problem is None else (503, f"not ready: {problem}\n".encode())
+                )
+            elif path == "/metrics":
+                endpoint, status, body = "metrics", 200, generate_latest(self.metrics.registry)
+                headers = [("Content-Type", CONTENT_TYPE_LATEST)]
+        except Exception:  # nothing a request does may take the server down
+            log.exception("%s %s failed", method, path)
+            status, body = 500, b"internal error; see the bot's log\n"
+        self.metrics.requests.labels(endpoint, str(status)).inc()
+        start_response(
+            f"{status} {_REASONS.get(status, 'Error')}", [*headers, ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    def _alertmanager(self, environ: Environ, method: str) -> tuple[int, bytes]:
+        if method != "POST":
+            return 405, _json({"error": "POST an Alertmanager webhook notification here"})
+        if not self.settings.alertmanager_token:
+            return 503, _json({"error": "the webhook is off: ALERTMANAGER_TOKEN is not set"})
+        given = environ.get("HTTP_AUTHORIZATION", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {self.settings.alertmanager_token}".encode()):
+            return 401, _json({"error": "missing or wrong bearer token"})
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return 400, _json({"error": "bad Content-Length"})
+        if length > MAX_WEBHOOK_BYTES:
+            return 413, _json({"error": f"body over {MAX_WEBHOOK_BYTES} bytes"})
+        body = environ["wsgi.input"].read(length)
+        try:
+            notification = parse_notification(body)
+            channel = self.groups.route(notification)
+        except WebhookError as error:
+            self.metrics.alert_notifications.labels("rejected").inc()
+            return 400, _json({"error": str(error)})
+        except NoRoute as error:
+            self.metrics.alert_notifications.labels("unrouted").inc()
+            log.error("%s", error)
+            return 422, _json({"error": str(error)})
+        try:
+            entry = self.queue.append(body)
+        except redis.RedisError as error:
+            log.error("cannot keep an alert notification (Redis: %s); Alertmanager will retry", error)
+            return 503, _json({"error": f"state store unavailable: {error}"})
+        self.metrics.alert_notifications.labels("accepted").inc()
+        return 202, _json({"accepted": entry, "group": notification.group_id, "channel": channel})
+
+    def readiness(self) -> str | None:
+        """None when Redis and Slack answer; otherwise which does not. Slack is asked at most every 10 s."""
+        try:
+            self.state.ping()
+        except redis.RedisError as error:
+            return f"redis: {error}"
+        checked, problem = self._ready
+        if time.monotonic() - checked > READY_CACHE_SECONDS:
+            try:
+                self.client.auth_test()
+                problem = None
+            except SlackApiError as error:
+                problem = f"slack: {error.response.get('error')}"
+            except Exception as error:
+                problem = f"slack: {type(error).__name__}: {error}"
+            self._ready = (time.monotonic(), problem)
+        return problem
+
+    # Workers.
+    def start_workers(self) -> None:
+        for number in range(self._alert_workers):
+            queue = AlertQueue(self.state, consumer=f"{self.queue.consumer}-{number}")
+            self._spawn(f"alerts-{number}", functools.partial(self._alert_loop, queue))
+        self._spawn("digests", self._digest_loop)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self.jobs.shutdown()
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _alert_loop(self, queue: AlertQueue) -> None:
+        while not self._stop.is_set():
+            try:
+                queue.work(self.groups.handle, block_ms=500)
+            except redis.RedisError as error:
+                log.error("alert queue: %s; retrying in 2 s", error)
+                self._stop.wait(2)
+
+    def _digest_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.groups.flush_digests()
+            except (redis.RedisError, SlackApiError) as error:
+                log.error("digest update: %s", error)
+
+
+def _recording(start_response: StartResponse, bot: TriageBot, endpoint: str) -> StartResponse:
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        bot.metrics.requests.labels(endpoint, status.split(" ", 1)[0]).inc()
+        return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+    return start
+
+
+def _json(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data) + "\n").encode()
+
+
+_REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}

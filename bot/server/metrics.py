@@ -1,0 +1,47 @@
+"""The bot's own Prometheus metrics, served on GET /metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+@dataclass
+class BotMetrics:
+    """One registry per server, so tests and several apps in one process do not collide."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.requests = Counter(
+            "triage_requests", "HTTP requests served", ["endpoint", "status"], registry=self.registry
+        )
+        self.diagnoses = Counter(
+            "triage_diagnoses", "Diagnoses run", ["trigger", "outcome"], registry=self.registry
+        )
+        self.diagnosis_seconds = Histogram(
+            "triage_diagnosis_duration_seconds",
+            "Time to collect and analyse one diagnosis",
+            ["trigger"],
+            buckets=(0.25, 0.5, 1, 2, 5, 10, 15, 30, 60),
+            registry=self.registry,
+        )
+        self.source_failures = Counter(
+            "triage_source_failures",
+            "Sources that failed or timed out in a diagnosis",
+            ["source"],
+            registry=self.registry,
+        )
+        self.slack_errors = Counter(
+            "triage_slack_errors",
+            "Slack Web API calls that failed",
+            ["method", "error"],
+            registry=self.registry,
+        )
+        self.alert_notifications = Counter(
+            "triage_alert_notifications", "Alertmanager notifications", ["outcome"], registry=self.registry
+        )
+        self.slack_messages = Counter(
+            "triage_slack_messages", "Messages posted or updated", ["kind"], registry=self.registry
+        )

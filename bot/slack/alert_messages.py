@@ -1,0 +1,129 @@
+"""Block Kit for alert groups: the parent message of a group's thread, and the digest of a storm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from bot.alerts.webhook import Notification
+from bot.render.slack import SECTION_TEXT_MAX, SEVERITY_EMOJI, truncate
+
+DIGEST_SECTIONS_MAX = 45
+
+
+def group_title(notification: Notification) -> str:
+    where = "/".join(part for part in (notification.namespace, notification.service) if part)
+    return f"{notification.alert_name}{f' · {where}' if where else ''}"
+
+
+def parent_blocks(
+    notification: Notification, first_fired: float, resolved_after: float | None, owners: list[str]
+) -> tuple[str, list[dict[str, Any]]]:
+    """The group's parent message: what fired, how bad, how many, where to look."""
+    emoji = "✅" if resolved_after is not None else SEVERITY_EMOJI.get(notification.severity.lower(), "🟣")
+    state = (
+        f"resolved after {format_duration(resolved_after)}"
+        if resolved_after is not None
+        else f"{len(notification.firing)} firing"
+    )
+    title = f"{emoji} {group_title(notification)}: {state}"
+    lines = [f"*Severity:* {notification.severity}   *Status:* {state}"]
+    summary = notification.common_annotations.get("summary") or notification.common_annotations.get(
+        "description"
+    )
+    if summary:
+        lines.append(summary)
+    links = _links(notification)
+    if links:
+        lines.append(" · ".join(links))
+    context = [f"started <!date^{int(first_fired)}^{{date_short_pretty}} {{time}}|{int(first_fired)}>"]
+    if owners:
+        context.append("owners: " + " ".join(_mention(owner) for owner in owners))
+    blocks: list[Block] = [
+        HeaderBlock(text=truncate(title, 150)),
+        SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_MAX))),
+        ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(context), 2000))]),
+    ]
+    return title, _validated(blocks)
+
+
+def digest_blocks(channel_entries: list[str], total: int, resolved: int) -> tuple[str, list[dict[str, Any]]]:
+    """One message for a storm: every group on a line, so each is findable here or in its thread."""
+    title = f"⛈️ Alert storm: {total} alert groups ({total - resolved} firing, {resolved} resolved)"
+    sections: list[str] = []
+    current: list[str] = []
+    size = 0
+    for entry in channel_entries:
+        if size + len(entry) + 1 > SECTION_TEXT_MAX and current:
+            sections.append("\n".join(current))
+            current, size = [], 0
+        current.append(entry)
+        size += len(entry) + 1
+    if current:
+        sections.append("\n".join(current))
+    blocks: list[Block] = [
+        HeaderBlock(text=truncate(title, 150)),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="Grouped into one message to keep the channel readable; the worst groups "
+                    "have their diagnosis in this thread."
+                )
+            ]
+        ),
+        *[SectionBlock(text=MarkdownTextObject(text=text)) for text in sections[:DIGEST_SECTIONS_MAX]],
+    ]
+    return title, _validated(blocks)
+
+
+def digest_line(notification: Notification, resolved: bool, threaded: bool) -> str:
+    emoji = "✅" if resolved else SEVERITY_EMOJI.get(notification.severity.lower(), "🟣")
+    state = "resolved" if resolved else f"{len(notification.firing)} firing"
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(notification.group_labels.items()))
+    mark = " · diagnosis in thread" if threaded else ""
+    return truncate(
+        f"{emoji} *{group_title(notification)}* ({notification.severity}, {state}) `{labels}`{mark}", 400
+    )
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 90:
+        return f"{seconds}s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)}m"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{round(rest / 60):02d}m" if hours < 48 else f"{round(seconds / 86400)}d"
+
+
+def _links(notification: Notification) -> list[str]:
+    links: list[str] = []
+    generator = next((a.generator_url for a in notification.alerts if a.generator_url), "")
+    if generator.startswith(("http://", "https://")):
+        links.append(f"<{generator}|graph>")
+    for key in ("runbook_url", "dashboard_url"):
+        url = notification.common_annotations.get(key, "")
+        if url.startswith(("http://", "https://")):
+            links.append(f"<{url}|{key.removesuffix('_url')}>")
+    if notification.external_url.startswith(("http://", "https://")):
+        links.append(f"<{notification.external_url}|Alertmanager>")
+    return links
+
+
+def _mention(owner: str) -> str:
+    if owner.startswith("S"):
+        return f"<!subteam^{owner}>"
+    if owner.startswith(("U", "W")):
+        return f"<@{owner}>"
+    return owner
+
+
+def mention(owner: str) -> str:
+    return _mention(owner)
+
+
+def _validated(blocks: list[Block]) -> list[dict[str, Any]]:
+    for block in blocks:
+        block.validate_json()
+    return [block.to_dict() for block in blocks]

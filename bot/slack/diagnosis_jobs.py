@@ -1,0 +1,189 @@
+"""Diagnoses run in the background and posted to Slack: the message, then the memory chart in its thread.
+
+A slash command or alert only queues a job here, so Slack gets its acknowledgement at once. The
+same service asked about several times at once (everyone types `/triage` during an incident) is
+collected once: jobs for it share one diagnosis while it runs and for a few seconds after.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
+
+from analyzers.diagnosis import Diagnosis
+from analyzers.evidence import Evidence
+from bot.render.charts import write_memory_charts
+from bot.render.slack import render_slack_blocks, render_slack_text
+from bot.server.metrics import BotMetrics
+from bot.slack.alert_messages import mention
+from bot.slack.poster import SlackPoster
+
+log = logging.getLogger(__name__)
+
+Diagnose = Callable[[str, str | None], tuple[Diagnosis, Evidence]]
+SHARED_FOR_SECONDS = 15.0
+CHARTS_MAX = 2
+NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosisRequest:
+    service: str
+    namespace: str | None
+    channel: str
+    trigger: str  # "slash" or "alert"
+    thread_ts: str | None = None
+    requested_by: str | None = None
+    response_url: str | None = None
+    owners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PostedDiagnosis:
+    channel: str
+    ts: str
+    diagnosis: Diagnosis
+
+
+# Called after a diagnosis is computed, before it is posted: stores the proposals of its automated
+# remediations and returns index -> proposal id for the buttons.
+ProposalMaker = Callable[[Diagnosis, Evidence, DiagnosisRequest, str], dict[int, str]]
+
+
+class DiagnosisJobs:
+    def __init__(
+        self,
+        diagnose: Diagnose,
+        poster: SlackPoster,
+        metrics: BotMetrics,
+        workers: int = 4,
+        make_proposals: ProposalMaker | None = None,
+    ) -> None:
+        self._diagnose = diagnose
+        self._poster = poster
+        self._metrics = metrics
+        self._make_proposals = make_proposals
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="diagnosis")
+        self._shared: dict[tuple[str, str | None], tuple[Future[tuple[Diagnosis, Evidence]], float]] = {}
+        self._lock = threading.Lock()
+        self._pending = 0
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def submit(self, request: DiagnosisRequest) -> Future[PostedDiagnosis | None]:
+        with self._lock:
+            self._pending += 1
+        return self._pool.submit(self._run, request)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def _run(self, request: DiagnosisRequest) -> PostedDiagnosis | None:
+        try:
+            diagnosis, evidence = self._diagnosis(request)
+            return self._post(request, diagnosis, evidence)
+        except Exception as error:
+            log.exception("diagnosis of %s for %s failed", request.service, request.channel)
+            self._metrics.diagnoses.labels(request.trigger, "failed").inc()
+            self._tell_failure(request, error)
+            return None
+        finally:
+            with self._lock:
+                self._pending -= 1
+
+    def _diagnosis(self, request: DiagnosisRequest) -> tuple[Diagnosis, Evidence]:
+        key = (request.service, request.namespace)
+        with self._lock:
+            now = time.monotonic()
+            shared = self._shared.get(key)
+            if shared is None or (shared[0].done() and now - shared[1] > SHARED_FOR_SECONDS):
+                future: Future[tuple[Diagnosis, Evidence]] = Future()
+                self._shared[key] = (future, now)
+                owner = True
+            else:
+                future, owner = shared[0], False
+        if owner:
+            started = time.monotonic()
+            try:
+                result = self._diagnose(request.service, request.namespace)
+            except BaseException as error:
+                future.set_exception(error)
+                with self._lock:
+                    self._shared.pop(key, None)
+                raise
+            self._metrics.diagnosis_seconds.labels(request.trigger).observe(time.monotonic() - started)
+            with self._lock:
+                self._shared[key] = (future, time.monotonic())
+            future.set_result(result)
+            for source in result[1].sources:
+                if source.status in ("error", "partial"):
+                    self._metrics.source_failures.labels(source.kind).inc()
+        return future.result()
+
+    def _post(self, request: DiagnosisRequest, diagnosis: Diagnosis, evidence: Evidence) -> PostedDiagnosis:
+        proposal_ids: dict[int, str] = {}
+        if self._make_proposals is not None and diagnosis.remediations:
+            try:
+                proposal_ids = self._make_proposals(diagnosis, evidence, request, request.thread_ts or "")
+            except Exception:
+                log.exception("could not store the proposals of %s; posting without buttons", request.service)
+        blocks = render_slack_blocks(diagnosis, proposal_ids)
+        footer = _footer(request)
+        if footer and len(blocks) < 50:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]).to_dict())
+        text = render_slack_text(diagnosis)
+        try:
+            ts = self._poster.post(request.channel, text, blocks, thread_ts=request.thread_ts)
+        except SlackApiError as error:
+            if request.response_url and error.response.get("error") in NOT_A_MEMBER:
+                self._poster.respond(request.response_url, f"{text}\n{footer}", ephemeral=False)
+                self._metrics.diagnoses.labels(request.trigger, "posted_via_response_url").inc()
+                return PostedDiagnosis(request.channel, "", diagnosis)
+            raise
+        outcome = "partial" if any(s.status in ("error", "partial") for s in evidence.sources) else "ok"
+        self._metrics.diagnoses.labels(request.trigger, outcome).inc()
+        self._upload_charts(request, evidence, request.thread_ts or ts)
+        return PostedDiagnosis(request.channel, ts, diagnosis)
+
+    def _upload_charts(self, request: DiagnosisRequest, evidence: Evidence, thread_ts: str) -> None:
+        with tempfile.TemporaryDirectory(prefix="triage-charts-") as folder:
+            try:
+                paths = write_memory_charts(evidence, Path(folder), request.service)
+            except Exception:
+                log.exception("could not draw the memory charts of %s", request.service)
+                return
+            for path in paths[:CHARTS_MAX]:
+                try:
+                    self._poster.upload(request.channel, thread_ts, path, f"Memory of {path.stem}")
+                except SlackApiError as error:
+                    log.error("chart upload for %s refused: %s", request.service, error.response.get("error"))
+
+    def _tell_failure(self, request: DiagnosisRequest, error: Exception) -> None:
+        text = f"Could not diagnose {request.service}: {type(error).__name__}: {str(error)[:300]}"
+        try:
+            if request.response_url:
+                self._poster.respond(request.response_url, text)
+            else:
+                self._poster.post(request.channel, text, thread_ts=request.thread_ts)
+        except Exception:
+            log.exception("could not even report the failure of %s", request.service)
+
+
+def _footer(request: DiagnosisRequest) -> str:
+    parts: list[str] = []
+    if request.requested_by:
+        parts.append(f"requested by <@{request.requested_by}> with `/triage {request.service}`")
+    if request.owners:
+        parts.append("owners: " + " ".join(mention(owner) for owner in request.owners))
+    return " · ".join(parts)

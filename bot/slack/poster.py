@@ -1,0 +1,161 @@
+"""Posting to Slack without flooding it and without losing a message.
+
+- 429 (with Retry-After), 5xx and dropped connections are retried with backoff by slack_sdk's
+  retry handlers.
+- Each channel is paced by a token bucket kept in Redis, so several bot replicas together stay
+  under Slack's posting rate (about one message per second per channel, short bursts allowed).
+- A message Slack refuses for its content (e.g. `invalid_blocks`) is logged with Slack's error
+  and posted again as plain text; only if that fails too does the caller see an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.webhook import WebhookClient
+
+from bot.server.metrics import BotMetrics
+
+log = logging.getLogger(__name__)
+
+# Errors about the message itself: a plain-text version may still get through.
+CONTENT_ERRORS = frozenset(
+    {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "invalid_arguments", "invalid_metadata"}
+)
+FALLBACK_TEXT_MAX = 3900
+RETRIES = 4
+
+# A token bucket per channel in Redis. Every caller takes a token at once, even one not there yet
+# (the count goes negative), and waits until its token would have been refilled: callers queue up in
+# arrival order and the bucket never lets more than `burst` through at once.
+_TAKE_TOKEN = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + (now - at) * rate) - 1
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], 3600)
+if tokens >= 0 then return '0' end
+return tostring(-tokens / rate)
+"""
+
+
+def make_web_client(token: str, base_url: str) -> WebClient:
+    client = WebClient(token=token, base_url=base_url, timeout=10)
+    client.retry_handlers.extend(
+        [
+            RateLimitErrorRetryHandler(max_retry_count=RETRIES),
+            ServerErrorRetryHandler(max_retry_count=RETRIES),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ]
+    )
+    return client
+
+
+class SlackPoster:
+    def __init__(
+        self,
+        client: WebClient,
+        state: redis.Redis,
+        metrics: BotMetrics,
+        rate_per_second: float = 1.0,
+        burst: int = 3,
+    ) -> None:
+        self.client = client
+        self.metrics = metrics
+        self._rate = rate_per_second
+        self._burst = burst
+        self._take_token = state.register_script(_TAKE_TOKEN)
+
+    def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        """Posts (paced for the channel) and returns the message's ts; raises SlackApiError if lost."""
+        arguments: dict[str, Any] = {"channel": channel, "text": _fit(text), "unfurl_links": False}
+        if thread_ts:
+            arguments["thread_ts"] = thread_ts
+        if metadata:
+            arguments["metadata"] = metadata
+        self.wait_for_turn(channel)
+        answer = self._call("chat_postMessage", arguments, blocks)
+        self.metrics.slack_messages.labels("reply" if thread_ts else "message").inc()
+        return str(answer["ts"])
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        self._call("chat_update", {"channel": channel, "ts": ts, "text": _fit(text)}, blocks)
+        self.metrics.slack_messages.labels("update").inc()
+
+    def ephemeral(self, channel: str, user: str, text: str) -> None:
+        self._call("chat_postEphemeral", {"channel": channel, "user": user, "text": _fit(text)}, None)
+
+    def upload(self, channel: str, thread_ts: str, path: Path, title: str) -> None:
+        try:
+            self.client.files_upload_v2(
+                channel=channel, thread_ts=thread_ts, file=str(path), filename=path.name, title=title
+            )
+        except SlackApiError as error:
+            self._count_error("files_upload_v2", error)
+            raise
+
+    def respond(self, response_url: str, text: str, ephemeral: bool = True) -> None:
+        """Answers a slash command through its response_url (works where the bot is not a member)."""
+        answer = WebhookClient(response_url, timeout=10).send(
+            text=_fit(text), response_type="ephemeral" if ephemeral else "in_channel"
+        )
+        if answer.status_code != 200:
+            self.metrics.slack_errors.labels("response_url", str(answer.status_code)).inc()
+            log.error("slack response_url answered %s: %s", answer.status_code, answer.body[:200])
+
+    def wait_for_turn(self, channel: str) -> None:
+        wait = float(self._take_token(keys=[f"triage:pace:{channel}"], args=[self._rate, self._burst]))
+        if wait > 0:
+            time.sleep(wait)
+
+    def _call(self, method: str, arguments: dict[str, Any], blocks: list[dict[str, Any]] | None) -> Any:
+        call = getattr(self.client, method)
+        try:
+            return call(**arguments, **({"blocks": blocks} if blocks else {}))
+        except SlackApiError as error:
+            self._count_error(method, error)
+            if not blocks or _error_code(error) not in CONTENT_ERRORS:
+                raise
+            log.error(
+                "slack refused a %s (%s: %s); sending it as plain text",
+                method,
+                _error_code(error),
+                error.response.get("errors") or error.response.get("response_metadata") or "",
+            )
+            fallback = dict(arguments, text=_fit(f"{arguments['text']}\n(formatting was refused by Slack)"))
+            self.metrics.slack_messages.labels("fallback").inc()
+            return call(**fallback)
+
+    def _count_error(self, method: str, error: SlackApiError) -> None:
+        self.metrics.slack_errors.labels(method, _error_code(error)).inc()
+
+
+def _error_code(error: SlackApiError) -> str:
+    return str(error.response.get("error") or error.response.status_code)
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= FALLBACK_TEXT_MAX else text[: FALLBACK_TEXT_MAX - 1] + "…"
