@@ -1,0 +1,481 @@
+"""Change one container's resources in a Deployment or StatefulSet, and watch the rollout.
+
+Only the workload is patched, never a pod (its controller would undo it, and a pod's resources
+cannot change in place anyway). The patch is a strategic merge patch of that one container's
+resources, so the other containers and every other field are left as they are:
+
+    {"spec": {"template": {"spec": {"containers": [
+        {"name": "redis", "resources": {"limits": {"memory": "192Mi"}}}]}}}}
+
+sent as `application/strategic-merge-patch+json` (a JSON merge patch would replace the whole
+containers list), first with `dryRun=All` so admission (webhooks, LimitRanges, quotas) can refuse
+it without effect, then for real.
+
+Requests are kept as they are, except that a request is never left above its limit: when a
+limit goes down (a roll back) below its request, the request is lowered to the limit too. A
+Guaranteed pod whose limit is raised alone becomes Burstable; the preview says so.
+
+Stale check: `metadata.resourceVersion` changes on every status update of a Deployment (replica
+counts, conditions), so comparing it alone would call nearly every proposal stale. A proposal is
+stale when the container it changes is gone or its resources (limits and requests, every key)
+differ from those it was computed against; a moved resourceVersion or generation alone is only
+reported. A change of the container's resources between that check and the patch (a window of one
+round trip) is not guarded against.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import requests  # type: ignore[import-untyped, unused-ignore]
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from analyzers.quantity import parse_k8s_quantity
+from bot.remediation.proposals import Applied, Basis, Resources, WorkloadTarget
+
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+WorkloadKind = Literal["Deployment", "StatefulSet"]
+KINDS: tuple[WorkloadKind, ...] = ("Deployment", "StatefulSet")
+_RESOURCE = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
+Json = dict[str, Any]
+
+
+class KubernetesChangeError(Exception):
+    """The API server refused or could not be reached; `code` says which, the message is one line."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code  # "not_found", "forbidden", "invalid", "conflict", "unreachable", "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What the change needs to know of a Deployment or StatefulSet, as read."""
+
+    kind: WorkloadKind
+    namespace: str
+    name: str
+    resource_version: str
+    generation: int
+    containers: dict[str, Resources]
+    match_labels: dict[str, str]
+    replicas: int
+    status: Json
+
+    def resources(self, container: str) -> Resources | None:
+        return self.containers.get(container)
+
+    def basis(self, container: str) -> Basis:
+        return Basis(
+            resource_version=self.resource_version,
+            generation=self.generation,
+            resources=self.resources(container),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutStatus:
+    """Where the rollout of an applied change stands, one line per check."""
+
+    done: bool  # every check passed
+    failed: bool  # a check failed for good (a restart, memory at the new limit); waiting won't help
+    lines: list[str] = field(default_factory=list)
+
+
+# -- the change itself -------------------------------------------------------------------------------
+def plan_resources(current: Resources, limits: dict[str, str]) -> Resources:
+    """The values to write for new `limits`: the limits, and any request that would end up above them."""
+    lowered: dict[str, str] = {}
+    for name, limit in limits.items():
+        request = current.requests.get(name)
+        if request is not None and _bigger(request, limit):
+            lowered[name] = limit
+    return Resources(limits=dict(limits), requests=lowered)
+
+
+def restore_resources(previous: Resources, written: Resources, current: Resources) -> Resources:
+    """The values that put back what `written` replaced (from `previous`), requests kept under limits.
+
+    Raises ValueError when a value to restore was not recorded (there was no such limit before).
+    """
+    limits: dict[str, str] = {}
+    for name in written.limits:
+        if name not in previous.limits:
+            raise ValueError(f"there was no {name} limit before: nothing recorded to restore")
+        limits[name] = previous.limits[name]
+    planned = plan_resources(current, limits)
+    requests_ = dict(planned.requests)
+    for name in written.requests:
+        if name in previous.requests:
+            requests_[name] = previous.requests[name]
+    return Resources(limits=limits, requests=requests_)
+
+
+def resources_patch(container: str, change: Resources) -> Json:
+    """The strategic merge patch that writes `change` into one container and nothing else."""
+    resources: Json = {}
+    if change.limits:
+        resources["limits"] = dict(change.limits)
+    if change.requests:
+        resources["requests"] = dict(change.requests)
+    return {"spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}}
+
+
+def merged(current: Resources, change: Resources) -> Resources:
+    """The container's resources after the change."""
+    return Resources(
+        limits={**current.limits, **change.limits}, requests={**current.requests, **change.requests}
+    )
+
+
+def stale_reason(basis: Basis, workload: Workload, container: str) -> tuple[str | None, str]:
+    """(why the proposal is stale or None, a note on what moved that does not matter)."""
+    where = f"{workload.kind} {workload.namespace}/{workload.name}"
+    current = workload.resources(container)
+    if current is None:
+        return f"{where} has no container {container} any more", ""
+    if basis.resources is not None and current != basis.resources:
+        return (
+            f"the resources of {container} in {where} changed since the proposal "
+            f"(then {_compact(basis.resources)}, now {_compact(current)})",
+            "",
+        )
+    note = ""
+    if basis.resource_version and workload.resource_version != basis.resource_version:
+        note = (
+            f"{where} changed since the proposal (resourceVersion {basis.resource_version} -> "
+            f"{workload.resource_version}, generation {basis.generation} -> {workload.generation}), "
+            f"but not the resources of {container}"
+        )
+    return None, note
+
+
+def resources_diff(target: WorkloadTarget, before: Resources, change: Resources) -> list[str]:
+    """A YAML-like diff of the container's resources: `-` before, `+` after, others as they are."""
+    after = merged(before, change)
+    lines = [f"# {target.describe()}", "resources:"]
+    for section in ("limits", "requests"):
+        old: dict[str, str] = getattr(before, section)
+        new: dict[str, str] = getattr(after, section)
+        if not old and not new:
+            continue
+        lines.append(f"  {section}:")
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) == new.get(name):
+                lines.append(f"    {name}: {old[name]}")
+                continue
+            if name in old:
+                lines.append(f"-   {name}: {old[name]}")
+            if name in new:
+                lines.append(f"+   {name}: {new[name]}")
+    qos_before, qos_after = qos_class(before), qos_class(after)
+    if qos_before != qos_after:
+        lines.append(f"# QoS class of the pods: {qos_before} -> {qos_after} (only this container looked at)")
+    return lines
+
+
+def qos_class(resources: Resources) -> str:
+    """The QoS class a pod of this one container would get."""
+    if not resources.limits and not resources.requests:
+        return "BestEffort"
+    requests_ = {**resources.limits, **resources.requests}  # a limit without a request defaults it
+    guaranteed = all(
+        name in resources.limits and _same(requests_[name], resources.limits[name])
+        for name in ("cpu", "memory")
+    )
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def persist_hint(target: WorkloadTarget, change: Resources) -> list[str]:
+    """Where the same values must go so the next deploy does not put the old ones back."""
+    values = [
+        f"{section}.{name}: {value}"
+        for section, d in (("limits", change.limits), ("requests", change.requests))
+        for name, value in d.items()
+    ]
+    return [
+        f"Put the same values in the chart or manifest of {target.kind} {target.name}, container "
+        f"{target.container} (e.g. Helm values `resources:` of that container): " + ", ".join(values),
+        "Otherwise the next helm upgrade / kubectl apply puts the old values back.",
+    ]
+
+
+# -- the API ------------------------------------------------------------------------------------------
+def client_from_config(kubeconfig: str | None, context: str | None) -> client.ApiClient:
+    """A client from the kubeconfig (when one is named, or outside a cluster) or the in-cluster config."""
+    try:
+        if kubeconfig or context or not os.environ.get("KUBERNETES_SERVICE_HOST"):
+            loaded: client.ApiClient = config.new_client_from_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
+            return loaded
+        configuration = client.Configuration()
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        return client.ApiClient(configuration)
+    except (config.ConfigException, OSError, ValueError) as error:
+        raise KubernetesChangeError(
+            "error", f"cannot load the Kubernetes configuration: {_one_line(error)}"
+        ) from None
+
+
+class KubernetesChanger:
+    """Reads and patches workloads through the kubernetes client."""
+
+    def __init__(self, api_client: client.ApiClient, timeout: float = 10.0) -> None:
+        self.api_client = api_client
+        self.apps = client.AppsV1Api(api_client)
+        self.core = client.CoreV1Api(api_client)
+        self.timeout = timeout
+
+    def read(self, kind: WorkloadKind, namespace: str, name: str) -> Workload:
+        read = (
+            self.apps.read_namespaced_deployment
+            if kind == "Deployment"
+            else self.apps.read_namespaced_stateful_set
+        )
+        body = self._call("get", kind, namespace, name, lambda **kw: read(name, namespace, **kw))
+        return _workload(kind, body)
+
+    def find(self, namespace: str, names: Iterable[str]) -> Workload:
+        """The first of `names` that is a Deployment, else a StatefulSet, in the namespace."""
+        tried: list[str] = []
+        for name in dict.fromkeys(names):
+            for kind in KINDS:
+                try:
+                    return self.read(kind, namespace, name)
+                except KubernetesChangeError as error:
+                    if error.code != "not_found":
+                        raise
+                    tried.append(f"{kind} {name}")
+        raise KubernetesChangeError(
+            "not_found", f"no workload found in {namespace}: tried {', '.join(tried) or 'none'}"
+        )
+
+    def patch_resources(self, target: WorkloadTarget, change: Resources, dry_run: bool) -> Workload:
+        """Send the strategic merge patch (with dryRun=All when `dry_run`); the workload it gives."""
+        body = resources_patch(target.container, change)
+        patch = (
+            self.apps.patch_namespaced_deployment
+            if target.kind == "Deployment"
+            else self.apps.patch_namespaced_stateful_set
+        )
+        result = self._call(
+            "patch",
+            target.kind,
+            target.namespace,
+            target.name,
+            lambda **kw: patch(
+                target.name,
+                target.namespace,
+                body,
+                dry_run="All" if dry_run else None,
+                _content_type=STRATEGIC_MERGE_PATCH,
+                **kw,
+            ),
+        )
+        return _workload(target.kind, result)
+
+    def container_restarts(self, workload: Workload, container: str) -> dict[str, tuple[int, str, str]]:
+        """Pod -> (restarts of the container, its last termination reason, when that ended)."""
+        selector = ",".join(f"{k}={v}" for k, v in sorted(workload.match_labels.items()))
+        body = self._call(
+            "list",
+            "Pod",
+            workload.namespace,
+            None,
+            lambda **kw: self.core.list_namespaced_pod(
+                workload.namespace, label_selector=selector or None, **kw
+            ),
+        )
+        found: dict[str, tuple[int, str, str]] = {}
+        for pod in body.get("items") or []:
+            name = str((pod.get("metadata") or {}).get("name"))
+            for status in (pod.get("status") or {}).get("containerStatuses") or []:
+                if status.get("name") == container:
+                    terminated = (status.get("lastState") or {}).get("terminated") or {}
+                    found[name] = (
+                        int(status.get("restartCount") or 0),
+                        str(terminated.get("reason") or ""),
+                        str(terminated.get("finishedAt") or ""),
+                    )
+        return found
+
+    def rollout_status(
+        self,
+        target: WorkloadTarget,
+        applied: Applied,
+        prometheus_url: str | None = None,
+    ) -> RolloutStatus:
+        """Rolled out (observedGeneration, updated and ready replicas), no restarts since the apply,
+        and, with Prometheus, memory under the new limit."""
+        workload = self.read(target.kind, target.namespace, target.name)
+        lines: list[str] = []
+        done = True
+        failed = False
+        observed = int(workload.status.get("observedGeneration") or 0)
+        wanted = max(applied.generation or 0, workload.generation)
+        if observed < wanted:
+            done = False
+            lines.append(
+                f"waiting: the controller has not seen generation {wanted} yet (observed {observed})"
+            )
+        updated = int(workload.status.get("updatedReplicas") or 0)
+        ready = int(workload.status.get("readyReplicas") or 0)
+        if updated != workload.replicas or ready != workload.replicas:
+            done = False
+            lines.append(f"waiting: {updated}/{workload.replicas} updated, {ready}/{workload.replicas} ready")
+        else:
+            lines.append(f"rolled out: {ready}/{workload.replicas} ready at generation {observed}")
+        restarts = self.container_restarts(workload, target.container)
+        since = {pod: count - applied.restarts.get(pod, 0) for pod, (count, _, _) in restarts.items()}
+        restarted = {pod: n for pod, n in since.items() if n > 0}
+        if restarted:
+            failed = True
+            reasons = {restarts[pod][1] for pod in restarted if restarts[pod][1]}
+            lines.append(
+                f"{target.container} restarted since the change: "
+                + ", ".join(f"{pod} x{n}" for pod, n in sorted(restarted.items()))
+                + (f" (last: {', '.join(sorted(reasons))})" if reasons else "")
+            )
+        else:
+            lines.append(f"no restarts of {target.container} since the change ({len(restarts)} pods)")
+        limit = (workload.resources(target.container) or Resources()).limits.get("memory")
+        if prometheus_url and limit:
+            line, full = _memory_check(prometheus_url, target, limit, self.timeout)
+            lines.append(line)
+            failed = failed or full
+        return RolloutStatus(done=done and not failed, failed=failed, lines=lines)
+
+    def _call(self, verb: str, kind: str, namespace: str, name: str | None, send: Any) -> Json:
+        try:
+            response = send(_preload_content=False, _request_timeout=self.timeout)
+            try:
+                data: bytes = response.read()
+            finally:
+                response.release_conn()
+        except ApiException as error:
+            raise _api_error(error, verb, kind, namespace, name) from None
+        except urllib3.exceptions.HTTPError as error:
+            raise KubernetesChangeError(
+                "unreachable",
+                f"cannot reach the Kubernetes API to {verb} {kind} {name or ''}: {_one_line(error)}",
+            ) from None
+        try:
+            body = json.loads(data)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise KubernetesChangeError(
+                "error", f"{verb} {kind} {name or ''}: the answer is not a JSON object"
+            )
+        return body
+
+
+def _workload(kind: WorkloadKind, body: Json) -> Workload:
+    meta = body.get("metadata") or {}
+    spec = body.get("spec") or {}
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    return Workload(
+        kind=kind,
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta.get("name") or ""),
+        resource_version=str(meta.get("resourceVersion") or ""),
+        generation=int(meta.get("generation") or 0),
+        containers={str(c.get("name")): _resources(c.get("resources") or {}) for c in containers},
+        match_labels={
+            str(k): str(v) for k, v in ((spec.get("selector") or {}).get("matchLabels") or {}).items()
+        },
+        replicas=int(spec.get("replicas", 1)),
+        status=body.get("status") or {},
+    )
+
+
+def _resources(raw: Json) -> Resources:
+    return Resources(
+        limits={str(k): str(v) for k, v in (raw.get("limits") or {}).items()},
+        requests={str(k): str(v) for k, v in (raw.get("requests") or {}).items()},
+    )
+
+
+def _api_error(
+    error: ApiException, verb: str, kind: str, namespace: str, name: str | None
+) -> KubernetesChangeError:
+    status = int(error.status or 0)
+    message = _status_message(error)
+    resource = _RESOURCE.get(kind, kind.lower() + "s")
+    what = f"{kind} {namespace}/{name}" if name else f"{resource} in {namespace}"
+    if status == 403:
+        group = ' in API group "apps"' if kind in _RESOURCE else ""
+        return KubernetesChangeError(
+            "forbidden",
+            f'403 Forbidden: cannot {verb} {resource} in namespace "{namespace}" '
+            f'(RBAC needs verb "{verb}" on "{resource}"{group})',
+        )
+    if status == 404:
+        return KubernetesChangeError("not_found", f"{what} not found")
+    if status == 409:
+        return KubernetesChangeError("conflict", f"409 Conflict: {verb} {what}: {message}")
+    if status == 422:
+        return KubernetesChangeError("invalid", f"422 Invalid: {message}")
+    if status == 0:
+        return KubernetesChangeError(
+            "unreachable", f"cannot reach the Kubernetes API to {verb} {what}: {message}"
+        )
+    return KubernetesChangeError("error", f"{status} {error.reason}: {verb} {what}: {message}")
+
+
+def _status_message(error: ApiException) -> str:
+    try:
+        status = json.loads(error.body or "")
+    except ValueError:
+        status = None
+    if isinstance(status, dict) and status.get("message"):
+        return _one_line(status["message"])
+    return _one_line(error.reason or "no message")
+
+
+def _memory_check(url: str, target: WorkloadTarget, limit: str, timeout: float) -> tuple[str, bool]:
+    """(a line on the container's peak working set against the new limit, whether it is at the limit)."""
+    query = (
+        f'max(max_over_time(container_memory_working_set_bytes{{namespace="{target.namespace}",'
+        f'pod=~"{target.name}-.*",container="{target.container}"}}[5m]))'
+    )
+    try:
+        answer = requests.get(
+            f"{url.rstrip('/')}/api/v1/query", params={"query": query}, timeout=timeout
+        ).json()
+        results = answer.get("data", {}).get("result", [])
+        used = float(results[0]["value"][1]) if results else None
+    except (requests.exceptions.RequestException, ValueError, KeyError, IndexError, TypeError) as error:
+        return f"memory not checked: Prometheus did not answer ({_one_line(error)})", False
+    limit_bytes = parse_k8s_quantity(limit)
+    if used is None or not limit_bytes:
+        return "memory not checked: no working-set series in Prometheus", False
+    share = used / limit_bytes
+    line = f"memory peak {math.ceil(used / 2**20)}Mi = {share:.0%} of the new {limit} limit (5 min)"
+    return line, share >= 0.95
+
+
+def _bigger(left: str, right: str) -> bool:
+    a, b = parse_k8s_quantity(left), parse_k8s_quantity(right)
+    return a is not None and b is not None and a > b
+
+
+def _same(left: str, right: str) -> bool:
+    a, b = parse_k8s_quantity(left), parse_k8s_quantity(right)
+    return a == b if a is not None and b is not None else left == right
+
+
+def _compact(resources: Resources) -> str:
+    parts = [f"limits.{k}={v}" for k, v in sorted(resources.limits.items())]
+    parts += [f"requests.{k}={v}" for k, v in sorted(resources.requests.items())]
+    return ", ".join(parts) or "none"
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
