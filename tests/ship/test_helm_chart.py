@@ -11,6 +11,9 @@ import kubernetes_validate.utils as kubernetes_validate
 import pytest
 import yaml
 
+from analyzers import analyze
+from analyzers.remediate import MAXMEMORY_SHARE_FORKING
+from bot.readers import read_string
 from bot.settings import Catalog
 from tests.ship.ship_kit import (
     CHART,
@@ -347,6 +350,31 @@ def test_bundled_redis_maxmemory_below_its_limit(limit: str | int, percent: int)
     assert maxmemory == limit_bytes * percent // 100
     assert conf["maxmemory-policy"] == "noeviction"
     assert conf["appendonly"] == "yes"
+
+
+def test_bundled_redis_follows_the_bots_own_advice() -> None:
+    """By default maxmemory is the share the bot recommends for a Redis that forks (AOF rewrites)."""
+    objects = render()
+    (container,) = pod_spec(one(objects, "StatefulSet", "oncall-triage-redis"))["containers"]
+    limit = quantity_bytes(container["resources"]["limits"]["memory"])
+    assert int(redis_conf(objects)["maxmemory"]) == int(limit * MAXMEMORY_SHARE_FORKING)
+
+
+def own_diagnosis(text: str) -> set[str]:
+    return {
+        finding.id for finding in analyze(read_string(text, "redis.yaml"), "oncall-triage-redis").findings
+    }
+
+
+def test_the_bot_finds_nothing_wrong_with_its_own_redis() -> None:
+    """Its own analyzers, on the rendered StatefulSet and redis.conf, report no finding at all."""
+    text = render_files()["oncall-triage/templates/redis.yaml"]
+    assert own_diagnosis(text) == set()
+    # ... and they would: without maxmemory, or without persistence, they say so.
+    unbounded = re.sub(r"\n\s*maxmemory \d+", "", text)
+    assert unbounded != text and "redis-maxmemory-unset" in own_diagnosis(unbounded)
+    volatile = text.replace("appendonly yes", "appendonly no")
+    assert volatile != text and "redis-persistence-disabled" in own_diagnosis(volatile)
 
 
 def test_bundled_redis_shape() -> None:
