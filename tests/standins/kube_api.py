@@ -90,7 +90,11 @@ class KubeApiStandIn:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.standin = self
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="kube-api-standin", daemon=True
+            # A short poll interval: stopping waits for the next poll.
+            target=self._server.serve_forever,
+            args=(0.05,),
+            name="kube-api-standin",
+            daemon=True,
         )
 
     # -- what the test sets up ----------------------------------------------------------------
