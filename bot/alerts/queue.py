@@ -33,8 +33,11 @@ class AlertQueue:
     def __init__(self, state: redis.Redis, consumer: str | None = None) -> None:
         self._state = state
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+        self._ensure_group()
+
+    def _ensure_group(self) -> None:
         try:
-            state.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+            self._state.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -46,7 +49,13 @@ class AlertQueue:
 
     def work(self, handle: Callable[[Notification, str], object], block_ms: int = 1000) -> int:
         """Handles what is waiting (claimed-back entries first); returns how many were handled."""
-        entries = self._claim_stale() or self._read_new(block_ms)
+        try:
+            entries = self._claim_stale() or self._read_new(block_ms)
+        except redis.ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            self._ensure_group()  # Redis lost its data (restart without persistence): start over
+            return 0
         handled = 0
         for entry_id, fields in entries:
             if self._handle_one(entry_id, fields, handle):

@@ -103,7 +103,7 @@ def start_bot(
     def stop() -> None:
         server.close()
         bot.stop()
-        thread.join(5)
+        thread.join(1)
 
     return RunningBot(bot, f"http://127.0.0.1:{port}", stop)
 

@@ -7,6 +7,7 @@ methods, the token as `Authorization: Bearer xoxb-...` or as a `token` form fiel
 Slack's JSON answers: `{"ok": true, ...}`, or `{"ok": false, "error": "..."}` with HTTP 200.
 
   auth.test, chat.postMessage, chat.update, chat.postEphemeral, conversations.info,
+  conversations.history (with `metadata` when include_all_metadata is set),
   usergroups.users.list, files.getUploadURLExternal, files.completeUploadExternal
   POST /upload/v1/<file_id>   the upload URL files.getUploadURLExternal hands out (raw bytes)
   POST /response/<id>         a slash command's or button's response_url (JSON body)
@@ -52,7 +53,6 @@ TEAM_URL = "https://triage-standin.slack.com/"
 BOT_USER_ID = "U0TRIAGEBOT"
 BOT_ID = "B0TRIAGEBOT"
 APP_ID = "A0TRIAGEAPP"
-FIRST_TS = 1_700_000_000_000_100  # "1700000000.000100", in microseconds
 
 MAX_BLOCKS = 50
 MAX_TEXT = 40_000
@@ -230,7 +230,8 @@ class SlackApiStandIn:
         self._usergroups: dict[str, list[str]] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
-        self._ts = itertools.count(FIRST_TS, 100)
+        # Like Slack's, a ts is the time of posting (microseconds), unique and increasing.
+        self._ts = itertools.count(int(time.time()) * 1_000_000 + 100, 100)
         self._file_ids = itertools.count(1)
         self._block_ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -566,12 +567,34 @@ class SlackApiStandIn:
             answers.append(_file_object(uploaded, at))
         return {"files": answers}
 
+    def _conversations_history(self, params: Json, at: float) -> Json:
+        """The channel's top-level messages, newest first, from `oldest` on; metadata on request."""
+        channel = self._channel(params)
+        oldest = float(params.get("oldest") or 0)
+        limit = int(params.get("limit") or 100)
+        with_metadata = _flag(params.get("include_all_metadata"))
+        found: list[Json] = []
+        for message in reversed(self._messages):
+            if message.channel != channel or message.thread_ts not in (None, message.ts):
+                continue
+            if float(message.ts) < oldest:
+                continue
+            shown = message.as_slack()
+            metadata = message.params.get("metadata")
+            if with_metadata and metadata:
+                shown["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            found.append(shown)
+            if len(found) >= limit:
+                break
+        return {"messages": found, "has_more": False, "pin_count": 0}
+
     _METHODS: ClassVar[dict[str, Callable[[SlackApiStandIn, Json, float], Json]]] = {
         "auth.test": _auth_test,
         "chat.postMessage": _post_message,
         "chat.update": _update,
         "chat.postEphemeral": _post_ephemeral,
         "conversations.info": _conversations_info,
+        "conversations.history": _conversations_history,
         "usergroups.users.list": _usergroup_users,
         "files.getUploadURLExternal": _get_upload_url,
         "files.completeUploadExternal": _complete_upload,
