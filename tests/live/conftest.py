@@ -8,6 +8,7 @@ take a few seconds together) and is stopped when the session ends.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import shutil
 import socket
@@ -163,6 +164,57 @@ class AlertmanagerServer:
         return silences
 
 
+def launch_redis(servers: Servers, *extra: str) -> RedisServer:
+    """A new Redis without persistence or memory bound; extra arguments are passed on."""
+    port = free_port()
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = servers.start("redis-server", *args, "--maxmemory", "0", *extra)
+    server = RedisServer(port)
+    servers.wait_until(lambda: _answers(server), f"redis-server on port {port}", process)
+    return server
+
+
+def launch_alertmanager(
+    servers: Servers,
+    webhook_url: str,
+    bearer_token: str,
+    group_wait: str = "1s",
+    group_interval: str = "2s",
+    repeat_interval: str = "1h",
+    group_by: Sequence[str] = ("alertname", "namespace", "service"),
+) -> AlertmanagerServer:
+    """A new Alertmanager, clustering off, that sends each alert group to `webhook_url`
+    (webhook v4, resolved alerts too, `Authorization: Bearer <bearer_token>`)."""
+    port = free_port()
+    webhook = {
+        "url": webhook_url,
+        "send_resolved": True,
+        "max_alerts": 0,
+        "http_config": {"authorization": {"type": "Bearer", "credentials": bearer_token}},
+    }
+    config = {
+        "route": {
+            "receiver": "triage",
+            "group_by": list(group_by),
+            "group_wait": group_wait,
+            "group_interval": group_interval,
+            "repeat_interval": repeat_interval,
+        },
+        "receivers": [{"name": "triage", "webhook_configs": [webhook]}],
+    }
+    process = servers.start(
+        "prometheus-alertmanager",
+        "--config.file=alertmanager.json",
+        "--storage.path=data",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",  # no gossip: a lone Alertmanager, ready at once
+        files={"alertmanager.json": json.dumps(config)},  # JSON is YAML too
+    )
+    server = AlertmanagerServer(f"http://127.0.0.1:{port}")
+    servers.wait_until(lambda: _is_ready(server.url), f"alertmanager on port {port}", process)
+    return server
+
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     started = Servers(tmp_path_factory.mktemp("servers"))
@@ -176,15 +228,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 def start_redis(servers: Servers) -> Callable[..., RedisServer]:
     """Starts a new Redis without persistence or memory bound; extra arguments are passed on."""
 
-    def start(*extra: str) -> RedisServer:
-        port = free_port()
-        args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        process = servers.start("redis-server", *args, "--maxmemory", "0", *extra)
-        server = RedisServer(port)
-        servers.wait_until(lambda: _answers(server), f"redis-server on port {port}", process)
-        return server
-
-    return start
+    return functools.partial(launch_redis, servers)
 
 
 @pytest.fixture(scope="session")
@@ -221,47 +265,8 @@ def prometheus(servers: Servers, start_redis: Callable[..., RedisServer]) -> Pro
 
 @pytest.fixture(scope="session")
 def start_alertmanager(servers: Servers) -> Callable[..., AlertmanagerServer]:
-    """Starts a new Alertmanager, clustering off, that sends each alert group to `webhook_url`
-    (webhook v4, resolved alerts too, `Authorization: Bearer <bearer_token>`)."""
-
-    def start(
-        webhook_url: str,
-        bearer_token: str,
-        group_wait: str = "1s",
-        group_interval: str = "2s",
-        repeat_interval: str = "1h",
-        group_by: Sequence[str] = ("alertname", "namespace", "service"),
-    ) -> AlertmanagerServer:
-        port = free_port()
-        webhook = {
-            "url": webhook_url,
-            "send_resolved": True,
-            "max_alerts": 0,
-            "http_config": {"authorization": {"type": "Bearer", "credentials": bearer_token}},
-        }
-        config = {
-            "route": {
-                "receiver": "triage",
-                "group_by": list(group_by),
-                "group_wait": group_wait,
-                "group_interval": group_interval,
-                "repeat_interval": repeat_interval,
-            },
-            "receivers": [{"name": "triage", "webhook_configs": [webhook]}],
-        }
-        process = servers.start(
-            "prometheus-alertmanager",
-            "--config.file=alertmanager.json",
-            "--storage.path=data",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",  # no gossip: a lone Alertmanager, ready at once
-            files={"alertmanager.json": json.dumps(config)},  # JSON is YAML too
-        )
-        server = AlertmanagerServer(f"http://127.0.0.1:{port}")
-        servers.wait_until(lambda: _is_ready(server.url), f"alertmanager on port {port}", process)
-        return server
-
-    return start
+    """Starts a new Alertmanager: see `launch_alertmanager`."""
+    return functools.partial(launch_alertmanager, servers)
 
 
 @pytest.fixture(scope="session")
