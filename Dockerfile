@@ -2,8 +2,8 @@
 # oncall-triage: the Slack/Alertmanager triage bot (`triage serve`).
 #
 #   docker build -t registry.example.com/oncall-triage:0.1.0 .
-#   docker run --rm --read-only --tmpfs /tmp -p 3000:3000 \
-#     -e SLACK_BOT_TOKEN -e SLACK_APP_TOKEN registry.example.com/oncall-triage:0.1.0 --socket-mode
+#   docker run --rm --read-only --tmpfs /tmp -p 3000:3000 -e SLACK_BOT_TOKEN -e SLACK_APP_TOKEN \
+#     -e TRIAGE_REDIS_URL registry.example.com/oncall-triage:0.1.0 --host 0.0.0.0 --port 3000 --socket-mode
 #
 # The base is pinned by tag; pin it by digest too (python:3.11-slim-bookworm@sha256:...) in your
 # own registry mirror if your policy requires it.
