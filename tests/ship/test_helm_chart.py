@@ -38,8 +38,12 @@ from tests.ship.ship_kit import (
 CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
-def validate(obj: Manifest) -> None:
-    kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
+# The oldest Kubernetes the chart supports (Chart.yaml kubeVersion), the one it targets, the newest schemas.
+KUBE_VERSIONS = ("1.25", KUBE_VERSION, kubernetes_validate.latest_version())
+
+
+def validate(obj: Manifest, version: str = KUBE_VERSION) -> None:
+    kubernetes_validate.validate(obj, version, strict=True)
 
 
 @pytest.mark.parametrize("combination", sorted(COMBINATIONS))
@@ -60,11 +64,14 @@ def test_every_manifest_validates(combination: str) -> None:
         if obj["kind"] in CUSTOM_KINDS:
             assert obj["apiVersion"] == "monitoring.coreos.com/v1"
             continue
-        try:
-            validate(obj)
-        except kubernetes_validate.ValidationError as error:
-            path = ".".join(str(part) for part in error.path)
-            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {path}: {error.message}")
+        for version in KUBE_VERSIONS:
+            try:
+                validate(obj, version)
+            except kubernetes_validate.ValidationError as error:
+                path = ".".join(str(part) for part in error.path)
+                pytest.fail(
+                    f"{obj['kind']}/{obj['metadata']['name']} (Kubernetes {version}): {path}: {error.message}"
+                )
 
 
 def test_validation_catches_a_wrong_field() -> None:
