@@ -45,6 +45,12 @@ WorkloadKind = Literal["Deployment", "StatefulSet"]
 KINDS: tuple[WorkloadKind, ...] = ("Deployment", "StatefulSet")
 _RESOURCE = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
 Json = dict[str, Any]
+# The container's peak working set over 5 minutes; {namespace}, {name} (the workload), {container}.
+MEMORY_QUERY = (
+    'max(max_over_time(container_memory_working_set_bytes{{namespace="{namespace}",pod=~"{name}-.*",'
+    'container="{container}"}}[5m]))'
+)
+MEMORY_FULL = 0.95  # a peak at this share of the new limit fails the verification
 
 
 class KubernetesChangeError(Exception):
@@ -226,11 +232,14 @@ def client_from_config(kubeconfig: str | None, context: str | None) -> client.Ap
 class KubernetesChanger:
     """Reads and patches workloads through the kubernetes client."""
 
-    def __init__(self, api_client: client.ApiClient, timeout: float = 10.0) -> None:
+    def __init__(
+        self, api_client: client.ApiClient, timeout: float = 10.0, memory_query: str = MEMORY_QUERY
+    ) -> None:
         self.api_client = api_client
         self.apps = client.AppsV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
         self.timeout = timeout
+        self.memory_query = memory_query
 
     def read(self, kind: WorkloadKind, namespace: str, name: str) -> Workload:
         read = (
@@ -346,7 +355,10 @@ class KubernetesChanger:
             lines.append(f"no restarts of {target.container} since the change ({len(restarts)} pods)")
         limit = (workload.resources(target.container) or Resources()).limits.get("memory")
         if prometheus_url and limit:
-            line, full = _memory_check(prometheus_url, target, limit, self.timeout)
+            query = self.memory_query.format(
+                namespace=target.namespace, name=target.name, container=target.container
+            )
+            line, full = _memory_check(prometheus_url, query, limit, self.timeout)
             lines.append(line)
             failed = failed or full
         return RolloutStatus(done=done and not failed, failed=failed, lines=lines)
@@ -439,12 +451,8 @@ def _status_message(error: ApiException) -> str:
     return _one_line(error.reason or "no message")
 
 
-def _memory_check(url: str, target: WorkloadTarget, limit: str, timeout: float) -> tuple[str, bool]:
-    """(a line on the container's peak working set against the new limit, whether it is at the limit)."""
-    query = (
-        f'max(max_over_time(container_memory_working_set_bytes{{namespace="{target.namespace}",'
-        f'pod=~"{target.name}-.*",container="{target.container}"}}[5m]))'
-    )
+def _memory_check(url: str, query: str, limit: str, timeout: float) -> tuple[str, bool]:
+    """(a line on the container's peak working set against the new limit, whether it is near the limit)."""
     try:
         answer = requests.get(
             f"{url.rstrip('/')}/api/v1/query", params={"query": query}, timeout=timeout
@@ -458,7 +466,7 @@ def _memory_check(url: str, target: WorkloadTarget, limit: str, timeout: float) 
         return "memory not checked: no working-set series in Prometheus", False
     share = used / limit_bytes
     line = f"memory peak {math.ceil(used / 2**20)}Mi = {share:.0%} of the new {limit} limit (5 min)"
-    return line, share >= 0.95
+    return line, share >= MEMORY_FULL
 
 
 def _bigger(left: str, right: str) -> bool:

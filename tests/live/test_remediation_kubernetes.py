@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,7 +26,7 @@ from bot.remediation.flow import Outcome, RemediationFlow, RemediationRefused
 from bot.remediation.kubernetes_change import KubernetesChanger
 from bot.remediation.proposals import Proposal
 from bot.settings import Catalog
-from tests.live.conftest import RedisServer
+from tests.live.conftest import PrometheusServer, RedisServer
 from tests.standins.kube_api import KubeApiStandIn, ServedRequest
 
 NAMESPACE = "ecommerce"
@@ -640,3 +641,34 @@ def test_approve_apply_verify_and_roll_back_end_to_end(
     table = capsys.readouterr().out
     for event in ("rollback_proposed", "verify_failed", "applied"):
         assert event in table
+
+
+@pytest.mark.parametrize(("scale", "held"), [(1, True), (300, False)])
+def test_verification_compares_the_memory_peak_in_prometheus_with_the_new_limit(
+    api: KubeApiStandIn,
+    connection: redis.Redis,
+    clock: Clock,
+    prometheus: PrometheusServer,
+    scale: int,
+    held: bool,
+) -> None:
+    # The stand-in cluster has no cAdvisor series: the Redis that Prometheus scrapes plays the container
+    # (about 1 MiB; scaled 300 times it is above 95% of 192Mi).
+    query = f'max(max_over_time(redis_memory_used_bytes{{{{namespace="web"}}}}[5m])) * {scale}'  # a template
+    api_client = client.ApiClient(client.Configuration(host=api.url))
+    try:
+        changer = KubernetesChanger(api_client, memory_query=query)
+        flow = RemediationFlow(
+            _catalog(prometheus_url=prometheus.url), connection, kubernetes=changer, now=clock
+        )
+        proposal = _propose(flow)
+        assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+        api.roll_out("Deployment", NAMESPACE, SERVICE)
+
+        outcome = flow.verify(proposal.id, timeout=0)
+    finally:
+        api_client.close()  # type: ignore[no-untyped-call]
+
+    (line,) = [line for line in outcome.lines if line.startswith("memory peak")]
+    assert re.fullmatch(r"memory peak \d+Mi = \d+% of the new 192Mi limit \(5 min\)", line), line
+    assert outcome.status == ("verified" if held else "verify_failed"), outcome.lines
