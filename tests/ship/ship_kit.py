@@ -14,6 +14,14 @@ from typing import Any
 import pytest
 import yaml
 
+try:
+    import helm_python
+    import kubernetes_validate.utils  # noqa: F401 (checked here, used by the chart tests)
+except ImportError as missing:  # pragma: no cover - only without the test extras
+    raise ImportError(
+        f"{missing.name} is missing: pip install -e '.[test]' (helm-python-sdk, kubernetes-validate)"
+    ) from missing
+
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "helm" / "oncall-triage"
 DEPLOY = REPO / "deploy"
@@ -79,8 +87,6 @@ def load_documents(text: str, origin: str) -> list[Manifest]:
 
 @functools.lru_cache(maxsize=64)
 def _render_cached(values_json: str) -> tuple[tuple[str, str], ...]:
-    import helm_python
-
     with helm_python.Chart.load(CHART) as chart:
         rendered = chart.render(json.loads(values_json), name=RELEASE, namespace=NAMESPACE, is_install=True)
     return tuple(sorted(rendered.items()))
@@ -101,8 +107,6 @@ def render(values: dict[str, Any] | None = None) -> list[Manifest]:
 
 
 def merged_values(values: dict[str, Any] | None = None) -> dict[str, Any]:
-    import helm_python
-
     with helm_python.Chart.load(CHART) as chart:
         return chart.merge_values(values or {})
 

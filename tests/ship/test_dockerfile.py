@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ship.ship_kit import REPO, hadolint
+from tests.ship.ship_kit import REPO, hadolint, tool
 
 DOCKERFILE = REPO / "Dockerfile"
 BASE = "python:3.11-slim-bookworm"
@@ -158,3 +158,8 @@ def test_dockerignore_keeps_the_context_to_what_the_image_needs() -> None:
     }
     assert copied <= allowed, copied - allowed
     assert not allowed & {".venv", ".git", "tests", ".hypothesis", "examples", "helm", "deploy"}
+
+
+def test_a_missing_tool_fails_naming_its_package() -> None:
+    with pytest.raises(pytest.fail.Exception, match="install the Debian package frobnicator"):
+        tool("frobnicate-not-installed", "the Debian package frobnicator")
