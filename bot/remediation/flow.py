@@ -698,7 +698,8 @@ class RemediationFlow:
     def rollback(self, proposal_id: str, user: str) -> Proposal:
         """A new proposal that puts back the values an applied proposal replaced; approved like any other.
 
-        Raises RemediationRefused when there is nothing to roll back.
+        Raises RemediationRefused when there is nothing to roll back, or when the values it wrote
+        were changed since by someone else (rolling back would overwrite that change).
         """
         original = self.store.get(proposal_id)
         if original is None:
@@ -715,6 +716,18 @@ class RemediationFlow:
             current = workload.resources(target.container)
             if current is None or original.previous.resources is None or original.change.resources is None:
                 raise RemediationRefused("stale", f"{target.describe()}: the container is gone")
+            written = original.change.resources
+            moved = {
+                f"{section}.{name}": getattr(current, section).get(name)
+                for section in ("limits", "requests")
+                for name, value in getattr(written, section).items()
+                if getattr(current, section).get(name) != value
+            }
+            if moved:
+                now = ", ".join(f"{key} is {value}" for key, value in sorted(moved.items()))
+                raise RemediationRefused(
+                    "stale", f"changed since it was applied ({now}): not rolling that back"
+                )
             try:
                 change = Change(
                     resources=restore_resources(
@@ -735,6 +748,15 @@ class RemediationFlow:
             }
             change = Change(redis_config=values)
             basis = Basis(redis_config=self.redis_changer.read(self._redis_url(target.service), values))
+            applied_values = original.applied.redis_config if original.applied else {}
+            moved_values = [
+                f"{n} is {v}" for n, v in basis.redis_config.items() if applied_values.get(n) != v
+            ]
+            if moved_values:
+                raise RemediationRefused(
+                    "stale",
+                    f"changed since it was applied ({', '.join(moved_values)}): not rolling that back",
+                )
             namespace = service_config.namespace if service_config else None
             restored = ", ".join(f"{k} {v}" for k, v in values.items())
         else:

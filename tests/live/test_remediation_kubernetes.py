@@ -672,3 +672,14 @@ def test_verification_compares_the_memory_peak_in_prometheus_with_the_new_limit(
     (line,) = [line for line in outcome.lines if line.startswith("memory peak")]
     assert re.fullmatch(r"memory peak \d+Mi = \d+% of the new 192Mi limit \(5 min\)", line), line
     assert outcome.status == ("verified" if held else "verify_failed"), outcome.lines
+
+
+def test_no_roll_back_over_a_change_made_since(flows: Flows, api: KubeApiStandIn) -> None:
+    flow = flows()
+    proposal = _propose(flow)
+    assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+    api.add(_deployment(memory_limit="256Mi"))  # someone raised it further by hand
+
+    with pytest.raises(RemediationRefused, match=r"limits\.memory is 256Mi") as refused:
+        flow.rollback(proposal.id, BOB)
+    assert refused.value.reason == "stale"

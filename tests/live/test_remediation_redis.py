@@ -11,7 +11,7 @@ import redis
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence
 from bot.remediation.audit import AuditLog
-from bot.remediation.flow import RemediationFlow
+from bot.remediation.flow import RemediationFlow, RemediationRefused
 from bot.remediation.proposals import Proposal
 from bot.settings import Catalog
 from tests.live.conftest import RedisServer
@@ -196,3 +196,14 @@ def test_a_value_redis_refuses_fails_and_changes_nothing(
     assert _config(target_client, "maxclients") == "100"
     assert flow.get(proposal.id).state == "failed"  # type: ignore[union-attr]
     assert [e.event for e in AuditLog(bot_redis).read() if e.proposal_id == proposal.id][-1] == "apply_failed"
+
+
+def test_no_roll_back_over_a_value_set_since(flow: RemediationFlow, target_client: redis.Redis) -> None:
+    (proposal,) = _propose(flow)
+    assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+    target_client.config_set("maxmemory", "100mb")
+
+    with pytest.raises(RemediationRefused, match="maxmemory is 104857600") as refused:
+        flow.rollback(proposal.id, BOB)
+    assert refused.value.reason == "stale"
+    assert _config(target_client, "maxmemory") == str(100 * 2**20)
