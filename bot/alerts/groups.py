@@ -219,6 +219,7 @@ class AlertGroups:
                 trigger="alert",
                 thread_ts=thread_ts,
                 owners=tuple(config.owners) if config else (),
+                alert_labels=dict(notification.common_labels),
             )
         )
         return True

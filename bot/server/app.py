@@ -28,12 +28,15 @@ from slack_sdk.errors import SlackApiError
 from bot.alerts.groups import AlertGroups, NoRoute
 from bot.alerts.queue import AlertQueue
 from bot.alerts.webhook import WebhookError, parse_notification
+from bot.remediation.flow import KubernetesFactory, RemediationFlow
+from bot.remediation.kubernetes_change import KubernetesChanger
 from bot.server.metrics import BotMetrics
 from bot.server.settings import ServeSettings
 from bot.settings import Catalog
 from bot.slack.commands import PrivateAnswer, interpret
 from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisRequest, ProposalMaker
 from bot.slack.poster import SlackPoster, make_web_client
+from bot.slack.remediation_actions import RemediationActions, SlackUserGroups
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class TriageBot:
         make_proposals: ProposalMaker | None = None,
         alert_workers: int = 2,
         diagnosis_workers: int = 4,
+        kubernetes: KubernetesChanger | KubernetesFactory | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -64,6 +68,13 @@ class TriageBot:
         self.poster = SlackPoster(
             self.client, self.state, self.metrics, settings.channel_rate_per_second, settings.channel_burst
         )
+        self.remediation: RemediationActions | None = None
+        if catalog.remediation.enabled and make_proposals is None:
+            flow = RemediationFlow(
+                catalog, self.state, groups_of=SlackUserGroups(self.client, catalog), kubernetes=kubernetes
+            )
+            self.remediation = RemediationActions(flow, self.poster, self.state, self._resubmit)
+            make_proposals = self.remediation.make_proposals
         self.jobs = DiagnosisJobs(diagnose, self.poster, self.metrics, diagnosis_workers, make_proposals)
         self.groups = AlertGroups(
             self.state,
@@ -86,11 +97,16 @@ class TriageBot:
             token_verification_enabled=False,  # /readyz reports Slack; start-up must not need it
         )
         self.app.command("/triage")(self._slash_triage)
+        if self.remediation is not None:
+            self.remediation.register(self.app)
         self._slack_handler = SlackRequestHandler(self.app)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._alert_workers = alert_workers
         self._ready: tuple[float, str | None] = (0.0, "not checked yet")
+
+    def _resubmit(self, request: DiagnosisRequest) -> None:
+        self.jobs.submit(request)
 
     # Slack.
     def _slash_triage(self, ack: Ack, command: dict[str, Any]) -> None:
@@ -216,6 +232,8 @@ class TriageBot:
         for thread in self._threads:
             thread.join(timeout)
         self.jobs.shutdown()
+        if self.remediation is not None:
+            self.remediation.shutdown()
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

@@ -45,6 +45,7 @@ class DiagnosisRequest:
     requested_by: str | None = None
     response_url: str | None = None
     owners: tuple[str, ...] = ()
+    alert_labels: dict[str, str] | None = None  # the alert being triaged, for a silence proposal
 
 
 @dataclass(frozen=True, slots=True)
