@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # oncall-triage: the Slack/Alertmanager triage bot (`triage serve`).
 #
 #   docker build -t registry.example.com/oncall-triage:0.1.0 .
