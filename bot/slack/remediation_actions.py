@@ -154,7 +154,9 @@ class RemediationActions:
 
     def _verify(self, click: _Click, proposal_id: str) -> None:
         try:
-            outcome = self._flow.verify(proposal_id)
+            # Look often enough to see a short window through (a few looks at least), never hammer.
+            interval = max(0.2, min(5.0, self._flow.catalog.remediation.verify_seconds / 20))
+            outcome = self._flow.verify(proposal_id, interval=interval)
             self._poster.post(click.channel, _outcome_text(outcome), thread_ts=click.thread)
         except Exception:
             log.exception("verification of %s failed", proposal_id)

@@ -16,6 +16,7 @@ from analyzers import analyze
 from analyzers.diagnosis import Diagnosis
 from analyzers.evidence import Evidence
 from bot.readers import read_paths, read_string
+from bot.remediation.kubernetes_change import KubernetesChanger
 from bot.server.app import TriageBot
 from bot.server.settings import ServeSettings
 from bot.settings import Catalog
@@ -82,6 +83,7 @@ def start_bot(
     diagnose: Diagnose = example_diagnosis,
     make_proposals: ProposalMaker | None = None,
     workers: bool = True,
+    kubernetes: KubernetesChanger | None = None,
     **settings: object,
 ) -> RunningBot:
     values: dict[str, object] = {
@@ -92,7 +94,13 @@ def start_bot(
         "alertmanager_token": ALERTMANAGER_TOKEN,
         **settings,
     }
-    bot = TriageBot(ServeSettings.model_validate(values), catalog, diagnose, make_proposals=make_proposals)
+    bot = TriageBot(
+        ServeSettings.model_validate(values),
+        catalog,
+        diagnose,
+        make_proposals=make_proposals,
+        kubernetes=kubernetes,
+    )
     server = create_server(bot.wsgi, host="127.0.0.1", port=0, threads=8)
     port = server.effective_port  # type: ignore[union-attr]
     thread = threading.Thread(target=server.run, daemon=True)
