@@ -10,7 +10,15 @@ import yaml
 from tests.ship.ship_kit import DEPLOY
 
 MANIFEST = DEPLOY / "slack-app-manifest.yaml"
-ALLOWED_BOT_SCOPES = {"commands", "chat:write", "files:write", "usergroups:read", "users:read"}
+ALLOWED_BOT_SCOPES = {
+    "commands",
+    "chat:write",
+    "files:write",
+    "usergroups:read",
+    "users:read",
+    "channels:history",  # conversations.history: an alert thread found again after Redis lost its record
+    "groups:history",
+}
 REQUEST_URL = "https://triage.example.com/slack/events"
 
 
