@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.server.serve import run_serve
 
         return run_serve(args)
+    if args.command == "audit":
+        from bot.remediation.audit_cli import run_audit
+
+        return run_audit(args)
     parser.print_help()
     return 2
 
@@ -69,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     for source in ("kubernetes", "prometheus", "redis"):
         check.add_argument(f"--no-{source}", action="store_true", help=f"do not query {source.capitalize()}")
     _output_options(check)
+    from bot.remediation.audit_cli import add_audit_arguments
     from bot.server.serve import add_serve_arguments
 
     add_serve_arguments(
@@ -78,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
             description="Serve /slack/events, /alertmanager, /healthz, /readyz and /metrics on one port. "
             "Settings come from the environment: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN "
             "with --socket-mode), TRIAGE_REDIS_URL, ALERTMANAGER_TOKEN, TRIAGE_ALERT_CHANNEL, TRIAGE_CONFIG.",
+        )
+    )
+    add_audit_arguments(
+        commands.add_parser(
+            "audit",
+            help="print the remediation audit trail (proposals, approvals, applies, roll backs)",
+            description="Read the audit stream in the bot's Redis ($TRIAGE_REDIS_URL): who did what, when, "
+            "the diff and the result.",
         )
     )
     return parser
