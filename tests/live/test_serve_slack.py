@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 
@@ -108,3 +109,18 @@ def test_readiness_fails_when_slack_refuses_the_token(
 
     assert answer.status_code == 503
     assert "invalid_auth" in answer.text
+
+
+def test_a_channel_the_bot_is_not_in_gets_the_diagnosis_through_the_response_url(
+    start_redis: Callable[..., RedisServer],
+) -> None:
+    with SlackApiStandIn(channels={"C0OTHER": "other"}) as slack:  # the bot is not in C0INCIDENTS
+        running = start_bot(start_redis().url, slack.api_url, CATALOG)
+        try:
+            triage(running, slack, "session-cache")
+            wait_for(lambda: slack.responses, "the answer through response_url")
+        finally:
+            running.stop()
+
+    assert slack.responses[0].response_type == "in_channel"
+    assert "session-cache" in json.dumps(slack.responses[0].body)
