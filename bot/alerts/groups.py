@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,18 +22,23 @@ import redis
 from slack_sdk.errors import SlackApiError
 
 from bot.alerts.webhook import Notification
+from bot.render.slack import mrkdwn_escape
 from bot.server.metrics import BotMetrics
 from bot.settings import Catalog
 from bot.slack.alert_messages import digest_blocks, digest_line, format_duration, group_title, parent_blocks
-from bot.slack.diagnosis_jobs import DiagnosisRequest
+from bot.slack.diagnosis_jobs import DiagnosisRequest, PostedDiagnosis
 from bot.slack.poster import SlackPoster
 
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "triage_alert_group"
+DIAGNOSIS_RETRY_SECONDS = 600  # a diagnosis asked for and not posted by then is asked for again
+HISTORY_PAGES = 10
+HISTORY_CACHE_SECONDS = 5.0  # one read serves a burst of groups (a storm after a loss)
 DIGEST_QUIET_SECONDS = 600  # a storm's digest takes new groups until this long without one
 DIGEST_GROUPS_MAX = 300  # then a new digest message is started
-LOCK_SECONDS = 60
+LOCK_SECONDS = 90  # longer than any one handling: posts are retried and paced within it
+PACING_WAIT_MAX = 30.0  # a longer queue in the channel: give the notification back, retry later
 
 
 class NoRoute(Exception):
@@ -48,11 +55,12 @@ class GroupRecord:
     ts: str | None = None  # the parent message, when the group has a thread of its own
     digest_ts: str | None = None  # the storm digest that lists it, otherwise
     resolved_at: float | None = None
-    diagnosed: bool = False
+    diagnosed: bool = False  # a diagnosis was asked for (see `triage:diagnosed:<id>` for done)
+    diagnosis_asked_at: float = 0.0
     sequence: str = "0-0"  # the stream id of the newest notification applied
 
 
-Submit = Callable[[DiagnosisRequest], object]
+Submit = Callable[[DiagnosisRequest], "Future[PostedDiagnosis | None]"]
 
 
 class AlertGroups:
@@ -81,6 +89,8 @@ class AlertGroups:
         self._storm_window = storm_window
         self._storm_threads = storm_threads
         self._clock = clock
+        self._history: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._history_lock = threading.Lock()
 
     def route(self, notification: Notification) -> str:
         """The channel for the group: the first matching route, the service's channel, the default."""
@@ -134,29 +144,34 @@ class AlertGroups:
             sequence=sequence,
         )
         if notification.status == "resolved":
-            record.resolved_at = now
+            record.resolved_at = _ended(notification, now)
         digest_ts = self._storm_digest(channel, notification, now)
         if digest_ts is not None:
             record.digest_ts = digest_ts
-            threaded = notification.status == "firing" and self._takes_storm_thread(
+            own_thread = notification.status == "firing" and self._takes_storm_thread(
                 channel, digest_ts, notification
             )
-            self._add_to_digest(channel, digest_ts, notification, threaded)
-            if threaded:
-                record.diagnosed = self._diagnose(notification, channel, digest_ts)
-            self._save(notification.group_id, record)
-            return "digest"
+            self._add_to_digest(channel, digest_ts, notification, own_thread)
+            if not own_thread:
+                self._save(notification.group_id, record)
+                return "digest"
         title, blocks = parent_blocks(
             notification, record.first_fired, self._resolved_after(record), self._owners(notification)
         )
         record.ts = self._poster.post(
-            channel, title, blocks, metadata=_metadata(notification.group_id, record.first_fired)
+            channel,
+            title,
+            blocks,
+            metadata=_metadata(notification.group_id, record.first_fired),
+            max_wait=PACING_WAIT_MAX,
         )
+        with self._history_lock:
+            self._history.pop(channel, None)  # what was read of the channel lacks this message
         self._save(notification.group_id, record)  # before the diagnosis: a re-send must find the thread
         if notification.status == "firing":
-            record.diagnosed = self._diagnose(notification, channel, record.ts)
+            self._diagnose(notification, record)
             self._save(notification.group_id, record)
-        return "opened"
+        return "opened" if digest_ts is None else "digest-thread"
 
     # A group already threaded (or listed in a digest).
     def _again(self, record: GroupRecord, notification: Notification) -> str:
@@ -167,17 +182,21 @@ class AlertGroups:
         refired = record.status == "resolved" and notification.status == "firing"
         resolved = record.status == "firing" and notification.status == "resolved"
         if not new and not resolved and not refired:
+            if record.ts and self._diagnosis_lost(notification, record, now):
+                self._diagnose(notification, record)
             self._save(notification.group_id, record)
             return "duplicate"
         record.status = notification.status
-        record.resolved_at = now if resolved else None if refired else record.resolved_at
+        record.resolved_at = (
+            _ended(notification, now) if resolved else None if refired else record.resolved_at
+        )
         if refired:
             record.first_fired = min(a.starts_at.timestamp() for a in notification.firing)
-        if record.ts is None and record.digest_ts is not None:
-            self._add_to_digest(record.channel, record.digest_ts, notification, record.diagnosed)
+        if record.digest_ts is not None:
+            self._add_to_digest(record.channel, record.digest_ts, notification, record.ts is not None)
+        if record.ts is None:
             self._save(notification.group_id, record)
             return "digest-updated"
-        assert record.ts is not None
         title, blocks = parent_blocks(
             notification, record.first_fired, self._resolved_after(record), self._owners(notification)
         )
@@ -188,41 +207,65 @@ class AlertGroups:
             reply = f"🔁 Firing again: {len(notification.firing)} alert(s). New diagnosis below."
         else:
             reply = f"➕ {len(new)} more alert(s) firing in this group:\n" + "\n".join(
-                "• " + ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k != "alertname")
+                "• "
+                + mrkdwn_escape(
+                    ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k != "alertname")
+                )
                 for a in new[:10]
             )
-        self._poster.post(record.channel, reply, thread_ts=record.ts)
+        self._poster.post(record.channel, reply, thread_ts=record.ts, max_wait=PACING_WAIT_MAX)
         if refired:
-            record.diagnosed = self._diagnose(notification, record.channel, record.ts)
+            self._diagnose(notification, record)
         self._save(notification.group_id, record)
         return "resolved" if resolved else "refired" if refired else "new-alerts"
 
     def _resolved_after(self, record: GroupRecord) -> float | None:
         return None if record.resolved_at is None else record.resolved_at - record.first_fired
 
-    def _diagnose(self, notification: Notification, channel: str, thread_ts: str) -> bool:
+    def _diagnose(self, notification: Notification, record: GroupRecord) -> None:
+        """Asks for the group's diagnosis in its thread; marks it done in Redis once it is posted."""
+        assert record.ts is not None
         service = notification.service
         if not service:
             self._poster.post(
-                channel,
+                record.channel,
                 "No diagnosis: the alert has none of the labels that name a service "
                 "(service, app, app_kubernetes_io_name, container, job).",
-                thread_ts=thread_ts,
+                thread_ts=record.ts,
             )
-            return False
-        config = self._catalog.service(service)
-        self._submit(
+            return
+        record.diagnosed, record.diagnosis_asked_at = True, self._clock()
+        done_key = f"triage:diagnosed:{notification.group_id}"
+        self._state.delete(done_key)
+        future = self._submit(
             DiagnosisRequest(
                 service=service,
                 namespace=notification.namespace,
-                channel=channel,
+                channel=record.channel,
                 trigger="alert",
-                thread_ts=thread_ts,
-                owners=tuple(config.owners) if config else (),
+                thread_ts=record.ts,
+                owners=tuple(self._owners(notification)),
                 alert_labels=dict(notification.common_labels),
             )
         )
-        return True
+
+        def mark_done(finished: Future[PostedDiagnosis | None]) -> None:
+            if not finished.cancelled() and finished.exception() is None and finished.result() is not None:
+                self._state.set(done_key, "1", ex=self._keep_seconds)
+
+        future.add_done_callback(mark_done)
+
+    def _diagnosis_lost(self, notification: Notification, record: GroupRecord, now: float) -> bool:
+        """A diagnosis asked for long ago and never posted (the replica running it died)."""
+        if notification.status != "firing" or not record.diagnosed:
+            return False
+        if now - record.diagnosis_asked_at < DIAGNOSIS_RETRY_SECONDS:
+            return False
+        return not self._state.exists(f"triage:diagnosed:{notification.group_id}")
+
+    @property
+    def _keep_seconds(self) -> int:
+        return int(max(7 * 86400, 3 * self._repeat_interval))
 
     def _owners(self, notification: Notification) -> list[str]:
         config = notification.service and self._catalog.service(notification.service)
@@ -248,22 +291,18 @@ class AlertGroups:
             if active is not None:
                 return _text(active)
             title, blocks = digest_blocks([], 0, 0)
-            ts = self._poster.post(channel, title, blocks)
+            ts = self._poster.post(channel, title, blocks, max_wait=PACING_WAIT_MAX)
             self._state.set(f"triage:digest:{channel}", ts, ex=DIGEST_QUIET_SECONDS)
             return ts
 
     def _takes_storm_thread(self, channel: str, digest_ts: str, notification: Notification) -> bool:
-        # Critical and high groups may take every diagnosis slot of the storm, the rest only a few.
-        severe = notification.severity_rank <= 1
-        allowance = (
-            self._storm_threads if severe else min(self._storm_threads, max(1, self._storm_threads // 2))
-        )
-        taken = int(self._state.hincrby(f"triage:digest-threads:{channel}:{digest_ts}", "taken", 1))
-        self._state.expire(f"triage:digest-threads:{channel}:{digest_ts}", 7 * 86400)
-        if taken > allowance:
-            self._state.hincrby(f"triage:digest-threads:{channel}:{digest_ts}", "taken", -1)
+        """Whether a group of a storm still gets a thread of its own: critical or high, while slots last."""
+        if notification.severity_rank > 1:
             return False
-        return True
+        slots = f"triage:digest-threads:{channel}:{digest_ts}"
+        taken = int(self._state.hincrby(slots, "taken", 1))
+        self._state.expire(slots, self._keep_seconds)
+        return taken <= self._storm_threads
 
     def _add_to_digest(
         self, channel: str, digest_ts: str, notification: Notification, threaded: bool
@@ -291,11 +330,26 @@ class AlertGroups:
             self._state.delete(f"triage:digest:{channel}")  # the next group starts a new digest
 
     def flush_digests(self) -> int:
-        """Re-renders every digest that changed since the last flush; returns how many were updated."""
+        """Re-renders every digest that changed since the last flush; returns how many were updated.
+
+        A digest that could not be updated goes back on the list, whatever went wrong.
+        """
         updated = 0
         while (popped := self._state.spop("triage:digests:dirty")) is not None:
             member = _text(popped)
-            channel, digest_ts = member.split("|", 1)
+            try:
+                self._update_digest(member)
+                updated += 1
+            except Exception:
+                self._state.sadd("triage:digests:dirty", member)
+                log.exception("could not update the digest %s; will try again", member)
+                break
+        return updated
+
+    def _update_digest(self, member: str) -> None:
+        channel, digest_ts = member.split("|", 1)
+        # One replica at a time renders a digest: an older render must not land after a newer one.
+        with self._state.lock(f"triage:lock:digest-render:{member}", timeout=LOCK_SECONDS):
             raw = self._state.hgetall(f"triage:digest-entries:{channel}:{digest_ts}")
             entries = sorted(
                 (json.loads(value) for value in raw.values()),
@@ -303,15 +357,8 @@ class AlertGroups:
             )
             resolved = sum(1 for entry in entries if entry["resolved"])
             title, blocks = digest_blocks([entry["line"] for entry in entries], len(entries), resolved)
-            try:
-                self._poster.wait_for_turn(channel)
-                self._poster.update(channel, digest_ts, title, blocks)
-                updated += 1
-            except SlackApiError:
-                self._state.sadd("triage:digests:dirty", member)  # try again at the next flush
-                log.exception("could not update the digest %s in %s", digest_ts, channel)
-                break
-        return updated
+            self._poster.wait_for_turn(channel)
+            self._poster.update(channel, digest_ts, title, blocks)
 
     # State.
     def _load(self, group_id: str) -> GroupRecord | None:
@@ -319,25 +366,24 @@ class AlertGroups:
         return GroupRecord(**json.loads(raw)) if raw else None
 
     def _save(self, group_id: str, record: GroupRecord) -> None:
-        keep = int(max(7 * 86400, 3 * self._repeat_interval))
-        self._state.set(f"triage:group:{group_id}", json.dumps(asdict(record)), ex=keep)
+        self._state.set(f"triage:group:{group_id}", json.dumps(asdict(record)), ex=self._keep_seconds)
+
+    def _state_may_be_incomplete(self) -> bool:
+        """True while Redis holds less than a full repeat cycle of groups (new, or its data was lost).
+
+        Only then is a group missing from Redis looked for in Slack's history: a re-send comes at
+        the latest one repeat interval after the previous one.
+        """
+        now = self._clock()
+        self._state.set("triage:state-since", f"{now:.0f}", nx=True)
+        since = float(_text(self._state.get("triage:state-since") or now))
+        return now - since < 2 * self._repeat_interval + 600
 
     def _recover(self, channel: str, notification: Notification) -> GroupRecord | None:
         """The group's parent message from the channel's history, for when Redis lost its record."""
-        oldest = self._clock() - self._repeat_interval
-        try:
-            answer = self._poster.client.conversations_history(
-                channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
-            )
-        except SlackApiError as error:
-            log.warning(
-                "cannot look for group %s in %s's history: %s",
-                notification.group_id,
-                channel,
-                error.response.get("error"),
-            )
+        if not self._state_may_be_incomplete():
             return None
-        for message in answer.get("messages") or []:
+        for message in self._recent_history(channel):
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
             if metadata.get("event_type") == METADATA_EVENT and payload.get("group") == notification.group_id:
@@ -353,9 +399,44 @@ class AlertGroups:
                     status=str(payload.get("status") or "firing"),
                     alerts={a.key: "firing" for a in notification.firing},
                     ts=str(message["ts"]),
-                    diagnosed=True,
                 )
         return None
+
+    def _recent_history(self, channel: str) -> list[dict[str, Any]]:
+        """Top-level messages of the last two repeat intervals, read at most every few seconds per channel."""
+        with self._history_lock:
+            cached = self._history.get(channel)
+            if cached and time.monotonic() - cached[0] < HISTORY_CACHE_SECONDS:
+                return cached[1]
+        oldest = self._clock() - 2 * self._repeat_interval - 600
+        messages: list[dict[str, Any]] = []
+        cursor: str | None = None
+        try:
+            for _ in range(HISTORY_PAGES):
+                answer = self._poster.client.conversations_history(
+                    channel=channel,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                messages.extend(answer.get("messages") or [])
+                cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        except SlackApiError as error:
+            log.warning(
+                "cannot read %s's history to find lost threads: %s", channel, error.response.get("error")
+            )
+        with self._history_lock:
+            self._history[channel] = (time.monotonic(), messages)
+        return messages
+
+
+def _ended(notification: Notification, now: float) -> float:
+    """When the group's alerts ended, by Alertmanager's clock; `now` when it does not say."""
+    ends = [a.ends_at.timestamp() for a in notification.alerts if a.ends_at and a.ends_at.year > 1]
+    return max(ends) if ends else now
 
 
 def _text(value: object) -> str:

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,13 +26,19 @@ STREAM = "triage:alerts"
 DEAD_LETTERS = "triage:alerts:dead"
 GROUP = "triage"
 STREAM_MAX = 100_000
-RETRY_AFTER_MS = 15_000  # a pending notification is claimed again after this long
+RETRY_AFTER_MS = 120_000  # a pending notification is claimed again after this long (> the group lock)
 MAX_DELIVERIES = 8
+# A notification that keeps failing is retried (Slack or Redis may be down for a while) until it is
+# both this old and delivered MAX_DELIVERIES times; by then Alertmanager has re-sent its group.
+GIVE_UP_AFTER_MS = 4 * 3600 * 1000
 
 
 class AlertQueue:
-    def __init__(self, state: redis.Redis, consumer: str | None = None) -> None:
+    def __init__(
+        self, state: redis.Redis, consumer: str | None = None, give_up_after_ms: int = GIVE_UP_AFTER_MS
+    ) -> None:
         self._state = state
+        self._give_up_after_ms = give_up_after_ms
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
         self._ensure_group()
 
@@ -52,7 +59,7 @@ class AlertQueue:
         try:
             entries = self._claim_stale() or self._read_new(block_ms)
         except redis.ResponseError as error:
-            if "NOGROUP" not in str(error):
+            if "NOGROUP" not in str(error) and "UNBLOCKED" not in str(error):
                 raise
             self._ensure_group()  # Redis lost its data (restart without persistence): start over
             return 0
@@ -83,8 +90,14 @@ class AlertQueue:
             handle(notification, entry_id.decode())
         except Exception as error:
             deliveries = self._deliveries(entry_id)
-            log.exception("alert group %s failed (delivery %d)", notification.group_key, deliveries)
-            if deliveries >= MAX_DELIVERIES:
+            age_ms = int(time.time() * 1000) - int(entry_id.decode().split("-")[0])
+            log.exception(
+                "alert group %s failed (delivery %d, %ds old); will retry",
+                notification.group_key,
+                deliveries,
+                age_ms // 1000,
+            )
+            if deliveries >= MAX_DELIVERIES and age_ms >= self._give_up_after_ms:
                 self._bury(entry_id, body, f"{type(error).__name__}: {error}")
             return False
         self._state.xack(STREAM, GROUP, entry_id)
@@ -100,6 +113,9 @@ class AlertQueue:
         self._state.xadd(DEAD_LETTERS, {"body": body, "reason": reason}, maxlen=STREAM_MAX, approximate=True)
         self._state.xack(STREAM, GROUP, entry_id)
         self._state.xdel(STREAM, entry_id)
+
+    def dead_letters(self) -> int:
+        return int(self._state.xlen(DEAD_LETTERS))
 
     def waiting(self) -> int:
         """Notifications accepted and not handled yet (new and pending)."""

@@ -71,7 +71,7 @@ def render_slack_text(diagnosis: Diagnosis) -> str:
     if diagnosis.remediations:
         lines.append("Proposed fixes:")
         lines.extend(f"  - {_remediation_summary(r)}" for r in diagnosis.remediations)
-    return _fit_lines(lines, FALLBACK_TEXT_MAX)
+    return _fit_lines([mrkdwn_escape(line) for line in lines], FALLBACK_TEXT_MAX)
 
 
 def worst_severity(diagnosis: Diagnosis) -> str | None:
@@ -90,13 +90,14 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _mrkdwn_escape(text: str) -> str:
+def mrkdwn_escape(text: str) -> str:
+    """Text shown as itself in mrkdwn: no `<!channel>`, `<@U…>` or link can be smuggled in."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _mrkdwn_code(text: str) -> str:
     # Slack has no escape for a backtick inside a code span.
-    return "`" + _mrkdwn_escape(text.replace("`", "'")) + "`"
+    return "`" + mrkdwn_escape(text.replace("`", "'")) + "`"
 
 
 def _fit_lines(lines: list[str], limit: int) -> str:
@@ -138,7 +139,7 @@ def _header_block(diagnosis: Diagnosis) -> HeaderBlock:
 
 
 def _summary_block(diagnosis: Diagnosis) -> SectionBlock:
-    return _mrkdwn_section([_mrkdwn_escape(diagnosis.summary or "No summary.")])
+    return _mrkdwn_section([mrkdwn_escape(diagnosis.summary or "No summary.")])
 
 
 def _root_cause_findings(diagnosis: Diagnosis) -> list[Finding]:
@@ -152,9 +153,9 @@ def _root_cause_block(diagnosis: Diagnosis) -> SectionBlock:
         return _mrkdwn_section(["*Root cause*", "_No root cause identified._"])
     lines = ["*Root cause*" if len(findings) == 1 else "*Root causes*"]
     for finding in findings:
-        lines.append(f"• *{_mrkdwn_escape(finding.title)}* ({finding.confidence:.0%})")
+        lines.append(f"• *{mrkdwn_escape(finding.title)}* ({finding.confidence:.0%})")
         if finding.detail:
-            lines.append(f"   {_mrkdwn_escape(truncate(_one_line(finding.detail), DETAIL_CHARS))}")
+            lines.append(f"   {mrkdwn_escape(truncate(_one_line(finding.detail), DETAIL_CHARS))}")
     return _mrkdwn_section(lines)
 
 
@@ -192,7 +193,7 @@ def _evidence_blocks(diagnosis: Diagnosis, budget: int) -> list[Block]:
 def _finding_section(finding: Finding, title: str | None) -> SectionBlock:
     emoji = SEVERITY_EMOJI.get(finding.severity, "")
     lines = [title] if title else []
-    lines.append(f"{emoji} *{_mrkdwn_escape(finding.title)}* · {finding.confidence:.0%}".strip())
+    lines.append(f"{emoji} *{mrkdwn_escape(finding.title)}* · {finding.confidence:.0%}".strip())
     lines.extend(_evidence_line(source) for source in finding.evidence[:EVIDENCE_PER_FINDING])
     return _mrkdwn_section(lines)
 
@@ -200,7 +201,7 @@ def _finding_section(finding: Finding, title: str | None) -> SectionBlock:
 def _evidence_line(source: Source) -> str:
     excerpt = truncate(_one_line(source.excerpt), EVIDENCE_EXCERPT_CHARS)
     ref = source.ref if source.line is None else f"{source.ref}:{source.line}"
-    where = _mrkdwn_escape(truncate(f"{source.kind} · {ref}", EVIDENCE_EXCERPT_CHARS))
+    where = mrkdwn_escape(truncate(f"{source.kind} · {ref}", EVIDENCE_EXCERPT_CHARS))
     return f"• {_mrkdwn_code(excerpt)} — {where}"
 
 
@@ -221,7 +222,7 @@ def _remediation_blocks(diagnosis: Diagnosis, proposal_ids: dict[int, str] | Non
     if not diagnosis.remediations:
         return []
     lines = ["*Proposed fixes*"]
-    lines.extend(f"• {_mrkdwn_escape(_remediation_summary(r))}" for r in diagnosis.remediations)
+    lines.extend(f"• {mrkdwn_escape(_remediation_summary(r))}" for r in diagnosis.remediations)
     blocks: list[Block] = [DividerBlock(), _mrkdwn_section(lines)]
     ids = proposal_ids
     if ids is None:

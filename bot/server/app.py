@@ -65,6 +65,10 @@ class TriageBot:
         self.metrics = BotMetrics()
         self.state = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=30)
         self.client = web_client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
+        # Readiness asks Slack with no retries and a short time-out: a probe waits a few seconds at most.
+        self._probe_client = make_web_client(
+            settings.slack_bot_token, settings.slack_api_url, timeout=2, retries=0
+        )
         self.poster = SlackPoster(
             self.client, self.state, self.metrics, settings.channel_rate_per_second, settings.channel_burst
         )
@@ -89,6 +93,7 @@ class TriageBot:
             storm_threads=settings.storm_threads,
         )
         self.queue = AlertQueue(self.state)
+        self.metrics.watch_dead_letters(self.queue.dead_letters)
         self.app = App(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "",
@@ -211,7 +216,7 @@ class TriageBot:
         checked, problem = self._ready
         if time.monotonic() - checked > READY_CACHE_SECONDS:
             try:
-                self.client.auth_test()
+                self._probe_client.auth_test()
                 problem = None
             except SlackApiError as error:
                 problem = f"slack: {error.response.get('error')}"
@@ -244,16 +249,16 @@ class TriageBot:
         while not self._stop.is_set():
             try:
                 queue.work(self.groups.handle, block_ms=500)
-            except redis.RedisError as error:
-                log.error("alert queue: %s; retrying in 2 s", error)
+            except Exception:  # this thread must outlive any one failure
+                log.exception("alert queue failed; retrying in 2 s")
                 self._stop.wait(2)
 
     def _digest_loop(self) -> None:
         while not self._stop.wait(1.0):
             try:
                 self.groups.flush_digests()
-            except (redis.RedisError, SlackApiError) as error:
-                log.error("digest update: %s", error)
+            except Exception:  # this thread must outlive any one failure
+                log.exception("digest updates failed; trying again in a second")
 
 
 def _recording(start_response: StartResponse, bot: TriageBot, endpoint: str) -> StartResponse:

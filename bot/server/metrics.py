@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,3 +49,18 @@ class BotMetrics:
         self.slack_messages = Counter(
             "triage_slack_messages", "Messages posted or updated", ["kind"], registry=self.registry
         )
+        self.dead_letters = Gauge(
+            "triage_alert_dead_letters",
+            "Alertmanager notifications given up on (kept in the triage:alerts:dead stream)",
+            registry=self.registry,
+        )
+
+    def watch_dead_letters(self, count: Callable[[], int]) -> None:
+        def read() -> float:
+            try:
+                return float(count())
+            except Exception as error:  # /metrics must answer even when Redis does not
+                log.warning("cannot count dead letters: %s", error)
+                return float("nan")
+
+        self.dead_letters.set_function(read)

@@ -47,6 +47,9 @@ _VARIABLES: tuple[tuple[str, str], ...] = (
     ("TRIAGE_REPEAT_INTERVAL_SECONDS", "repeat_interval_seconds"),
     ("TRIAGE_STORM_GROUPS", "storm_groups"),
     ("TRIAGE_STORM_THREADS", "storm_threads"),
+    ("TRIAGE_STORM_WINDOW_SECONDS", "storm_window_seconds"),
+    ("TRIAGE_CHANNEL_RATE_PER_SECOND", "channel_rate_per_second"),
+    ("TRIAGE_CHANNEL_BURST", "channel_burst"),
 )
 
 

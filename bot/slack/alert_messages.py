@@ -7,14 +7,15 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.alerts.webhook import Notification
-from bot.render.slack import SECTION_TEXT_MAX, SEVERITY_EMOJI, truncate
+from bot.render.slack import SECTION_TEXT_MAX, SEVERITY_EMOJI, mrkdwn_escape, truncate
 
 DIGEST_SECTIONS_MAX = 45
 
 
 def group_title(notification: Notification) -> str:
+    """Alert name and where, escaped: labels are whatever the alert rule put there."""
     where = "/".join(part for part in (notification.namespace, notification.service) if part)
-    return f"{notification.alert_name}{f' · {where}' if where else ''}"
+    return mrkdwn_escape(f"{notification.alert_name}{f' · {where}' if where else ''}")
 
 
 def parent_blocks(
@@ -28,12 +29,14 @@ def parent_blocks(
         else f"{len(notification.firing)} firing"
     )
     title = f"{emoji} {group_title(notification)}: {state}"
-    lines = [f"*Severity:* {notification.severity}   *Status:* {state}"]
+    lines = [f"*Severity:* {mrkdwn_escape(notification.severity)}   *Status:* {state}"]
+    if notification.truncated_alerts:
+        lines.append(f"+{notification.truncated_alerts} more alerts Alertmanager did not send (max_alerts)")
     summary = notification.common_annotations.get("summary") or notification.common_annotations.get(
         "description"
     )
     if summary:
-        lines.append(summary)
+        lines.append(mrkdwn_escape(summary))
     links = _links(notification)
     if links:
         lines.append(" · ".join(links))
@@ -80,7 +83,8 @@ def digest_blocks(channel_entries: list[str], total: int, resolved: int) -> tupl
 def digest_line(notification: Notification, resolved: bool, threaded: bool) -> str:
     emoji = "✅" if resolved else SEVERITY_EMOJI.get(notification.severity.lower(), "🟣")
     state = "resolved" if resolved else f"{len(notification.firing)} firing"
-    labels = ", ".join(f"{k}={v}" for k, v in sorted(notification.group_labels.items()))
+    labels = mrkdwn_escape(", ".join(f"{k}={v}" for k, v in sorted(notification.group_labels.items())))
+    labels = labels.replace("`", "'")
     mark = " · diagnosis in thread" if threaded else ""
     return truncate(
         f"{emoji} *{group_title(notification)}* ({notification.severity}, {state}) `{labels}`{mark}", 400
@@ -98,17 +102,18 @@ def format_duration(seconds: float) -> str:
 
 
 def _links(notification: Notification) -> list[str]:
-    links: list[str] = []
-    generator = next((a.generator_url for a in notification.alerts if a.generator_url), "")
-    if generator.startswith(("http://", "https://")):
-        links.append(f"<{generator}|graph>")
-    for key in ("runbook_url", "dashboard_url"):
-        url = notification.common_annotations.get(key, "")
-        if url.startswith(("http://", "https://")):
-            links.append(f"<{url}|{key.removesuffix('_url')}>")
-    if notification.external_url.startswith(("http://", "https://")):
-        links.append(f"<{notification.external_url}|Alertmanager>")
-    return links
+    candidates = [
+        (next((a.generator_url for a in notification.alerts if a.generator_url), ""), "graph"),
+        (notification.common_annotations.get("runbook_url", ""), "runbook"),
+        (notification.common_annotations.get("dashboard_url", ""), "dashboard"),
+        (notification.external_url, "Alertmanager"),
+    ]
+    return [f"<{url}|{name}>" for url, name in candidates if _safe_url(url)]
+
+
+def _safe_url(url: str) -> bool:
+    """An http(s) URL that cannot close the link and open a mention of its own."""
+    return url.startswith(("http://", "https://")) and not any(c in url for c in "<>|\n ")
 
 
 def _mention(owner: str) -> str:

@@ -107,6 +107,10 @@ class DiagnosisJobs:
         key = (request.service, request.namespace)
         with self._lock:
             now = time.monotonic()
+            for stale in [
+                k for k, (f, at) in self._shared.items() if f.done() and now - at > SHARED_FOR_SECONDS
+            ]:
+                del self._shared[stale]  # keeps no evidence around longer than it is shared
             shared = self._shared.get(key)
             if shared is None or (shared[0].done() and now - shared[1] > SHARED_FOR_SECONDS):
                 future: Future[tuple[Diagnosis, Evidence]] = Future()

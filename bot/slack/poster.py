@@ -23,6 +23,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
 from bot.server.metrics import BotMetrics
@@ -55,15 +58,34 @@ return tostring(-tokens / rate)
 """
 
 
-def make_web_client(token: str, base_url: str) -> WebClient:
-    client = WebClient(token=token, base_url=base_url, timeout=10)
-    client.retry_handlers.extend(
-        [
-            RateLimitErrorRetryHandler(max_retry_count=RETRIES),
-            ServerErrorRetryHandler(max_retry_count=RETRIES),
-            ConnectionErrorRetryHandler(max_retry_count=2),
-        ]
-    )
+class AnyServerErrorRetryHandler(ServerErrorRetryHandler):
+    """slack_sdk's handler retries 500 and 503 only; a proxy's 502 or 504 is as passing."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and 500 <= response.status_code < 600
+
+
+class PacingTimeout(Exception):
+    """The channel's queue of messages is too long to wait for; retry later."""
+
+
+def make_web_client(token: str, base_url: str, timeout: int = 10, retries: int = RETRIES) -> WebClient:
+    client = WebClient(token=token, base_url=base_url, timeout=timeout)
+    if retries:
+        client.retry_handlers.extend(
+            [
+                RateLimitErrorRetryHandler(max_retry_count=retries),
+                AnyServerErrorRetryHandler(max_retry_count=retries),
+                ConnectionErrorRetryHandler(max_retry_count=2),
+            ]
+        )
     return client
 
 
@@ -89,6 +111,7 @@ class SlackPoster:
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
         metadata: dict[str, Any] | None = None,
+        max_wait: float | None = None,
     ) -> str:
         """Posts (paced for the channel) and returns the message's ts; raises SlackApiError if lost."""
         arguments: dict[str, Any] = {"channel": channel, "text": _fit(text), "unfurl_links": False}
@@ -96,7 +119,7 @@ class SlackPoster:
             arguments["thread_ts"] = thread_ts
         if metadata:
             arguments["metadata"] = metadata
-        self.wait_for_turn(channel)
+        self.wait_for_turn(channel, max_wait)
         answer = self._call("chat_postMessage", arguments, blocks)
         self.metrics.slack_messages.labels("reply" if thread_ts else "message").inc()
         return str(answer["ts"])
@@ -126,8 +149,11 @@ class SlackPoster:
             self.metrics.slack_errors.labels("response_url", str(answer.status_code)).inc()
             log.error("slack response_url answered %s: %s", answer.status_code, answer.body[:200])
 
-    def wait_for_turn(self, channel: str) -> None:
+    def wait_for_turn(self, channel: str, max_wait: float | None = None) -> None:
+        """Sleeps until the channel may take one more message; PacingTimeout if over `max_wait`."""
         wait = float(self._take_token(keys=[f"triage:pace:{channel}"], args=[self._rate, self._burst]))
+        if max_wait is not None and wait > max_wait:
+            raise PacingTimeout(f"{channel}: {wait:.0f}s of messages queued before this one")
         if wait > 0:
             time.sleep(wait)
 
@@ -146,6 +172,9 @@ class SlackPoster:
                 error.response.get("errors") or error.response.get("response_metadata") or "",
             )
             fallback = dict(arguments, text=_fit(f"{arguments['text']}\n(formatting was refused by Slack)"))
+            fallback.pop("metadata", None)
+            if method == "chat_update":
+                fallback["blocks"] = []  # without it, Slack would keep showing the old blocks
             self.metrics.slack_messages.labels("fallback").inc()
             return call(**fallback)
 

@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -33,7 +34,7 @@ from slack_sdk.models.blocks import (
 from analyzers.diagnosis import Diagnosis
 from analyzers.evidence import Evidence
 from bot.remediation.flow import Outcome, Preview, RemediationFlow, RemediationRefused
-from bot.render.slack import SECTION_TEXT_MAX, truncate
+from bot.render.slack import SECTION_TEXT_MAX, mrkdwn_escape, truncate
 from bot.settings import Catalog
 from bot.slack.alert_messages import mention
 from bot.slack.diagnosis_jobs import DiagnosisRequest
@@ -81,12 +82,19 @@ class SlackUserGroups:
 
 class RemediationActions:
     def __init__(
-        self, flow: RemediationFlow, poster: SlackPoster, state: redis.Redis, rediagnose: Any
+        self,
+        flow: RemediationFlow,
+        poster: SlackPoster,
+        state: redis.Redis,
+        rediagnose: Callable[[DiagnosisRequest], object],
     ) -> None:
         self._flow = flow
         self._poster = poster
         self._state = state
-        self._rediagnose = rediagnose  # submits a DiagnosisRequest: a fresh diagnosis and proposals
+        self._rediagnose = rediagnose  # a fresh diagnosis, with fresh proposals, in the thread
+        # Clicks are acknowledged on bolt's threads and worked here: a slow API server must not
+        # delay the acknowledgement of anyone's /triage.
+        self._clicks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="click")
         self._verifications = ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify")
 
     def register(self, app: App) -> None:
@@ -96,6 +104,7 @@ class RemediationActions:
         app.action("rollback")(self._on_rollback)
 
     def shutdown(self) -> None:
+        self._clicks.shutdown(wait=True, cancel_futures=False)
         self._verifications.shutdown(wait=False, cancel_futures=True)
 
     def make_proposals(
@@ -115,40 +124,54 @@ class RemediationActions:
             log.info("%s: %s not proposed: %s", request.service, skipped.remediation, skipped.reason)
         return proposals.by_index()
 
-    # Clicks.
+    # Clicks: acknowledged at once, then worked on the click pool.
     def _on_remediation(self, ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        click = _Click.of(body)
-        if self._replayed(click):
-            return
-        self._post_preview(click, self._flow.preview(click.value, click.user, click.channel))
+        self._accept(ack, body, self._preview)
 
     def _on_approve(self, ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        click = _Click.of(body)
-        if self._replayed(click):
-            return
-        outcome = self._flow.approve(click.value, click.user, click.channel)
-        self._tell(click, outcome)
-        if outcome.status == "applied":
-            self._verifications.submit(self._verify, click, click.value)
+        self._accept(ack, body, self._approve)
 
     def _on_reject(self, ack: Ack, body: dict[str, Any]) -> None:
-        ack()
-        click = _Click.of(body)
-        if self._replayed(click):
-            return
-        self._tell(click, self._flow.reject(click.value, click.user, click.channel))
+        self._accept(ack, body, self._reject)
 
     def _on_rollback(self, ack: Ack, body: dict[str, Any]) -> None:
+        self._accept(ack, body, self._rollback)
+
+    def _accept(self, ack: Ack, body: dict[str, Any], work: Callable[[_Click], None]) -> None:
         ack()
-        click = _Click.of(body)
-        if self._replayed(click):
-            return
+        self._clicks.submit(self._work, work, _Click.of(body))
+
+    def _work(self, work: Callable[[_Click], None], click: _Click) -> None:
+        try:
+            if not self._replayed(click):
+                work(click)
+        except Exception as error:
+            log.exception("%s click by %s on %s failed", click.action_id, click.user, click.value)
+            try:
+                text = f"That did not work: {type(error).__name__}: {mrkdwn_escape(str(error))}"
+                self._poster.ephemeral(click.channel, click.user, text)
+            except Exception:
+                log.exception("could not tell %s", click.user)
+
+    def _preview(self, click: _Click) -> None:
+        self._post_preview(click, self._flow.preview(click.value, click.user, click.channel))
+
+    def _approve(self, click: _Click) -> None:
+        outcome = self._flow.approve(click.value, click.user, click.channel)
+        if outcome.status == "applied":  # verified whatever becomes of the message below
+            self._verifications.submit(self._verify, click, click.value)
+        self._tell(click, outcome)
+
+    def _reject(self, click: _Click) -> None:
+        self._tell(click, self._flow.reject(click.value, click.user, click.channel))
+
+    def _rollback(self, click: _Click) -> None:
         try:
             proposal = self._flow.rollback(click.value, click.user)
         except RemediationRefused as error:
-            self._poster.ephemeral(click.channel, click.user, f"Cannot roll back: {error}")
+            self._poster.ephemeral(
+                click.channel, click.user, f"Cannot roll back: {mrkdwn_escape(str(error))}"
+            )
             return
         self._post_preview(click, self._flow.preview(proposal.id, click.user, click.channel))
 
@@ -174,18 +197,20 @@ class RemediationActions:
 
     def _post_preview(self, click: _Click, preview: Preview) -> None:
         if preview.proposal is None or (not preview.can_approve and not preview.diff):
-            self._poster.ephemeral(click.channel, click.user, f"Cannot preview this fix: {preview.reason}")
+            self._poster.ephemeral(
+                click.channel, click.user, f"Cannot preview this fix: {mrkdwn_escape(preview.reason)}"
+            )
             return
         text, blocks = _preview_blocks(preview)
         self._poster.post(click.channel, text, blocks, thread_ts=click.thread)
 
     def _tell(self, click: _Click, outcome: Outcome) -> None:
         if outcome.status == "refused":
-            self._poster.ephemeral(click.channel, click.user, f"Not done: {outcome.message}")
+            self._poster.ephemeral(click.channel, click.user, f"Not done: {mrkdwn_escape(outcome.message)}")
             if outcome.reason == "stale" and outcome.proposal is not None:
                 self._poster.post(
                     click.channel,
-                    f"⚠️ {outcome.message}. Nothing was applied; a fresh diagnosis with new proposals follows.",
+                    f"⚠️ {mrkdwn_escape(outcome.message)}. Nothing was applied; a fresh diagnosis with new proposals follows.",
                     thread_ts=click.thread,
                 )
                 proposal = outcome.proposal
@@ -257,20 +282,20 @@ class _Click:
 def _preview_blocks(preview: Preview) -> tuple[str, list[dict[str, Any]]]:
     assert preview.proposal is not None
     proposal = preview.proposal
-    title = f"Preview: {proposal.title}"
+    title = f"Preview: {mrkdwn_escape(proposal.title)}"
     sections = [f"*{title}*"]
     if preview.diff:
-        sections.append("```" + "\n".join(preview.diff) + "```")
+        sections.append("```" + mrkdwn_escape("\n".join(preview.diff)) + "```")
     if preview.commands:
-        sections.append("*Sent:*\n```" + "\n".join(preview.commands) + "```")
+        sections.append("*Sent:*\n```" + mrkdwn_escape("\n".join(preview.commands)) + "```")
     if preview.persist:
         sections.append(
             "*To keep it after a restart or the next deploy:*\n"
-            + "\n".join(f"• {line}" for line in preview.persist)
+            + "\n".join(f"• {mrkdwn_escape(line)}" for line in preview.persist)
         )
     if preview.dry_run:
-        sections.append(f"*Dry run:* {preview.dry_run}")
-    sections.extend(f"_{note}_" for note in preview.notes)
+        sections.append(f"*Dry run:* {mrkdwn_escape(preview.dry_run)}")
+    sections.extend(f"_{mrkdwn_escape(note)}_" for note in preview.notes)
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_MAX))) for text in sections
     ]
@@ -305,7 +330,11 @@ def _preview_blocks(preview: Preview) -> tuple[str, list[dict[str, Any]]]:
     else:
         blocks.append(
             ContextBlock(
-                elements=[MarkdownTextObject(text=truncate(f"⛔ Cannot be approved: {preview.reason}", 2000))]
+                elements=[
+                    MarkdownTextObject(
+                        text=truncate(f"⛔ Cannot be approved: {mrkdwn_escape(preview.reason)}", 2000)
+                    )
+                ]
             )
         )
     for block in blocks:
@@ -326,9 +355,9 @@ def _outcome_text(outcome: Outcome, user: str | None = None) -> str:
         "verify_failed": "❌",
         "failed": "❌",
     }
-    head = f"{icon.get(outcome.status, '•')} {outcome.message}"
+    head = f"{icon.get(outcome.status, '•')} {mrkdwn_escape(outcome.message)}"
     if user and outcome.status in ("applied", "waiting", "rejected"):
         head += f" (by <@{user}>)"
     if outcome.lines:
-        head += "\n```" + "\n".join(outcome.lines[:30]) + "```"
+        head += "\n```" + mrkdwn_escape("\n".join(outcome.lines[:30])) + "```"
     return truncate(head, SECTION_TEXT_MAX)

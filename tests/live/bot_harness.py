@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -103,7 +104,12 @@ def start_bot(
     )
     server = create_server(bot.wsgi, host="127.0.0.1", port=0, threads=8)
     port = server.effective_port  # type: ignore[union-attr]
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError, ValueError):  # closed from the test's thread while in select()
+            server.run()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     if workers:
         bot.start_workers()
