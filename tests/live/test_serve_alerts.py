@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -138,6 +139,9 @@ def test_losing_redis_state_does_not_open_a_second_thread(
     wait_for(lambda: parents(slack), "the thread")
     wait_for(lambda: _handled(bots) >= 1, "the first delivery handled")
     redis_py.Redis.from_url(redis_url).flushall()  # a Redis restart without persistence
+    # Alertmanager re-sends a firing group one repeat interval (4 h here) after the last time.
+    for bot in bots:
+        bot.bot.groups._clock = lambda: time.time() + 4 * 3600 + 60
 
     bots[1].alertmanager(body)
     wait_for(lambda: _handled(bots) >= 2, "the re-send handled")
@@ -281,3 +285,38 @@ def _handled(bots: list[RunningBot]) -> int:
 
 def _accepted(bots: list[RunningBot]) -> int:
     return sum(int(bot.bot.metrics.alert_notifications.labels("accepted")._value.get()) for bot in bots)
+
+
+def test_alert_labels_cannot_mention_anyone_or_smuggle_links(
+    bots: list[RunningBot], slack: SlackApiStandIn
+) -> None:
+    body = notification()
+    hostile = "<!channel> look <@U0BOSS> & <https://evil.example|login>"
+    body["commonLabels"] = {**body["commonLabels"], "alertname": hostile}
+    body["commonAnnotations"] = {"summary": "<!everyone>"}
+    body["alerts"][0]["generatorURL"] = "http://x/>|<!here"
+
+    bots[0].alertmanager(json.dumps(body).encode())
+    wait_for(lambda: parents(slack), "the thread")
+
+    shown = parents(slack)[0].text + json.dumps(parents(slack)[0].blocks)
+    for mention in ("<!channel>", "<@U0BOSS>", "<!everyone>", "<!here", "<https://evil"):
+        assert mention not in shown
+    assert "&lt;!channel&gt; look" in shown
+
+
+def test_slack_gateway_errors_are_retried_and_a_refused_update_clears_the_old_blocks(
+    redis_url: str, slack: SlackApiStandIn
+) -> None:
+    poster = SlackPoster(
+        make_web_client(BOT_TOKEN, slack.api_url), redis_py.Redis.from_url(redis_url), BotMetrics()
+    )
+    slack.fail_next("chat.postMessage", 502)
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "firing"}}]
+    ts = poster.post(CHANNEL, "firing", blocks)
+
+    too_long_header = [{"type": "header", "text": {"type": "plain_text", "text": "x" * 200}}]
+    poster.update(CHANNEL, ts, "resolved", too_long_header)
+
+    message = slack.message(CHANNEL, ts)
+    assert message.text.startswith("resolved") and message.blocks == []

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis as redis_py
 from kubernetes import client
 
 from bot.remediation.audit_cli import add_audit_arguments, run_audit
@@ -180,7 +181,7 @@ def test_approve_apply_verify_roll_back_through_slack_and_the_audit_tells_it(
 
 
 def test_a_replayed_click_and_simultaneous_approvals_at_two_bots_apply_once(
-    start: Callable[[], RunningBot], slack: SlackApiStandIn, kube: KubeApiStandIn
+    start: Callable[[], RunningBot], slack: SlackApiStandIn, kube: KubeApiStandIn, redis_url: str
 ) -> None:
     first, second = start(), start()
     first.slack(slash_command_body(text="session-cache", user_id=REQUESTER, channel_id=CHANNEL))
@@ -200,7 +201,15 @@ def test_a_replayed_click_and_simultaneous_approvals_at_two_bots_apply_once(
         thread.start()
     for thread in threads:
         thread.join()
-    time.sleep(1.0)
+    wait_for(lambda: _audited(redis_url, "applied") and _audited(redis_url, "refused"), "apply and refusals")
+    time.sleep(0.5)  # let any second apply, if there were one, reach the stand-in
 
     assert replay == [200, 200]
     assert len(real_patches(kube)) == 1
+    assert len(_audited(redis_url, "applied")) == 1
+    assert any(entry["reason"] == "replay" for entry in _audited(redis_url, "refused"))
+
+
+def _audited(redis_url: str, event: str) -> list[dict[str, Any]]:
+    entries = redis_py.Redis.from_url(redis_url, decode_responses=True).xrange("triage:audit")
+    return [fields for _, fields in entries if fields.get("event") == event]

@@ -476,6 +476,8 @@ class SlackApiStandIn:
             message.text = text
         if blocks is not None:
             message.blocks = self._with_block_ids(blocks)
+        elif params.get("blocks") in ("[]", []):
+            message.blocks = []  # Slack: "to remove previous blocks, include an empty array"
         message.edits += 1
         self._updates.append(Update(channel, ts, text, blocks, params, at))
         return {
