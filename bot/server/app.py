@@ -30,6 +30,7 @@ from bot.alerts.queue import AlertQueue
 from bot.alerts.webhook import WebhookError, parse_notification
 from bot.remediation.flow import KubernetesFactory, RemediationFlow
 from bot.remediation.kubernetes_change import KubernetesChanger
+from bot.server.foreground import Foreground
 from bot.server.metrics import BotMetrics
 from bot.server.settings import ServeSettings
 from bot.settings import Catalog
@@ -79,7 +80,10 @@ class TriageBot:
             )
             self.remediation = RemediationActions(flow, self.poster, self.state, self._resubmit)
             make_proposals = self.remediation.make_proposals
-        self.jobs = DiagnosisJobs(diagnose, self.poster, self.metrics, diagnosis_workers, make_proposals)
+        self.foreground = Foreground()
+        self.jobs = DiagnosisJobs(
+            diagnose, self.poster, self.metrics, diagnosis_workers, make_proposals, self.foreground
+        )
         self.groups = AlertGroups(
             self.state,
             self.poster,
@@ -146,9 +150,10 @@ class TriageBot:
                 if method != "POST":
                     status, body = 405, b"POST only\n"
                 else:
-                    response: Iterable[bytes] = self._slack_handler(
-                        environ, _recording(start_response, self, endpoint)
-                    )
+                    with self.foreground.request():
+                        response: Iterable[bytes] = self._slack_handler(
+                            environ, _recording(start_response, self, endpoint)
+                        )
                     return response
             elif path == "/alertmanager":
                 endpoint = "alertmanager"

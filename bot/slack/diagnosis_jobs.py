@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
@@ -23,6 +23,7 @@ from analyzers.diagnosis import Diagnosis
 from analyzers.evidence import Evidence
 from bot.render.charts import write_memory_charts
 from bot.render.slack import render_slack_blocks, render_slack_text
+from bot.server.foreground import Foreground
 from bot.server.metrics import BotMetrics
 from bot.slack.alert_messages import mention
 from bot.slack.poster import SlackPoster
@@ -60,7 +61,24 @@ class PostedDiagnosis:
 ProposalMaker = Callable[[Diagnosis, Evidence, DiagnosisRequest, str], dict[int, str]]
 
 
+@dataclass
+class _Shared:
+    """One diagnosis of a service, shared by the jobs asking for it at about the same time."""
+
+    result: Future[tuple[Diagnosis, Evidence]]
+    at: float
+    charts: list[tuple[str, bytes]] | None = None  # drawn once, by the first job that posts
+    charted_channels: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class DiagnosisJobs:
+    """Diagnoses on a pool of workers; posting on one queue per channel.
+
+    Posting waits for the channel's turn (Slack's rate per channel), so it has a queue of its own
+    per channel: a busy channel never holds up another's diagnoses.
+    """
+
     def __init__(
         self,
         diagnose: Diagnose,
@@ -68,13 +86,16 @@ class DiagnosisJobs:
         metrics: BotMetrics,
         workers: int = 4,
         make_proposals: ProposalMaker | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
+        self._foreground = foreground or Foreground()
         self._diagnose = diagnose
         self._poster = poster
         self._metrics = metrics
         self._make_proposals = make_proposals
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="diagnosis")
-        self._shared: dict[tuple[str, str | None], tuple[Future[tuple[Diagnosis, Evidence]], float]] = {}
+        self._channels: dict[str, ThreadPoolExecutor] = {}
+        self._shared: dict[tuple[str, str | None], _Shared] = {}
         self._lock = threading.Lock()
         self._pending = 0
 
@@ -85,58 +106,90 @@ class DiagnosisJobs:
     def submit(self, request: DiagnosisRequest) -> Future[PostedDiagnosis | None]:
         with self._lock:
             self._pending += 1
-        return self._pool.submit(self._run, request)
+        done: Future[PostedDiagnosis | None] = Future()
+        self._pool.submit(self._compute, request, done)
+        return done
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+        with self._lock:
+            queues = list(self._channels.values())
+        for queue in queues:
+            queue.shutdown(wait=True, cancel_futures=False)
 
-    def _run(self, request: DiagnosisRequest) -> PostedDiagnosis | None:
+    def _compute(self, request: DiagnosisRequest, done: Future[PostedDiagnosis | None]) -> None:
+        self._foreground.wait_until_idle()
         try:
-            diagnosis, evidence = self._diagnosis(request)
-            return self._post(request, diagnosis, evidence)
+            shared = self._diagnosis(request)
+            self._queue_of(request.channel).submit(self._publish, request, shared, done)
         except Exception as error:
-            log.exception("diagnosis of %s for %s failed", request.service, request.channel)
-            self._metrics.diagnoses.labels(request.trigger, "failed").inc()
-            self._tell_failure(request, error)
-            return None
-        finally:
-            with self._lock:
-                self._pending -= 1
+            self._fail(request, error, done)
 
-    def _diagnosis(self, request: DiagnosisRequest) -> tuple[Diagnosis, Evidence]:
+    def _publish(
+        self, request: DiagnosisRequest, shared: _Shared, done: Future[PostedDiagnosis | None]
+    ) -> None:
+        self._foreground.wait_until_idle()
+        try:
+            diagnosis, evidence = shared.result.result()
+            posted = self._post(request, diagnosis, evidence, shared)
+        except Exception as error:
+            self._fail(request, error, done)
+            return
+        with self._lock:
+            self._pending -= 1
+        done.set_result(posted)
+
+    def _fail(
+        self, request: DiagnosisRequest, error: Exception, done: Future[PostedDiagnosis | None]
+    ) -> None:
+        log.error("diagnosis of %s for %s failed", request.service, request.channel, exc_info=error)
+        self._metrics.diagnoses.labels(request.trigger, "failed").inc()
+        self._tell_failure(request, error)
+        with self._lock:
+            self._pending -= 1
+        done.set_result(None)
+
+    def _queue_of(self, channel: str) -> ThreadPoolExecutor:
+        with self._lock:
+            queue = self._channels.get(channel)
+            if queue is None:
+                queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"post-{channel}")
+                self._channels[channel] = queue
+            return queue
+
+    def _diagnosis(self, request: DiagnosisRequest) -> _Shared:
         key = (request.service, request.namespace)
         with self._lock:
             now = time.monotonic()
             for stale in [
-                k for k, (f, at) in self._shared.items() if f.done() and now - at > SHARED_FOR_SECONDS
+                k for k, s in self._shared.items() if s.result.done() and now - s.at > SHARED_FOR_SECONDS
             ]:
                 del self._shared[stale]  # keeps no evidence around longer than it is shared
             shared = self._shared.get(key)
-            if shared is None or (shared[0].done() and now - shared[1] > SHARED_FOR_SECONDS):
-                future: Future[tuple[Diagnosis, Evidence]] = Future()
-                self._shared[key] = (future, now)
-                owner = True
-            else:
-                future, owner = shared[0], False
+            owner = shared is None
+            if shared is None:
+                shared = self._shared[key] = _Shared(Future(), now)
         if owner:
             started = time.monotonic()
             try:
                 result = self._diagnose(request.service, request.namespace)
             except BaseException as error:
-                future.set_exception(error)
+                shared.result.set_exception(error)
                 with self._lock:
                     self._shared.pop(key, None)
                 raise
             self._metrics.diagnosis_seconds.labels(request.trigger).observe(time.monotonic() - started)
-            with self._lock:
-                self._shared[key] = (future, time.monotonic())
-            future.set_result(result)
+            shared.at = time.monotonic()
+            shared.result.set_result(result)
             for source in result[1].sources:
                 if source.status in ("error", "partial"):
                     self._metrics.source_failures.labels(source.kind).inc()
-        return future.result()
+        shared.result.result()  # raises the owner's failure for everyone who shared it
+        return shared
 
-    def _post(self, request: DiagnosisRequest, diagnosis: Diagnosis, evidence: Evidence) -> PostedDiagnosis:
+    def _post(
+        self, request: DiagnosisRequest, diagnosis: Diagnosis, evidence: Evidence, shared: _Shared
+    ) -> PostedDiagnosis:
         proposal_ids: dict[int, str] = {}
         if self._make_proposals is not None and diagnosis.remediations:
             try:
@@ -158,21 +211,29 @@ class DiagnosisJobs:
             raise
         outcome = "partial" if any(s.status in ("error", "partial") for s in evidence.sources) else "ok"
         self._metrics.diagnoses.labels(request.trigger, outcome).inc()
-        self._upload_charts(request, evidence, request.thread_ts or ts)
+        self._upload_charts(request, evidence, request.thread_ts or ts, shared)
         return PostedDiagnosis(request.channel, ts, diagnosis)
 
-    def _upload_charts(self, request: DiagnosisRequest, evidence: Evidence, thread_ts: str) -> None:
-        with tempfile.TemporaryDirectory(prefix="triage-charts-") as folder:
-            try:
-                paths = write_memory_charts(evidence, Path(folder), request.service)
-            except Exception:
-                log.exception("could not draw the memory charts of %s", request.service)
+    def _upload_charts(
+        self, request: DiagnosisRequest, evidence: Evidence, thread_ts: str, shared: _Shared
+    ) -> None:
+        """The memory charts into the thread: drawn once per shared diagnosis, and for top-level
+        messages once per channel (the next asks in the channel point at the same incident)."""
+        with shared.lock:
+            if request.thread_ts is None and request.channel in shared.charted_channels:
                 return
-            for path in paths[:CHARTS_MAX]:
-                try:
-                    self._poster.upload(request.channel, thread_ts, path, f"Memory of {path.stem}")
-                except SlackApiError as error:
-                    log.error("chart upload for %s refused: %s", request.service, error.response.get("error"))
+            shared.charted_channels.add(request.channel)
+            if shared.charts is None:
+                shared.charts = _draw_charts(evidence, request.service)
+            charts = shared.charts
+        for name, png in charts[:CHARTS_MAX]:
+            try:
+                self._poster.wait_for_turn(request.channel)
+                self._poster.upload(
+                    request.channel, thread_ts, png, name, f"Memory of {name.removesuffix('.png')}"
+                )
+            except SlackApiError as error:
+                log.error("chart upload for %s refused: %s", request.service, error.response.get("error"))
 
     def _tell_failure(self, request: DiagnosisRequest, error: Exception) -> None:
         text = f"Could not diagnose {request.service}: {type(error).__name__}: {str(error)[:300]}"
@@ -183,6 +244,16 @@ class DiagnosisJobs:
                 self._poster.post(request.channel, text, thread_ts=request.thread_ts)
         except Exception:
             log.exception("could not even report the failure of %s", request.service)
+
+
+def _draw_charts(evidence: Evidence, service: str) -> list[tuple[str, bytes]]:
+    with tempfile.TemporaryDirectory(prefix="triage-charts-") as folder:
+        try:
+            paths = write_memory_charts(evidence, Path(folder), service)
+        except Exception:
+            log.exception("could not draw the memory charts of %s", service)
+            return []
+        return [(path.name, path.read_bytes()) for path in paths[:CHARTS_MAX]]
 
 
 def _footer(request: DiagnosisRequest) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -131,10 +130,10 @@ class SlackPoster:
     def ephemeral(self, channel: str, user: str, text: str) -> None:
         self._call("chat_postEphemeral", {"channel": channel, "user": user, "text": _fit(text)}, None)
 
-    def upload(self, channel: str, thread_ts: str, path: Path, title: str) -> None:
+    def upload(self, channel: str, thread_ts: str, content: bytes, filename: str, title: str) -> None:
         try:
             self.client.files_upload_v2(
-                channel=channel, thread_ts=thread_ts, file=str(path), filename=path.name, title=title
+                channel=channel, thread_ts=thread_ts, content=content, filename=filename, title=title
             )
         except SlackApiError as error:
             self._count_error("files_upload_v2", error)

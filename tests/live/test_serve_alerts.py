@@ -108,8 +108,8 @@ def test_one_group_delivered_five_times_to_two_bots_makes_one_thread_and_resolut
 
     bots[1].alertmanager(json.dumps(notification(status="resolved")).encode())
     wait_for(lambda: "resolved after" in slack.message(CHANNEL, parent.ts).text, "the parent marked resolved")
+    wait_for(lambda: any("Resolved after" in r.text for r in slack.thread(CHANNEL, parent.ts)), "the reply")
     assert len(parents(slack)) == 1
-    assert any("Resolved after" in reply.text for reply in slack.thread(CHANNEL, parent.ts))
 
 
 def test_new_alerts_and_refires_go_into_the_same_thread(
