@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
@@ -10,6 +11,7 @@ from bot.alerts.webhook import Notification
 from bot.render.slack import SECTION_TEXT_MAX, SEVERITY_EMOJI, mrkdwn_escape, truncate
 
 DIGEST_SECTIONS_MAX = 45
+_SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{6,}$")
 
 
 def group_title(notification: Notification) -> str:
@@ -42,7 +44,7 @@ def parent_blocks(
         lines.append(" · ".join(links))
     context = [f"started <!date^{int(first_fired)}^{{date_short_pretty}} {{time}}|{int(first_fired)}>"]
     if owners:
-        context.append("owners: " + " ".join(_mention(owner) for owner in owners))
+        context.append("owners: " + " ".join(mention(owner) for owner in owners))
     blocks: list[Block] = [
         HeaderBlock(text=truncate(title, 150)),
         SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_MAX))),
@@ -116,16 +118,11 @@ def _safe_url(url: str) -> bool:
     return url.startswith(("http://", "https://")) and not any(c in url for c in "<>|\n ")
 
 
-def _mention(owner: str) -> str:
-    if owner.startswith("S"):
-        return f"<!subteam^{owner}>"
-    if owner.startswith(("U", "W")):
-        return f"<@{owner}>"
-    return owner
-
-
 def mention(owner: str) -> str:
-    return _mention(owner)
+    """A catalog owner or approver as Slack shows it: a user (U…/W…), a user group (S…) or as written."""
+    if _SLACK_ID.match(owner):
+        return f"<!subteam^{owner}>" if owner.startswith("S") else f"<@{owner}>"
+    return mrkdwn_escape(owner)
 
 
 def _validated(blocks: list[Block]) -> list[dict[str, Any]]:
