@@ -383,6 +383,9 @@ class _Collection:
         except _Missing:
             self.notes.append(f"{kind} {name} not found")
             return None
+        except _Refused as refusal:  # e.g. no read on daemonsets: the pods still tell most of it
+            self.refused[resource] = str(refusal)
+            return None
         self._read_facts(text, call.ref, obj)
         return obj
 

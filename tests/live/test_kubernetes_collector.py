@@ -504,6 +504,19 @@ def test_forbidden_configmaps_give_a_partial_result(
     assert 'RBAC needs verb "get" on "configmaps"' in report.detail
 
 
+def test_a_forbidden_owner_workload_gives_a_partial_result_not_a_failure(
+    api: KubeApiStandIn, collector: KubernetesCollector
+) -> None:
+    api.forbid("deployments")  # as for a DaemonSet owner, which the chart's RBAC does not read
+
+    evidence = _collect(collector)
+
+    (report,) = evidence.sources
+    assert report.status == "partial"
+    assert 'RBAC needs verb "get" on "deployments"' in report.detail
+    assert any(fact.value == "OOMKilled" for fact in evidence.of("container.last_reason"))
+
+
 def test_slow_api_server_raises_a_timeout(api: KubeApiStandIn, collector: KubernetesCollector) -> None:
     api.delay = 5.0
 
