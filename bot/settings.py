@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import string
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,24 @@ def load_catalog(path: str | Path | None = None, environ: Mapping[str, str] = os
         updates["kubeconfig"] = environ["KUBECONFIG"]
     if environ.get("ALERTMANAGER_URL"):
         updates["alertmanager_url"] = environ["ALERTMANAGER_URL"]
-    return catalog.model_copy(update=updates) if updates else catalog
+    catalog = catalog.model_copy(update=updates) if updates else catalog
+    return _with_secrets(catalog, environ, chosen or "the catalog")
+
+
+def _with_secrets(catalog: Catalog, environ: Mapping[str, str], where: str) -> Catalog:
+    """`redis_url: redis://:${SESSION_CACHE_REDIS_PASSWORD}@host:6379` takes the password from the
+    environment (a Secret mounted as a variable), so no catalog file or ConfigMap holds it."""
+    services = dict(catalog.services)
+    for name, service in catalog.services.items():
+        if service.redis_url and "${" in service.redis_url:
+            try:
+                url = string.Template(service.redis_url).substitute(environ)
+            except (KeyError, ValueError) as error:
+                raise CatalogError(
+                    f"{where}: services.{name}.redis_url names ${{{error.args[0]}}}, which is not set"
+                ) from error
+            services[name] = service.model_copy(update={"redis_url": url})
+    return catalog.model_copy(update={"services": services})
 
 
 def _read(path: Path) -> Catalog:

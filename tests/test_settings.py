@@ -82,3 +82,14 @@ def test_unknown_services_get_the_closest_names(tmp_path: Path) -> None:
     path = tmp_path / "catalog.yaml"
     path.write_text(SHAPE_FROM_THE_ISSUE)
     assert load_catalog(path, environ={}).suggestions("session-cach") == ["session-cache"]
+
+
+def test_a_redis_password_comes_from_the_environment_not_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.yaml"
+    path.write_text("services:\n  cache:\n    redis_url: redis://:${CACHE_REDIS_PASSWORD}@cache:6379/0\n")
+
+    catalog = load_catalog(path, environ={"CACHE_REDIS_PASSWORD": "s3cret"})
+
+    assert catalog.services["cache"].redis_url == "redis://:s3cret@cache:6379/0"
+    with pytest.raises(CatalogError, match=r"services\.cache\.redis_url names \$\{CACHE_REDIS_PASSWORD\}"):
+        load_catalog(path, environ={})

@@ -16,6 +16,7 @@ from analyzers.remediate import MAXMEMORY_SHARE_FORKING
 from bot.readers import read_string
 from bot.settings import Catalog
 from tests.ship.ship_kit import (
+    APPROVERS,
     CHART,
     COMBINATIONS,
     DEPLOY,
@@ -209,7 +210,9 @@ def test_catalog_config_map_is_a_valid_catalog_and_is_what_trIAGE_CONFIG_names()
 
 
 def test_catalog_follows_remediation() -> None:
-    objects = render({"remediation": {"enabled": True, "namespaces": ["triage"]}})
+    objects = render(
+        {"remediation": {"enabled": True, "namespaces": ["triage"]}, "catalog": {"approvers": APPROVERS}}
+    )
     config_map = one(objects, "ConfigMap", "oncall-triage")
     assert Catalog.model_validate(yaml.safe_load(config_map["data"]["catalog.yaml"])).remediation.enabled
 
@@ -445,6 +448,14 @@ def test_external_redis_replaces_the_bundled_one(external: dict[str, str], expec
         ({"redis": {"bundled": {"resources": {"limits": {"memory": "512MB"}}}}}, "limits.memory"),
         ({"remediation": {"enabled": True}}, "remediation.namespaces"),
         ({"remediation": {"enabled": True, "namespaces": ["payments"]}}, "not in rbac.namespaces"),
+        (
+            {"remediation": {"enabled": True, "namespaces": ["triage"]}, "catalog": {"approvers": []}},
+            "nobody could approve",
+        ),
+        (
+            {"catalog": {"services": {"cache": {"redis_url": "redis://:hunter2@cache:6379"}}}},
+            "services.cache.redis_url carries credentials",
+        ),
         ({"slack": {"existingSecret": ""}}, "existingSecret"),
     ],
 )

@@ -125,6 +125,7 @@ def test_remediation_roles_are_only_in_the_listed_namespaces() -> None:
     values = {
         "rbac": {"namespaces": ["ecommerce", "payments", "search"]},
         "remediation": {"enabled": True, "namespaces": ["ecommerce", "search"]},
+        "catalog": {"approvers": ["U0SRELEAD"]},
     }
     objects = render(values)
     remediate = [role for role in of_kind(objects, "Role") if role["metadata"]["name"].endswith("-remediate")]
@@ -186,6 +187,7 @@ def test_patch_outside_the_listed_namespaces_is_caught() -> None:
     values = {
         "rbac": {"namespaces": ["ecommerce", "payments"]},
         "remediation": {"enabled": True, "namespaces": ["ecommerce"]},
+        "catalog": {"approvers": ["U0SRELEAD"]},
     }
     objects = render(values)
     merged = merged_values(values)
