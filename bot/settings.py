@@ -105,7 +105,7 @@ def load_catalog(path: str | Path | None = None, environ: Mapping[str, str] = os
     if environ.get("ALERTMANAGER_URL"):
         updates["alertmanager_url"] = environ["ALERTMANAGER_URL"]
     catalog = catalog.model_copy(update=updates) if updates else catalog
-    return _with_secrets(catalog, environ, chosen or "the catalog")
+    return _with_secrets(catalog, environ, str(chosen or "the catalog"))
 
 
 def _with_secrets(catalog: Catalog, environ: Mapping[str, str], where: str) -> Catalog:
