@@ -21,7 +21,7 @@ from typing import Any
 import redis
 from slack_sdk.errors import SlackApiError
 
-from bot.alerts.webhook import Notification
+from bot.alerts.webhook import Alert, Notification
 from bot.render.slack import mrkdwn_escape
 from bot.server.metrics import BotMetrics
 from bot.settings import Catalog
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 METADATA_EVENT = "triage_alert_group"
 DIAGNOSIS_RETRY_SECONDS = 600  # a diagnosis asked for and not posted by then is asked for again
 HISTORY_PAGES = 10
+ANNOUNCE_QUEUE = "triage:announce"  # group id -> when its batched new alerts are due in its thread
+ANNOUNCED_MAX = 10
 HISTORY_CACHE_SECONDS = 5.0  # one read serves a burst of groups (a storm after a loss)
 DIGEST_QUIET_SECONDS = 600  # a storm's digest takes new groups until this long without one
 DIGEST_GROUPS_MAX = 300  # then a new digest message is started
@@ -58,6 +60,8 @@ class GroupRecord:
     diagnosed: bool = False  # a diagnosis was asked for (see `triage:diagnosed:<id>` for done)
     diagnosis_asked_at: float = 0.0
     sequence: str = "0-0"  # the stream id of the newest notification applied
+    unannounced: list[str] = field(default_factory=list)  # new alerts not yet named in the thread
+    announced_at: float = 0.0
 
 
 Submit = Callable[[DiagnosisRequest], "Future[PostedDiagnosis | None]"]
@@ -77,6 +81,7 @@ class AlertGroups:
         storm_window: float = 10.0,
         storm_threads: int = 3,
         clock: Callable[[], float] = time.time,
+        announce_every: float = 60.0,
     ) -> None:
         self._state = state
         self._poster = poster
@@ -89,6 +94,7 @@ class AlertGroups:
         self._storm_window = storm_window
         self._storm_threads = storm_threads
         self._clock = clock
+        self._announce_every = announce_every  # new alerts in a thread: at most one reply this often
         self._history: dict[str, tuple[float, list[dict[str, Any]]]] = {}
         self._history_lock = threading.Lock()
 
@@ -201,23 +207,58 @@ class AlertGroups:
             notification, record.first_fired, self._resolved_after(record), self._owners(notification)
         )
         self._poster.update(record.channel, record.ts, title, blocks)
+        record.unannounced.extend(_alert_line(alert) for alert in new)
         if resolved:
             reply = f"✅ Resolved after {format_duration(self._resolved_after(record) or 0)}."
         elif refired:
             reply = f"🔁 Firing again: {len(notification.firing)} alert(s). New diagnosis below."
-        else:
-            reply = f"➕ {len(new)} more alert(s) firing in this group:\n" + "\n".join(
-                "• "
-                + mrkdwn_escape(
-                    ", ".join(f"{k}={v}" for k, v in sorted(a.labels.items()) if k != "alertname")
-                )
-                for a in new[:10]
+        elif now - record.announced_at < self._announce_every:
+            # The parent already shows the count; the thread hears of these with the next batch.
+            self._state.zadd(
+                ANNOUNCE_QUEUE, {notification.group_id: record.announced_at + self._announce_every}
             )
-        self._poster.post(record.channel, reply, thread_ts=record.ts, max_wait=PACING_WAIT_MAX)
+            self._save(notification.group_id, record)
+            return "new-alerts-batched"
+        else:
+            reply = ""
+        self._announce(record, reply, now)
         if refired:
             self._diagnose(notification, record)
         self._save(notification.group_id, record)
         return "resolved" if resolved else "refired" if refired else "new-alerts"
+
+    def _announce(self, record: GroupRecord, reply: str, now: float) -> None:
+        """Posts `reply` in the group's thread, with the alerts not announced yet."""
+        assert record.ts is not None
+        if record.unannounced:
+            shown = record.unannounced[:ANNOUNCED_MAX]
+            more = len(record.unannounced) - len(shown)
+            lines = "\n".join(f"• {line}" for line in shown) + (f"\n…and {more} more" if more else "")
+            heading = f"➕ {len(record.unannounced)} more alert(s) firing in this group:"
+            reply = f"{reply}\n{heading}\n{lines}" if reply else f"{heading}\n{lines}"
+        if reply:
+            self._poster.post(record.channel, reply, thread_ts=record.ts, max_wait=PACING_WAIT_MAX)
+        record.unannounced, record.announced_at = [], now
+
+    def flush_announcements(self) -> int:
+        """Announces batched new alerts whose time has come; returns how many groups it posted in."""
+        posted = 0
+        for member in self._state.zrangebyscore(ANNOUNCE_QUEUE, 0, self._clock()):
+            group_id = _text(member)
+            if not self._state.zrem(ANNOUNCE_QUEUE, group_id):
+                continue  # another replica took it
+            try:
+                with self._state.lock(f"triage:lock:group:{group_id}", timeout=LOCK_SECONDS):
+                    record = self._load(group_id)
+                    if record is None or record.ts is None or not record.unannounced:
+                        continue
+                    self._announce(record, "", self._clock())
+                    self._save(group_id, record)
+                    posted += 1
+            except Exception:
+                self._state.zadd(ANNOUNCE_QUEUE, {group_id: self._clock() + 5})
+                raise
+        return posted
 
     def _resolved_after(self, record: GroupRecord) -> float | None:
         return None if record.resolved_at is None else record.resolved_at - record.first_fired
@@ -431,6 +472,10 @@ class AlertGroups:
         with self._history_lock:
             self._history[channel] = (time.monotonic(), messages)
         return messages
+
+
+def _alert_line(alert: Alert) -> str:
+    return mrkdwn_escape(", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()) if k != "alertname"))
 
 
 def _ended(notification: Notification, now: float) -> float:

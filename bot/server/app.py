@@ -262,6 +262,7 @@ class TriageBot:
         while not self._stop.wait(1.0):
             try:
                 self.groups.flush_digests()
+                self.groups.flush_announcements()
             except Exception:  # this thread must outlive any one failure
                 log.exception("digest updates failed; trying again in a second")
 

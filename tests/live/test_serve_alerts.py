@@ -320,3 +320,23 @@ def test_slack_gateway_errors_are_retried_and_a_refused_update_clears_the_old_bl
 
     message = slack.message(CHANNEL, ts)
     assert message.text.startswith("resolved") and message.blocks == []
+
+
+def test_new_alerts_arriving_close_together_are_announced_in_one_later_reply(
+    bots: list[RunningBot], slack: SlackApiStandIn
+) -> None:
+    for bot in bots:
+        bot.bot.groups._announce_every = 2.0
+    bots[0].alertmanager(json.dumps(notification(alerts=1)).encode())
+    wait_for(lambda: parents(slack), "the thread")
+    parent = parents(slack)[0]
+    bots[0].alertmanager(json.dumps(notification(alerts=2)).encode())  # announced at once
+    wait_for(lambda: any("1 more alert(s)" in r.text for r in slack.thread(CHANNEL, parent.ts)), "first")
+    bots[1].alertmanager(json.dumps(notification(alerts=4)).encode())  # within 2 s: batched
+    bots[0].alertmanager(json.dumps(notification(alerts=5)).encode())
+
+    wait_for(lambda: "5 firing" in slack.message(CHANNEL, parent.ts).text, "the parent's count")
+    wait_for(lambda: any("3 more alert(s)" in r.text for r in slack.thread(CHANNEL, parent.ts)), "the batch")
+    replies = [r.text for r in slack.thread(CHANNEL, parent.ts) if "more alert(s)" in r.text]
+    assert len(replies) == 2  # one for the first new alert, one for the three that followed
+    assert all(f"session-cache-{n}" in replies[1] for n in (2, 3, 4))
