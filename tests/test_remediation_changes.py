@@ -6,11 +6,14 @@ import pytest
 
 from bot.remediation.kubernetes_change import (
     Workload,
+    newest_replica_set_hash,
     plan_resources,
+    pod_regex,
     qos_class,
     resources_diff,
     resources_patch,
     restore_resources,
+    rollout_done,
     stale_reason,
 )
 from bot.remediation.proposals import Basis, Proposal, Resources, WorkloadTarget
@@ -144,3 +147,53 @@ def test_a_proposal_round_trips_through_json_with_its_target_kind() -> None:
     again = Proposal.model_validate_json(proposal.model_dump_json())
     assert again == proposal
     assert isinstance(again.target, WorkloadTarget)
+
+
+def _set(status: dict[str, object], strategy: dict[str, object] | None = None) -> Workload:
+    return Workload("StatefulSet", "shop", "db", "7", 3, {}, {"app": "db"}, 2, status, "s-1", strategy or {})
+
+
+def test_a_rollout_is_done_as_kubectl_says() -> None:
+    done = {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}
+    revisions = {"currentRevision": "db-2", "updateRevision": "db-2"}
+    assert rollout_done(_set(done | revisions), 3)[0]
+    assert not rollout_done(_set(done | revisions), 4)[0]  # the controller has not seen the patch
+    old_left = done | revisions | {"replicas": 3}  # an old pod still runs beside two new ones
+    assert rollout_done(_set(old_left), 3) == (
+        False,
+        ["waiting: 2/2 updated, 2 available, 1 old still running"],
+    )
+    not_available = done | revisions | {"availableReplicas": 1}
+    assert not rollout_done(_set(not_available), 3)[0]
+    moving = done | {"currentRevision": "db-1", "updateRevision": "db-2"}
+    assert not rollout_done(_set(moving), 3)[0]
+
+
+def test_a_statefulset_that_never_rolls_out_by_itself_is_warned_about() -> None:
+    status = {"observedGeneration": 3, "replicas": 2, "updatedReplicas": 0, "availableReplicas": 2}
+    done, lines = rollout_done(_set(status, {"type": "OnDelete"}), 3)
+    assert not done and "OnDelete" in lines[0] and "never completes" in lines[0]
+    done, lines = rollout_done(_set(status, {"type": "RollingUpdate", "rollingUpdate": {"partition": 1}}), 3)
+    assert not done and "partition is 1" in lines[0]
+
+
+def test_the_newest_replica_set_of_the_deployment_gives_the_revision() -> None:
+    def rs(name: str, revision: str, uid: str = "d-1") -> dict[str, object]:
+        return {
+            "metadata": {
+                "name": f"web-{name}",
+                "labels": {"pod-template-hash": name},
+                "annotations": {"deployment.kubernetes.io/revision": revision},
+                "ownerReferences": [{"kind": "Deployment", "name": "web", "uid": uid}],
+            }
+        }
+
+    deployment = Workload("Deployment", "shop", "web", "7", 3, {}, {"app": "web"}, 2, {}, "d-1")
+    sets = [rs("aaa", "9"), rs("bbb", "10"), rs("ccc", "11", uid="other"), rs("ddd", "x")]
+    assert newest_replica_set_hash(deployment, sets) == "bbb"  # 10 > 9, numerically; not another's
+    assert newest_replica_set_hash(deployment, []) is None
+
+
+def test_the_pod_regex_is_an_exact_alternation() -> None:
+    assert pod_regex(["api-7f-abc", "api-7f-def"]) == "api-7f-abc|api-7f-def"
+    assert pod_regex(["web.0"]) == "web\\\\.0"  # an escaped dot inside a PromQL string

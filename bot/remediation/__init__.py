@@ -37,10 +37,13 @@ alert=None) -> Proposals``
 ``flow.reject(proposal_id, user, channel, why="") -> Outcome``
     An approver or the requester turns it down ("rejected"), else "refused".
 ``flow.verify(proposal_id, timeout=None, interval=5.0) -> Outcome``
-    "verified" or "verify_failed", `.lines` the checks: rollout (observedGeneration, updated and
-    ready replicas), restarts of the container since the change, memory peak vs the new limit
-    (with `catalog.prometheus_url`); Redis still running with the values; the silence active.
-    `timeout` defaults to `remediation.verify_seconds`; it blocks, so run it in a worker.
+    "verified" or "verify_failed", `.lines` the checks: rollout done (kubectl's rule: observed
+    generation, replicas == updated == available, a StatefulSet's currentRevision ==
+    updateRevision), restarts of the container in the pods of the new revision since the change,
+    their memory peak since the change vs the new limit (with `catalog.prometheus_url`); Redis
+    still running with the values; the silence active. A workload is watched for the whole
+    `timeout` (default `remediation.verify_seconds`), failing at the first restart of a new pod;
+    it blocks, so run it in a worker.
 ``flow.rollback(proposal_id, user) -> Proposal``
     A new proposal (`rollback_of` set) putting back the recorded previous values, approved like
     any other; when applied, the original becomes "rolled_back". Raises `RemediationRefused`

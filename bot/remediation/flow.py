@@ -684,16 +684,25 @@ class RemediationFlow:
             return silence.state == "active", [
                 f"silence {silence.id} is {silence.state} until {silence.ends_at}"
             ]
+        # Watch until the deadline even once rolled out: a new pod may run out of memory minutes
+        # after it started. Elapsed time is the injected clock's, and never less than the time
+        # slept (a clock that stands still still ends the watch).
         changer = self._kube(target.context)
-        deadline = time.monotonic() + timeout
+        started = self.now()
+        slept = 0.0
+        interval = max(interval, 0.001)
         while True:
-            status = changer.rollout_status(target, applied, self.catalog.prometheus_url)
-            if status.done or status.failed:
-                return status.done, status.lines
-            remaining = deadline - time.monotonic()
+            status = changer.rollout_status(target, applied, self.catalog.prometheus_url, now=self.now())
+            if status.failed:
+                return False, status.lines
+            remaining = timeout - max(self.now() - started, slept)
             if remaining <= 0:
+                if status.done:
+                    return True, [*status.lines, f"held for the whole verification window ({timeout:g}s)"]
                 return False, [f"not rolled out after {timeout:g}s", *status.lines]
-            self.sleep(min(interval, remaining))
+            step = min(interval, remaining)
+            self.sleep(step)
+            slept += step
 
     def rollback(self, proposal_id: str, user: str) -> Proposal:
         """A new proposal that puts back the values an applied proposal replaced; approved like any other.

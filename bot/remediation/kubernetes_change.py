@@ -30,6 +30,7 @@ import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import requests  # type: ignore[import-untyped, unused-ignore]
@@ -45,11 +46,16 @@ WorkloadKind = Literal["Deployment", "StatefulSet"]
 KINDS: tuple[WorkloadKind, ...] = ("Deployment", "StatefulSet")
 _RESOURCE = {"Deployment": "deployments", "StatefulSet": "statefulsets"}
 Json = dict[str, Any]
-# The container's peak working set over 5 minutes; {namespace}, {name} (the workload), {container}.
+# The container's peak working set in the pods of the new revision since the change: {namespace},
+# {pods} (a regex alternation of exactly those pod names), {container}, {window} (e.g. "300s", since
+# the change and at least a minute); {name} (the workload) is there too for a query that wants it.
 MEMORY_QUERY = (
-    'max(max_over_time(container_memory_working_set_bytes{{namespace="{namespace}",pod=~"{name}-.*",'
-    'container="{container}"}}[5m]))'
+    'max(max_over_time(container_memory_working_set_bytes{{namespace="{namespace}",pod=~"{pods}",'
+    'container="{container}"}}[{window}]))'
 )
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+POD_TEMPLATE_HASH = "pod-template-hash"
+CONTROLLER_REVISION_HASH = "controller-revision-hash"
 MEMORY_FULL = 0.95  # a peak at this share of the new limit fails the verification
 
 
@@ -74,6 +80,8 @@ class Workload:
     match_labels: dict[str, str]
     replicas: int
     status: Json
+    uid: str = ""
+    update_strategy: Json = field(default_factory=dict)  # a StatefulSet's spec.updateStrategy
 
     def resources(self, container: str) -> Resources | None:
         return self.containers.get(container)
@@ -289,9 +297,9 @@ class KubernetesChanger:
         )
         return _workload(target.kind, result)
 
-    def container_restarts(self, workload: Workload, container: str) -> dict[str, tuple[int, str, str]]:
-        """Pod -> (restarts of the container, its last termination reason, when that ended)."""
-        selector = ",".join(f"{k}={v}" for k, v in sorted(workload.match_labels.items()))
+    def pods(self, workload: Workload) -> list[Json]:
+        """The pods the workload's selector matches (of every revision)."""
+        selector = _selector(workload)
         body = self._call(
             "list",
             "Pod",
@@ -301,46 +309,66 @@ class KubernetesChanger:
                 workload.namespace, label_selector=selector or None, **kw
             ),
         )
-        found: dict[str, tuple[int, str, str]] = {}
-        for pod in body.get("items") or []:
-            name = str((pod.get("metadata") or {}).get("name"))
-            for status in (pod.get("status") or {}).get("containerStatuses") or []:
-                if status.get("name") == container:
-                    terminated = (status.get("lastState") or {}).get("terminated") or {}
-                    found[name] = (
-                        int(status.get("restartCount") or 0),
-                        str(terminated.get("reason") or ""),
-                        str(terminated.get("finishedAt") or ""),
-                    )
-        return found
+        return [pod for pod in body.get("items") or [] if isinstance(pod, dict)]
+
+    def container_restarts(self, workload: Workload, container: str) -> dict[str, tuple[int, str, str]]:
+        """Pod -> (restarts of the container, its last termination reason, when that ended)."""
+        return restarts_of(self.pods(workload), container)
+
+    def new_revision(self, workload: Workload) -> str | None:
+        """The pod label value of the newest revision: for a Deployment the `pod-template-hash` of its
+        ReplicaSet with the highest revision annotation, for a StatefulSet `status.updateRevision`;
+        None when that cannot be told (no ReplicaSet found, or not allowed to list them)."""
+        if workload.kind == "StatefulSet":
+            return str(workload.status.get("updateRevision") or "") or None
+        selector = _selector(workload)
+        try:
+            body = self._call(
+                "list",
+                "ReplicaSet",
+                workload.namespace,
+                None,
+                lambda **kw: self.apps.list_namespaced_replica_set(
+                    workload.namespace, label_selector=selector or None, **kw
+                ),
+            )
+        except KubernetesChangeError as error:
+            if error.code in ("forbidden", "not_found"):
+                return None
+            raise
+        return newest_replica_set_hash(workload, body.get("items") or [])
+
+    def new_revision_pods(self, workload: Workload, since: float) -> tuple[list[Json], str]:
+        """(the pods of the newest revision, which revision that is in words).
+
+        Failing a revision to go by, the pods created since `since` (epoch seconds)."""
+        pods = self.pods(workload)
+        revision = self.new_revision(workload)
+        if revision:
+            label = POD_TEMPLATE_HASH if workload.kind == "Deployment" else CONTROLLER_REVISION_HASH
+            chosen = [pod for pod in pods if _labels(pod).get(label) == revision]
+            return chosen, f"{label} {revision}"
+        after = math.floor(since)
+        chosen = [pod for pod in pods if (_created(pod) or 0) >= after]
+        return chosen, "created since the change"
 
     def rollout_status(
         self,
         target: WorkloadTarget,
         applied: Applied,
         prometheus_url: str | None = None,
+        now: float | None = None,
     ) -> RolloutStatus:
-        """Rolled out (observedGeneration, updated and ready replicas), no restarts since the apply,
-        and, with Prometheus, memory under the new limit."""
+        """Rolled out (kubectl's rule, see `rollout_done`), no restarts of the container in the pods of
+        the new revision since the apply, and, with Prometheus, their memory under the new limit.
+
+        Pods of the old revision are not looked at: during the rollout they still have the old
+        limit and may well keep failing; what matters is whether the new ones hold."""
         workload = self.read(target.kind, target.namespace, target.name)
-        lines: list[str] = []
-        done = True
+        done, lines = rollout_done(workload, applied.generation)
         failed = False
-        observed = int(workload.status.get("observedGeneration") or 0)
-        wanted = max(applied.generation or 0, workload.generation)
-        if observed < wanted:
-            done = False
-            lines.append(
-                f"waiting: the controller has not seen generation {wanted} yet (observed {observed})"
-            )
-        updated = int(workload.status.get("updatedReplicas") or 0)
-        ready = int(workload.status.get("readyReplicas") or 0)
-        if updated != workload.replicas or ready != workload.replicas:
-            done = False
-            lines.append(f"waiting: {updated}/{workload.replicas} updated, {ready}/{workload.replicas} ready")
-        else:
-            lines.append(f"rolled out: {ready}/{workload.replicas} ready at generation {observed}")
-        restarts = self.container_restarts(workload, target.container)
+        pods, revision = self.new_revision_pods(workload, applied.at)
+        restarts = restarts_of(pods, target.container)
         since = {pod: count - applied.restarts.get(pod, 0) for pod, (count, _, _) in restarts.items()}
         restarted = {pod: n for pod, n in since.items() if n > 0}
         if restarted:
@@ -352,15 +380,25 @@ class KubernetesChanger:
                 + (f" (last: {', '.join(sorted(reasons))})" if reasons else "")
             )
         else:
-            lines.append(f"no restarts of {target.container} since the change ({len(restarts)} pods)")
+            lines.append(
+                f"no restarts of {target.container} in the new pods ({len(restarts)} pods, {revision})"
+            )
         limit = (workload.resources(target.container) or Resources()).limits.get("memory")
         if prometheus_url and limit:
-            query = self.memory_query.format(
-                namespace=target.namespace, name=target.name, container=target.container
-            )
-            line, full = _memory_check(prometheus_url, query, limit, self.timeout)
-            lines.append(line)
-            failed = failed or full
+            if not restarts:
+                lines.append("memory not checked: no pod of the new revision yet")
+            else:
+                seconds = max(60, math.ceil((now if now is not None else applied.at) - applied.at))
+                query = self.memory_query.format(
+                    namespace=target.namespace,
+                    name=target.name,
+                    container=target.container,
+                    pods=pod_regex(sorted(restarts)),
+                    window=f"{seconds}s",
+                )
+                line, full = _memory_check(prometheus_url, query, limit, self.timeout, seconds)
+                lines.append(line)
+                failed = failed or full
         return RolloutStatus(done=done and not failed, failed=failed, lines=lines)
 
     def _call(self, verb: str, kind: str, namespace: str, name: str | None, send: Any) -> Json:
@@ -388,6 +426,116 @@ class KubernetesChanger:
         return body
 
 
+def rollout_done(workload: Workload, applied_generation: int | None) -> tuple[bool, list[str]]:
+    """Whether the rollout is complete, as kubectl rollout status decides it, and one line on where it is.
+
+    The controller has seen the generation (observedGeneration >= generation), every replica is
+    of the new template and available (status.replicas == updatedReplicas == availableReplicas, at
+    least spec.replicas of them: no old pod is left), and for a StatefulSet currentRevision ==
+    updateRevision. A StatefulSet with updateStrategy OnDelete, or a partition, never rolls out
+    by itself: a warning line says so.
+    """
+    status = workload.status
+    lines: list[str] = []
+    if workload.kind == "StatefulSet":
+        strategy = workload.update_strategy
+        partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+        if strategy.get("type") == "OnDelete":
+            lines.append(
+                "warning: updateStrategy OnDelete: a pod gets the change only when it is deleted; "
+                "this rollout never completes by itself"
+            )
+        elif partition > 0:
+            lines.append(
+                f"warning: rollingUpdate.partition is {partition}: pods below ordinal {partition} keep "
+                "the old revision; this rollout never completes by itself"
+            )
+    observed = int(status.get("observedGeneration") or 0)
+    wanted = max(applied_generation or 0, workload.generation)
+    if observed < wanted:
+        lines.append(f"waiting: the controller has not seen generation {wanted} yet (observed {observed})")
+        return False, lines
+    total = int(status.get("replicas") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    if updated < workload.replicas or not total == updated == available:
+        lines.append(
+            f"waiting: {updated}/{workload.replicas} updated, {available} available, "
+            f"{max(total - updated, 0)} old still running"
+        )
+        return False, lines
+    if workload.kind == "StatefulSet" and status.get("currentRevision") != status.get("updateRevision"):
+        lines.append(
+            f"waiting: currentRevision {status.get('currentRevision')} is not yet the "
+            f"updateRevision {status.get('updateRevision')}"
+        )
+        return False, lines
+    lines.append(f"rolled out: {updated}/{workload.replicas} updated and available at generation {observed}")
+    return True, lines
+
+
+def newest_replica_set_hash(workload: Workload, replica_sets: Iterable[Json]) -> str | None:
+    """The pod-template-hash of the Deployment's ReplicaSet with the highest revision annotation."""
+    best: tuple[int, str] | None = None
+    for replica_set in replica_sets:
+        meta = replica_set.get("metadata") or {}
+        owned = any(
+            owner.get("kind") == "Deployment"
+            and (owner.get("uid") == workload.uid if workload.uid else owner.get("name") == workload.name)
+            for owner in meta.get("ownerReferences") or []
+        )
+        if not owned:
+            continue
+        try:
+            revision = int((meta.get("annotations") or {}).get(REVISION_ANNOTATION) or "")
+        except ValueError:
+            continue
+        template_labels = ((replica_set.get("spec") or {}).get("template") or {}).get("metadata") or {}
+        revision_hash = (meta.get("labels") or {}).get(POD_TEMPLATE_HASH) or (
+            template_labels.get("labels") or {}
+        ).get(POD_TEMPLATE_HASH)
+        if revision_hash and (best is None or revision > best[0]):
+            best = (revision, str(revision_hash))
+    return best[1] if best else None
+
+
+def restarts_of(pods: Iterable[Json], container: str) -> dict[str, tuple[int, str, str]]:
+    """Pod -> (restarts of the container, its last termination reason, when that ended)."""
+    found: dict[str, tuple[int, str, str]] = {}
+    for pod in pods:
+        name = str((pod.get("metadata") or {}).get("name"))
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            if status.get("name") == container:
+                terminated = (status.get("lastState") or {}).get("terminated") or {}
+                found[name] = (
+                    int(status.get("restartCount") or 0),
+                    str(terminated.get("reason") or ""),
+                    str(terminated.get("finishedAt") or ""),
+                )
+    return found
+
+
+def pod_regex(names: Iterable[str]) -> str:
+    """A PromQL regex (in a double-quoted string) matching exactly these pod names."""
+    return "|".join(name.replace("\\", "\\\\").replace(".", "\\\\.") for name in names)
+
+
+def _selector(workload: Workload) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(workload.match_labels.items()))
+
+
+def _labels(obj: Json) -> dict[str, str]:
+    return {str(k): str(v) for k, v in ((obj.get("metadata") or {}).get("labels") or {}).items()}
+
+
+def _created(obj: Json) -> float | None:
+    stamp = str((obj.get("metadata") or {}).get("creationTimestamp") or "")
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 def _workload(kind: WorkloadKind, body: Json) -> Workload:
     meta = body.get("metadata") or {}
     spec = body.get("spec") or {}
@@ -404,6 +552,8 @@ def _workload(kind: WorkloadKind, body: Json) -> Workload:
         },
         replicas=int(spec.get("replicas", 1)),
         status=body.get("status") or {},
+        uid=str(meta.get("uid") or ""),
+        update_strategy=spec.get("updateStrategy") or {},
     )
 
 
@@ -451,7 +601,7 @@ def _status_message(error: ApiException) -> str:
     return _one_line(error.reason or "no message")
 
 
-def _memory_check(url: str, query: str, limit: str, timeout: float) -> tuple[str, bool]:
+def _memory_check(url: str, query: str, limit: str, timeout: float, seconds: int) -> tuple[str, bool]:
     """(a line on the container's peak working set against the new limit, whether it is near the limit)."""
     try:
         answer = requests.get(
@@ -465,7 +615,7 @@ def _memory_check(url: str, query: str, limit: str, timeout: float) -> tuple[str
     if used is None or not limit_bytes:
         return "memory not checked: no working-set series in Prometheus", False
     share = used / limit_bytes
-    line = f"memory peak {math.ceil(used / 2**20)}Mi = {share:.0%} of the new {limit} limit (5 min)"
+    line = f"memory peak {math.ceil(used / 2**20)}Mi = {share:.0%} of the new {limit} limit (new pods, {seconds}s)"
     return line, share >= MEMORY_FULL
 
 

@@ -31,7 +31,8 @@ from tests.standins.kube_api import KubeApiStandIn, ServedRequest
 
 NAMESPACE = "ecommerce"
 SERVICE = "session-cache"
-POD = "session-cache-5d8c7b9f4d-q7wzt"
+OLD_HASH = "5d8c7b9f4d"
+POD = f"session-cache-{OLD_HASH}-q7wzt"
 CHANNEL = "C0ONCALL"
 THREAD = "1732838400.000100"
 REQUESTER = "U0REQUEST"
@@ -90,13 +91,37 @@ def _deployment(memory_limit: str = "64Mi") -> dict[str, Any]:
     }
 
 
+def _replica_set() -> dict[str, Any]:
+    """The ReplicaSet of the Deployment's revision before the change (revision 4)."""
+    labels = {"app": SERVICE, "pod-template-hash": OLD_HASH}
+    return {
+        "kind": "ReplicaSet",
+        "apiVersion": "apps/v1",
+        "metadata": {
+            "name": f"{SERVICE}-{OLD_HASH}",
+            "namespace": NAMESPACE,
+            "labels": labels,
+            "annotations": {"deployment.kubernetes.io/revision": "4"},
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": SERVICE, "uid": "d-1"}
+            ],
+        },
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}},
+    }
+
+
 def _pod(
     restarts: int = 3, last_reason: str = "OOMKilled", finished: str = "2026-11-28T23:00:00Z"
 ) -> dict[str, Any]:
     return {
         "kind": "Pod",
         "apiVersion": "v1",
-        "metadata": {"name": POD, "namespace": NAMESPACE, "labels": {"app": SERVICE}},
+        "metadata": {
+            "name": POD,
+            "namespace": NAMESPACE,
+            "labels": {"app": SERVICE, "pod-template-hash": OLD_HASH},
+            "creationTimestamp": "2025-11-20T08:00:00Z",
+        },
         "spec": {"containers": [{"name": "redis"}, {"name": "exporter"}]},
         "status": {
             "containerStatuses": [
@@ -153,7 +178,7 @@ def connection(redis_server: RedisServer) -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def api() -> Iterator[KubeApiStandIn]:
-    with KubeApiStandIn([_deployment(), _pod()]) as standin:
+    with KubeApiStandIn([_deployment(), _replica_set(), _pod()]) as standin:
         yield standin
 
 
@@ -580,6 +605,7 @@ def test_approve_apply_verify_and_roll_back_end_to_end(
 
     def controller_catches_up(seconds: float) -> None:
         polls.append(seconds)
+        flows.clock.now += seconds
         api.roll_out("Deployment", NAMESPACE, SERVICE)
 
     flow = flows(sleep=controller_catches_up)
@@ -587,17 +613,22 @@ def test_approve_apply_verify_and_roll_back_end_to_end(
     assert flow.preview(proposal.id, ALICE, CHANNEL).can_approve
     assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
 
-    verified = flow.verify(proposal.id, timeout=30, interval=0.01)
+    verified = flow.verify(proposal.id, timeout=30, interval=10)
     assert verified.status == "verified", verified.lines
-    assert len(polls) == 1  # the first look saw the controller behind (generation 5, observed 4)
-    assert "rolled out: 1/1 ready at generation 5" in verified.lines
-    assert "no restarts of redis since the change (1 pods)" in verified.lines
+    assert polls == [10, 10, 10]  # watched for the whole window, not only until rolled out
+    assert "rolled out: 1/1 updated and available at generation 5" in verified.lines
+    (new_pod,) = [pod for pod in api.names("Pod", NAMESPACE) if pod != POD]
+    assert any(
+        line.startswith("no restarts of redis in the new pods (1 pods, pod-template-hash")
+        for line in verified.lines
+    )
+    assert "held for the whole verification window (30s)" in verified.lines
 
     # It OOMs again all the same: verification says so.
-    api.add(_pod(restarts=4, finished="2026-11-29T00:10:00Z"))
+    api.restart(NAMESPACE, new_pod, "redis")
     failed = flow.verify(proposal.id, timeout=0, interval=0.01)
     assert failed.status == "verify_failed"
-    assert any(f"{POD} x1 (last: OOMKilled)" in line for line in failed.lines)
+    assert any(f"{new_pod} x1 (last: OOMKilled)" in line for line in failed.lines)
 
     with pytest.raises(RemediationRefused):
         flow.rollback("made-up-id", BOB)
@@ -670,7 +701,7 @@ def test_verification_compares_the_memory_peak_in_prometheus_with_the_new_limit(
         api_client.close()  # type: ignore[no-untyped-call]
 
     (line,) = [line for line in outcome.lines if line.startswith("memory peak")]
-    assert re.fullmatch(r"memory peak \d+Mi = \d+% of the new 192Mi limit \(5 min\)", line), line
+    assert re.fullmatch(r"memory peak \d+Mi = \d+% of the new 192Mi limit \(new pods, 60s\)", line), line
     assert outcome.status == ("verified" if held else "verify_failed"), outcome.lines
 
 
@@ -683,3 +714,158 @@ def test_no_roll_back_over_a_change_made_since(flows: Flows, api: KubeApiStandIn
     with pytest.raises(RemediationRefused, match=r"limits\.memory is 256Mi") as refused:
         flow.rollback(proposal.id, BOB)
     assert refused.value.reason == "stale"
+
+
+# -- verification looks at the new revision only, for the whole window ------------------------------
+class Controller:
+    """An injected sleep: the clock moves on by what was slept, then the test's step for that look runs."""
+
+    def __init__(self, clock: Clock, *steps: Callable[[], object]) -> None:
+        self.clock, self.steps, self.slept = clock, list(steps), []  # type: list[float]
+
+    def __call__(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.clock.now += seconds
+        if self.steps:
+            self.steps.pop(0)()
+
+
+def test_old_pods_still_oom_during_the_rollout_but_the_new_ones_hold(
+    flows: Flows, api: KubeApiStandIn, clock: Clock
+) -> None:
+    controller = Controller(
+        clock,
+        lambda: api.restart(NAMESPACE, POD, "redis"),  # the old pod, old limit, OOMs again
+        lambda: api.roll_out("Deployment", NAMESPACE, SERVICE),  # the rollout completes
+    )
+    flow = flows(sleep=controller)
+    proposal = _propose(flow)
+    assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+    api.roll_out("Deployment", NAMESPACE, SERVICE, finished=False)  # a new pod beside the old one
+    api.restart(NAMESPACE, POD, "redis")
+    (new_pod,) = [pod for pod in api.names("Pod", NAMESPACE) if pod != POD]
+    new_hash = new_pod.split("-")[-2]
+    assert new_hash != OLD_HASH
+    rs = api.get("ReplicaSet", NAMESPACE, f"{SERVICE}-{new_hash}")
+    assert rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "5"
+
+    outcome = flow.verify(proposal.id, timeout=20, interval=10)
+
+    assert outcome.status == "verified", outcome.lines
+    assert controller.slept == [10, 10]
+    assert f"no restarts of redis in the new pods (1 pods, pod-template-hash {new_hash})" in outcome.lines
+
+
+def test_without_a_replica_set_the_pods_created_since_the_change_count(
+    flows: Flows, api: KubeApiStandIn, clock: Clock
+) -> None:
+    with KubeApiStandIn([_deployment(), _pod()]) as standin:  # no ReplicaSet to tell the revision by
+        flow = Flows(standin, flows.redis_server, clock)()
+        proposal = _propose(flow)
+        assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+        standin.forbid("replicasets")
+        standin.roll_out("Deployment", NAMESPACE, SERVICE, finished=False, created_at=clock.now + 5)
+        standin.restart(NAMESPACE, POD, "redis")
+
+        waiting = flow.verify(proposal.id, timeout=0)
+        assert "no restarts of redis in the new pods (1 pods, created since the change)" in waiting.lines
+        assert waiting.status == "verify_failed" and "not rolled out after 0s" in waiting.lines
+
+        (new_pod,) = [pod for pod in standin.names("Pod", NAMESPACE) if pod != POD]
+        standin.restart(NAMESPACE, new_pod, "redis")
+        failed = flow.verify(proposal.id, timeout=0)
+        assert any(f"{new_pod} x1 (last: OOMKilled)" in line for line in failed.lines)
+
+
+def test_a_statefulset_counts_the_pods_of_its_update_revision(flows: Flows, clock: Clock) -> None:
+    statefulset = _deployment() | {"kind": "StatefulSet"}
+    old = _pod()
+    old["metadata"] |= {"name": f"{SERVICE}-0", "labels": {"app": SERVICE, "controller-revision-hash": "old"}}
+    with KubeApiStandIn([statefulset, old]) as standin:
+        flow = Flows(standin, flows.redis_server, clock)()
+        proposal = _propose(flow)
+        assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+        standin.restart(NAMESPACE, f"{SERVICE}-0", "redis")  # the old pod OOMs before it is replaced
+        standin.roll_out("StatefulSet", NAMESPACE, SERVICE)
+
+        outcome = flow.verify(proposal.id, timeout=0)
+
+        status = standin.get("StatefulSet", NAMESPACE, SERVICE)["status"]
+        assert status["currentRevision"] == status["updateRevision"]
+        assert outcome.status == "verified", outcome.lines
+        revision = status["updateRevision"]
+        assert (
+            f"no restarts of redis in the new pods (1 pods, controller-revision-hash {revision})"
+            in outcome.lines
+        )
+
+
+def test_a_new_pod_oom_two_minutes_after_the_rollout_fails_the_verification_early(
+    flows: Flows, api: KubeApiStandIn, clock: Clock
+) -> None:
+    def new_pod_ooms() -> None:
+        (new_pod,) = [pod for pod in api.names("Pod", NAMESPACE) if pod != POD]
+        api.restart(NAMESPACE, new_pod, "redis")
+
+    controller = Controller(
+        clock,
+        lambda: api.roll_out("Deployment", NAMESPACE, SERVICE),  # rolled out at 30s
+        lambda: None,
+        lambda: None,
+        lambda: None,
+        new_pod_ooms,  # 2 minutes later
+    )
+    flow = flows(sleep=controller)
+    proposal = _propose(flow)
+    assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+
+    outcome = flow.verify(proposal.id, timeout=300, interval=30)
+
+    assert outcome.status == "verify_failed", outcome.lines
+    assert any("x1 (last: OOMKilled)" in line for line in outcome.lines)
+    assert controller.slept == [30] * 5  # failed at the look after the OOM, not at the deadline
+
+
+def test_ready_old_pods_do_not_make_a_rollout_done(flows: Flows, api: KubeApiStandIn) -> None:
+    flow = flows()
+    proposal = _propose(flow)
+    assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+    # One new pod is up and the old one still runs: 1 of 1 updated, 1 ready, but 2 replicas in all.
+    api.roll_out("Deployment", NAMESPACE, SERVICE, ready=1, finished=False)
+
+    outcome = flow.verify(proposal.id, timeout=0)
+
+    assert outcome.status == "verify_failed"
+    assert "not rolled out after 0s" in outcome.lines
+    assert "waiting: 1/1 updated, 1 available, 1 old still running" in outcome.lines
+
+
+def test_the_memory_query_names_the_new_pods_exactly_since_the_change(
+    flows: Flows, api: KubeApiStandIn, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    class Answer:
+        def json(self) -> dict[str, Any]:
+            return {"data": {"result": [{"value": [0, str(100 * 2**20)]}]}}
+
+    def prometheus(url: str, params: dict[str, str], timeout: float) -> Answer:
+        asked.append(params["query"])
+        return Answer()
+
+    monkeypatch.setattr("bot.remediation.kubernetes_change.requests.get", prometheus)
+    flow = flows(_catalog(prometheus_url="http://prometheus.invalid"))
+    proposal = _propose(flow)
+    assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+    api.roll_out("Deployment", NAMESPACE, SERVICE)
+    (new_pod,) = api.names("Pod", NAMESPACE)
+    clock.now += 300  # five minutes after the change
+
+    outcome = flow.verify(proposal.id, timeout=0)
+
+    assert asked == [
+        "max(max_over_time(container_memory_working_set_bytes"
+        f'{{namespace="{NAMESPACE}",pod=~"{new_pod}",container="redis"}}[300s]))'
+    ]
+    assert "memory peak 100Mi = 52% of the new 192Mi limit (new pods, 300s)" in outcome.lines
+    assert outcome.status == "verified"

@@ -15,7 +15,9 @@ JSON merge patch (`application/merge-patch+json`) replaces lists whole; any othe
 415. The result is validated like the API server does for container resources (a request above
 its limit is 422 Invalid); unless `dryRun=All`, it is stored with a new resourceVersion and, when
 its spec changed, a new metadata.generation. The stand-in is no controller: `roll_out` plays the
-Deployment/StatefulSet controller finishing a rollout, `touch_status` a status-only update.
+Deployment/StatefulSet controller (a ReplicaSet per pod template with its revision annotation, pods
+labelled with the revision's hash replacing the old ones, part way or all the way), `restart` the
+kubelet restarting a container, `touch_status` a status-only update.
 `refuse_patches` makes every PATCH answer 422 Invalid with a message (an admission webhook or a
 LimitRange refusing the change, which a dry run reports too); `forbid(resource, "patch")` makes
 PATCH alone 403.
@@ -30,11 +32,14 @@ Every request served is recorded in `requests`, a PATCH with its Content-Type an
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -59,6 +64,7 @@ _PATH = re.compile(
 )
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 JSON_MERGE = "application/merge-patch+json"
+REVISION = "deployment.kubernetes.io/revision"
 _SELECTOR_TERM = re.compile(r"^([\w./-]+?)\s*(==|=|!=)\s*([\w./-]*)$")
 
 
@@ -129,19 +135,168 @@ class KubeApiStandIn:
         with self._lock:
             return copy.deepcopy(self._objects[(RESOURCE_OF_KIND[kind], namespace, name)])
 
-    def roll_out(self, kind: str, namespace: str, name: str, ready: int | None = None) -> None:
-        """Play the controller: the status reports the current generation rolled out (`ready` pods ready)."""
+    def roll_out(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        ready: int | None = None,
+        *,
+        finished: bool = True,
+        created_at: float | None = None,
+    ) -> None:
+        """Play the controller rolling out the current pod template.
+
+        A Deployment gets a ReplicaSet for the template (`{name}-{hash}`, labelled
+        `pod-template-hash`, owned by the Deployment, with the next `deployment.kubernetes.io/revision`),
+        a StatefulSet `status.updateRevision` `{name}-{hash}` (pods labelled `controller-revision-hash`).
+        New pods of that revision (restartCount 0, created at `created_at`, default now) replace the
+        old pods the selector matches. `finished`: every old pod is gone and the status says so
+        (observedGeneration, replicas == updatedReplicas == availableReplicas, `ready` pods ready
+        and available); else one new pod runs beside the old ones and the status says the rollout
+        is under way.
+        """
         with self._lock:
             obj = self._objects[(RESOURCE_OF_KIND[kind], namespace, name)]
             meta = obj["metadata"]
-            replicas = int((obj.get("spec") or {}).get("replicas", 1))
+            spec = obj.get("spec") or {}
+            replicas = int(spec.get("replicas", 1))
+            template = spec.get("template") or {}
+            revision = _template_hash(template)
+            label = "pod-template-hash" if kind == "Deployment" else "controller-revision-hash"
+            value = revision if kind == "Deployment" else f"{name}-{revision}"
+            if kind == "Deployment":
+                self._replica_set(obj, revision, replicas)
+            selector = [
+                (k, "=", str(v)) for k, v in ((spec.get("selector") or {}).get("matchLabels") or {}).items()
+            ]
+            pods = {
+                key: pod
+                for key, pod in self._objects.items()
+                if key[0] == "pods" and key[1] == namespace and _matches(_pod_labels(pod), selector)
+            }
+            old = [key for key, pod in pods.items() if _pod_labels(pod).get(label) != value]
+            new = [key for key, pod in pods.items() if _pod_labels(pod).get(label) == value]
+            wanted = replicas if finished else min(replicas, max(1, len(new)))
+            if finished:
+                for key in old:
+                    del self._objects[key]
+            for index in range(len(new), wanted):
+                pod_name = (
+                    f"{name}-{revision}-{index:05d}"
+                    if kind == "Deployment"
+                    else f"{name}-{replicas - 1 - index}"
+                )
+                self._objects.pop(("pods", namespace, pod_name), None)
+                old = [key for key in old if key != ("pods", namespace, pod_name)]
+                self._add_pod(obj, pod_name, label, value, created_at)
             status = obj.setdefault("status", {})
             status["observedGeneration"] = int(meta.get("generation", 1))
-            status["replicas"] = replicas
-            status["updatedReplicas"] = replicas
-            status["readyReplicas"] = replicas if ready is None else ready
+            if finished:
+                status["replicas"] = replicas
+                status["updatedReplicas"] = replicas
+                status["readyReplicas"] = replicas if ready is None else ready
+            else:
+                status["replicas"] = wanted + len(old)
+                status["updatedReplicas"] = wanted
+                status["readyReplicas"] = wanted + len(old) if ready is None else ready
             status["availableReplicas"] = status["readyReplicas"]
+            if kind == "StatefulSet":
+                status["updateRevision"] = value
+                if finished or "currentRevision" not in status:
+                    status["currentRevision"] = value if finished else "old"
             self._bump(meta)
+
+    def restart(self, namespace: str, pod: str, container: str, reason: str = "OOMKilled") -> None:
+        """The container of a pod restarted (the kubelet's doing): restartCount + 1, lastState terminated."""
+        with self._lock:
+            obj = self._objects[("pods", namespace, pod)]
+            for status in obj.setdefault("status", {}).setdefault("containerStatuses", []):
+                if status.get("name") == container:
+                    status["restartCount"] = int(status.get("restartCount") or 0) + 1
+                    status["lastState"] = {
+                        "terminated": {"reason": reason, "exitCode": 137, "finishedAt": _stamp(time.time())}
+                    }
+            self._bump(obj["metadata"])
+
+    def names(self, kind: str, namespace: str) -> list[str]:
+        """The names of the stored objects of a kind in a namespace (e.g. the pods after a rollout)."""
+        resource = RESOURCE_OF_KIND[kind]
+        with self._lock:
+            return sorted(name for res, ns, name in self._objects if res == resource and ns == namespace)
+
+    def _replica_set(self, deployment: Json, revision: str, replicas: int) -> None:
+        meta = deployment["metadata"]
+        namespace, name = meta.get("namespace", "default"), meta["name"]
+        owned = {
+            key: rs
+            for key, rs in self._objects.items()
+            if key[0] == "replicasets"
+            and key[1] == namespace
+            and any(
+                o.get("uid") == meta.get("uid") and o.get("name") == name
+                for o in rs["metadata"].get("ownerReferences") or []
+            )
+        }
+        newest = max(
+            (int((rs["metadata"].get("annotations") or {}).get(REVISION, 0)) for rs in owned.values()),
+            default=0,
+        )
+        key = ("replicasets", namespace, f"{name}-{revision}")
+        if key in owned:
+            annotations = owned[key]["metadata"].setdefault("annotations", {})
+            if int(annotations.get(REVISION, 0)) != newest:
+                annotations[REVISION] = str(newest + 1)  # an older template again: it becomes the newest
+            return
+        template = copy.deepcopy(deployment["spec"].get("template") or {})
+        labels = {**((template.get("metadata") or {}).get("labels") or {}), "pod-template-hash": revision}
+        template.setdefault("metadata", {})["labels"] = labels
+        self._version += 1
+        self._objects[key] = {
+            "kind": "ReplicaSet",
+            "apiVersion": "apps/v1",
+            "metadata": {
+                "name": key[2],
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": {REVISION: str(newest + 1)},
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": name,
+                        "uid": meta.get("uid"),
+                        "controller": True,
+                    }
+                ],
+                "resourceVersion": str(self._version),
+            },
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": template},
+        }
+
+    def _add_pod(self, owner: Json, pod_name: str, label: str, value: str, created_at: float | None) -> None:
+        meta = owner["metadata"]
+        template = (owner.get("spec") or {}).get("template") or {}
+        containers = ((template.get("spec") or {}).get("containers")) or []
+        self._version += 1
+        self._objects[("pods", meta.get("namespace", "default"), pod_name)] = {
+            "kind": "Pod",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": pod_name,
+                "namespace": meta.get("namespace", "default"),
+                "labels": {**((template.get("metadata") or {}).get("labels") or {}), label: value},
+                "creationTimestamp": _stamp(time.time() if created_at is None else created_at),
+                "resourceVersion": str(self._version),
+            },
+            "spec": {"containers": [{"name": c["name"]} for c in containers]},
+            "status": {
+                "phase": "Running",
+                "containerStatuses": [
+                    {"name": c["name"], "restartCount": 0, "ready": True} for c in containers
+                ],
+            },
+        }
 
     def touch_status(self, kind: str, namespace: str, name: str) -> None:
         """A status-only update (as the controller makes all the time): a new resourceVersion, same spec."""
@@ -391,6 +546,20 @@ def _field(obj: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         obj = obj.get(part) if isinstance(obj, dict) else None
     return obj
+
+
+def _pod_labels(obj: Json) -> dict[str, Any]:
+    return dict((obj.get("metadata") or {}).get("labels") or {})
+
+
+def _template_hash(template: Json) -> str:
+    """Like the controller's pod-template-hash: a short hash of the pod template."""
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
+    return "".join(c for c in digest if c in "bcdfghjklmnpqrstvwxz2456789")[:10] or digest[:10]
+
+
+def _stamp(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- patches --------------------------------------------------------------------------------------
