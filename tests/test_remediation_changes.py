@@ -37,6 +37,8 @@ def test_the_patch_names_one_container_and_only_its_resources() -> None:
             }
         }
     }
+    # With the resourceVersion the stale check was made on: 409 Conflict if it moved since.
+    assert resources_patch("app", change, "4711")["metadata"] == {"resourceVersion": "4711"}
 
 
 def test_a_raise_keeps_the_requests() -> None:

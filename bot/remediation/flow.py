@@ -409,7 +409,7 @@ class RemediationFlow:
         stale, note = stale_reason(proposal.basis, workload, target.container)
         change = proposal.change.resources or Resources()
         current = workload.resources(target.container) or Resources()
-        body = resources_patch(target.container, change)
+        body = resources_patch(target.container, change, workload.resource_version)
         command = (
             f"kubectl -n {target.namespace} patch {target.kind.lower()} {target.name} --type strategic "
             f"-p '{_json(body)}'"
@@ -419,7 +419,9 @@ class RemediationFlow:
         notes = [note] if note else []
         if not stale:
             try:
-                result = changer.patch_resources(target, change, dry_run=True)
+                result = changer.patch_resources(
+                    target, change, dry_run=True, resource_version=workload.resource_version
+                )
             except KubernetesChangeError as error:
                 dry_run = f"the API server refused the dry run: {error}"
                 reason = reason or dry_run
@@ -598,15 +600,23 @@ class RemediationFlow:
         self, proposal: Proposal, target: WorkloadTarget, user: str
     ) -> tuple[Applied, Change, list[str]]:
         changer = self._kube(target.context)
-        workload = changer.read(target.kind, target.namespace, target.name)
-        stale, note = stale_reason(proposal.basis, workload, target.container)
-        if stale:
-            raise _Stale(stale)
         change = proposal.change.resources or Resources()
-        current = workload.resources(target.container) or Resources()
-        changer.patch_resources(target, change, dry_run=True)
-        restarts = changer.container_restarts(workload, target.container)
-        result = changer.patch_resources(target, change, dry_run=False)
+        for attempt in (1, 2):
+            workload = changer.read(target.kind, target.namespace, target.name)
+            stale, note = stale_reason(proposal.basis, workload, target.container)
+            if stale:
+                raise _Stale(stale)
+            current = workload.resources(target.container) or Resources()
+            version = workload.resource_version
+            changer.patch_resources(target, change, dry_run=True, resource_version=version)
+            restarts = changer.container_restarts(workload, target.container)
+            try:
+                result = changer.patch_resources(target, change, dry_run=False, resource_version=version)
+                break
+            except KubernetesChangeError as error:
+                # Changed between the read and the patch: read it again and check again, once.
+                if error.code != "conflict" or attempt == 2:
+                    raise
         applied = Applied(
             by=user,
             at=self.now(),

@@ -19,8 +19,11 @@ Stale check: `metadata.resourceVersion` changes on every status update of a Depl
 counts, conditions), so comparing it alone would call nearly every proposal stale. A proposal is
 stale when the container it changes is gone or its resources (limits and requests, every key)
 differ from those it was computed against; a moved resourceVersion or generation alone is only
-reported. A change of the container's resources between that check and the patch (a window of one
-round trip) is not guarded against.
+reported. The patch carries `metadata.resourceVersion` of the read the stale check was made on, so
+a change in between (a window of one round trip) makes the API server answer 409 Conflict; the
+workload is then read again, checked again, and the patch sent once more.
+
+    {"metadata": {"resourceVersion": "4711"}, "spec": {"template": ...}}
 """
 
 from __future__ import annotations
@@ -132,14 +135,22 @@ def restore_resources(previous: Resources, written: Resources, current: Resource
     return Resources(limits=limits, requests=requests_)
 
 
-def resources_patch(container: str, change: Resources) -> Json:
-    """The strategic merge patch that writes `change` into one container and nothing else."""
+def resources_patch(container: str, change: Resources, resource_version: str | None = None) -> Json:
+    """The strategic merge patch that writes `change` into one container and nothing else.
+
+    With `resource_version` (of the read the stale check was made on), the API server refuses it
+    with 409 Conflict when the workload changed since that read.
+    """
     resources: Json = {}
     if change.limits:
         resources["limits"] = dict(change.limits)
     if change.requests:
         resources["requests"] = dict(change.requests)
-    return {"spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}}
+    body: Json = {}
+    if resource_version:
+        body["metadata"] = {"resourceVersion": resource_version}
+    body["spec"] = {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}
+    return body
 
 
 def merged(current: Resources, change: Resources) -> Resources:
@@ -273,9 +284,13 @@ class KubernetesChanger:
             "not_found", f"no workload found in {namespace}: tried {', '.join(tried) or 'none'}"
         )
 
-    def patch_resources(self, target: WorkloadTarget, change: Resources, dry_run: bool) -> Workload:
-        """Send the strategic merge patch (with dryRun=All when `dry_run`); the workload it gives."""
-        body = resources_patch(target.container, change)
+    def patch_resources(
+        self, target: WorkloadTarget, change: Resources, dry_run: bool, resource_version: str | None = None
+    ) -> Workload:
+        """Send the strategic merge patch (with dryRun=All when `dry_run`); the workload it gives.
+
+        With `resource_version`, a workload changed since raises KubernetesChangeError("conflict")."""
+        body = resources_patch(target.container, change, resource_version)
         patch = (
             self.apps.patch_namespaced_deployment
             if target.kind == "Deployment"

@@ -41,13 +41,15 @@ BOB = "U0BOB"
 EVE = "U0EVE"
 STRATEGIC = "application/strategic-merge-patch+json"
 DEPLOYMENT_PATH = f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{SERVICE}"
-EXPECTED_PATCH = {
-    "spec": {
-        "template": {
-            "spec": {"containers": [{"name": "redis", "resources": {"limits": {"memory": "192Mi"}}}]}
-        }
+
+
+def _expected_patch(version: str, limits: dict[str, str] | None = None) -> dict[str, Any]:
+    """The exact patch body: the container's resources, and the resourceVersion the check was made on."""
+    resources = {"limits": limits or {"memory": "192Mi"}}
+    return {
+        "metadata": {"resourceVersion": version},
+        "spec": {"template": {"spec": {"containers": [{"name": "redis", "resources": resources}]}}},
     }
-}
 
 
 class Clock:
@@ -290,6 +292,7 @@ def test_the_preview_shows_the_diff_the_patch_and_the_dry_run(flows: Flows, api:
     flow = flows()
     proposal = _propose(flow)
     before = api.get("Deployment", NAMESPACE, SERVICE)
+    expected = _expected_patch(before["metadata"]["resourceVersion"])
 
     preview = flow.preview(proposal.id, EVE, CHANNEL)  # anyone in the channel may look
 
@@ -299,11 +302,11 @@ def test_the_preview_shows_the_diff_the_patch_and_the_dry_run(flows: Flows, api:
     assert preview.dry_run == "the API server accepts it (dryRun=All)"
     assert (
         "--type strategic" in preview.commands[0]
-        and json.dumps(EXPECTED_PATCH, separators=(",", ":")) in preview.commands[0]
+        and json.dumps(expected, separators=(",", ":")) in preview.commands[0]
     )
     assert any("Helm values" in line for line in preview.persist)
     (dry,) = _patches(api)
-    assert (dry.query, dry.content_type, dry.body) == ({"dryRun": "All"}, STRATEGIC, EXPECTED_PATCH)
+    assert (dry.query, dry.content_type, dry.body) == ({"dryRun": "All"}, STRATEGIC, expected)
     assert api.get("Deployment", NAMESPACE, SERVICE) == before
 
 
@@ -349,13 +352,13 @@ def test_an_approval_sends_exactly_the_strategic_merge_patch_of_that_container(
         DEPLOYMENT_PATH,
         {"dryRun": "All"},
         STRATEGIC,
-        EXPECTED_PATCH,
+        _expected_patch(version),
     )
     assert (real.path, real.query, real.content_type, real.body) == (
         DEPLOYMENT_PATH,
         {},
         STRATEGIC,
-        EXPECTED_PATCH,
+        _expected_patch(version),
     )
     assert not [r for r in api.requests if "/pods/" in r.path and r.method != "GET"]  # never a pod
     assert _redis_limits(api) == {
@@ -441,6 +444,39 @@ def test_a_refused_click_changes_nothing_and_says_why(
     if state != "stale":  # a stale proposal was approved, then found stale before applying
         assert stored.approvals == []
     assert ("refused", reason) in _events(connection)
+
+
+def test_a_change_between_the_check_and_the_patch_is_a_conflict_then_checked_again(
+    flows: Flows, api: KubeApiStandIn, connection: redis.Redis
+) -> None:
+    flow = flows()
+    proposal = _propose(flow)
+    api.before_next_patch(lambda: api.add(_deployment(memory_limit="128Mi")))  # a helm upgrade, just then
+
+    outcome = flow.approve(proposal.id, ALICE, CHANNEL)
+
+    assert (outcome.status, outcome.reason) == ("refused", "stale"), outcome.message
+    assert [r.status for r in _real_patches(api)] == [409]
+    assert _redis_limits(api)["redis"]["limits"]["memory"] == "128Mi"  # not overwritten
+    assert flow.get(proposal.id).state == "stale"  # type: ignore[union-attr]
+
+
+def test_a_status_update_between_the_check_and_the_patch_is_retried_once(
+    flows: Flows, api: KubeApiStandIn
+) -> None:
+    flow = flows()
+    proposal = _propose(flow)
+    api.before_next_patch(lambda: api.touch_status("Deployment", NAMESPACE, SERVICE))
+    first = api.get("Deployment", NAMESPACE, SERVICE)["metadata"]["resourceVersion"]
+
+    outcome = flow.approve(proposal.id, ALICE, CHANNEL)
+
+    assert outcome.status == "applied", outcome.message
+    conflict, applied = _real_patches(api)
+    assert (conflict.status, conflict.body) == (409, _expected_patch(first))
+    second = applied.body["metadata"]["resourceVersion"]
+    assert applied.status == 200 and second != first and applied.body == _expected_patch(second)
+    assert _redis_limits(api)["redis"]["limits"]["memory"] == "192Mi"
 
 
 def test_a_status_update_of_the_workload_is_not_stale(flows: Flows, api: KubeApiStandIn) -> None:
@@ -562,16 +598,11 @@ def test_a_statefulset_is_found_when_there_is_no_deployment(flows: Flows, api: K
             diagnosis, _evidence(), SERVICE, flow.catalog.service(SERVICE), CHANNEL, THREAD, REQUESTER
         )
 
+        version = standin.get("StatefulSet", NAMESPACE, SERVICE)["metadata"]["resourceVersion"]
         assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
         (real,) = _real_patches(standin)
         assert real.path == f"/apis/apps/v1/namespaces/{NAMESPACE}/statefulsets/{SERVICE}"
-        assert real.body == {
-            "spec": {
-                "template": {
-                    "spec": {"containers": [{"name": "redis", "resources": {"limits": {"cpu": "1"}}}]}
-                }
-            }
-        }
+        assert real.body == _expected_patch(version, {"cpu": "1"})
 
 
 def test_what_cannot_be_proposed_is_listed_with_why(flows: Flows) -> None:
@@ -636,16 +667,11 @@ def test_approve_apply_verify_and_roll_back_end_to_end(
     assert back.rollback_of == proposal.id and back.requested_by == BOB and back.channel == CHANNEL
     assert back.change.resources is not None and back.change.resources.limits == {"memory": "64Mi"}
     assert back.change.resources.requests == {}  # 48Mi is under 64Mi: kept
+    version = api.get("Deployment", NAMESPACE, SERVICE)["metadata"]["resourceVersion"]
     assert flow.approve(back.id, ALICE, CHANNEL).status == "applied"
 
     assert _redis_limits(api)["redis"]["limits"] == {"memory": "64Mi", "cpu": "500m"}
-    assert _real_patches(api)[-1].body == {
-        "spec": {
-            "template": {
-                "spec": {"containers": [{"name": "redis", "resources": {"limits": {"memory": "64Mi"}}}]}
-            }
-        }
-    }
+    assert _real_patches(api)[-1].body == _expected_patch(version, {"memory": "64Mi"})
     assert flow.get(proposal.id).state == "rolled_back"  # type: ignore[union-attr]
     with pytest.raises(RemediationRefused, match="rolled_back"):
         flow.rollback(proposal.id, BOB)

@@ -18,7 +18,9 @@ its spec changed, a new metadata.generation. The stand-in is no controller: `rol
 Deployment/StatefulSet controller (a ReplicaSet per pod template with its revision annotation, pods
 labelled with the revision's hash replacing the old ones, part way or all the way), `restart` the
 kubelet restarting a container, `touch_status` a status-only update.
-`refuse_patches` makes every PATCH answer 422 Invalid with a message (an admission webhook or a
+A PATCH whose body carries a `metadata.resourceVersion` other than the stored one is 409 Conflict,
+as the API server answers it (optimistic concurrency); `before_next_patch` runs a change of the
+test's just before the next real PATCH. `refuse_patches` makes every PATCH answer 422 Invalid with a message (an admission webhook or a
 LimitRange refusing the change, which a dry run reports too); `forbid(resource, "patch")` makes
 PATCH alone 403.
 
@@ -37,7 +39,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +90,7 @@ class KubeApiStandIn:
         self._logs: dict[tuple[str, str, str, bool], str] = {}
         self._forbidden: dict[str, set[str] | None] = {}  # resource -> verbs (None: every verb)
         self._patch_refusal: str | None = None
+        self._before_patch: list[Callable[[], object]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._version = 1000
@@ -129,6 +132,11 @@ class KubeApiStandIn:
     def refuse_patches(self, message: str | None) -> None:
         """Answer every PATCH (dry run or not) with 422 Invalid and this message; None: accept again."""
         self._patch_refusal = message
+
+    def before_next_patch(self, meanwhile: Callable[[], object]) -> None:
+        """Run `meanwhile` when the next PATCH that is not a dry run arrives, before it is looked at
+        (someone else changing the workload between the bot's read and its patch)."""
+        self._before_patch.append(meanwhile)
 
     def get(self, kind: str, namespace: str, name: str) -> Json:
         """A copy of the stored object (e.g. to see what a PATCH did)."""
@@ -441,6 +449,8 @@ class KubeApiStandIn:
         if dry_run not in (None, "All"):
             return _status(400, "BadRequest", f'Invalid dryRun directive: "{dry_run}"')
         kind = RESOURCES[resource][0]
+        if dry_run is None and self._before_patch:
+            self._before_patch.pop(0)()
         with self._lock:
             current = self._objects.get((resource, namespace, name))
             if current is None:
@@ -450,6 +460,13 @@ class KubeApiStandIn:
             if self._patch_refusal is not None:
                 message = f'{kind}.apps "{name}" is invalid: {self._patch_refusal}'
                 return _status(422, "Invalid", message, {"name": name, "group": "apps", "kind": kind})
+            wanted = (patch.get("metadata") or {}).get("resourceVersion")
+            if wanted is not None and wanted != current["metadata"].get("resourceVersion"):
+                message = (
+                    f'Operation cannot be fulfilled on {resource}.apps "{name}": the object has been '
+                    "modified; please apply your changes to the latest version and try again"
+                )
+                return _status(409, "Conflict", message, {"name": name, "group": "apps", "kind": resource})
             merged = _merge(current, patch, strategic=media_type == STRATEGIC_MERGE)
             problem = _invalid_resources(merged)
             if problem:
