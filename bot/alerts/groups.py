@@ -398,7 +398,6 @@ class AlertGroups:
             )
             resolved = sum(1 for entry in entries if entry["resolved"])
             title, blocks = digest_blocks([entry["line"] for entry in entries], len(entries), resolved)
-            self._poster.wait_for_turn(channel)
             self._poster.update(channel, digest_ts, title, blocks)
 
     # State.

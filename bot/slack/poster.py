@@ -124,6 +124,8 @@ class SlackPoster:
         return str(answer["ts"])
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Edits a message; edits have a bucket of their own per channel, twice the posting rate."""
+        self._wait(f"triage:pace-edits:{channel}", 2 * self._rate, 2 * self._burst, None)
         self._call("chat_update", {"channel": channel, "ts": ts, "text": _fit(text)}, blocks)
         self.metrics.slack_messages.labels("update").inc()
 
@@ -150,9 +152,12 @@ class SlackPoster:
 
     def wait_for_turn(self, channel: str, max_wait: float | None = None) -> None:
         """Sleeps until the channel may take one more message; PacingTimeout if over `max_wait`."""
-        wait = float(self._take_token(keys=[f"triage:pace:{channel}"], args=[self._rate, self._burst]))
+        self._wait(f"triage:pace:{channel}", self._rate, self._burst, max_wait)
+
+    def _wait(self, bucket: str, rate: float, burst: int, max_wait: float | None) -> None:
+        wait = float(self._take_token(keys=[bucket], args=[rate, burst]))
         if max_wait is not None and wait > max_wait:
-            raise PacingTimeout(f"{channel}: {wait:.0f}s of messages queued before this one")
+            raise PacingTimeout(f"{bucket}: {wait:.0f}s of messages queued before this one")
         if wait > 0:
             time.sleep(wait)
 
