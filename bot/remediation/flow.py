@@ -552,7 +552,7 @@ class RemediationFlow:
         if final.rollback_of:
             self.store.transition(
                 final.rollback_of,
-                ["applied"],
+                ["applied", "failed"],
                 "rolled_back",
                 self.now(),
                 lambda p: p.model_copy(update={"rolled_back_by": final.id}),
@@ -567,7 +567,12 @@ class RemediationFlow:
             values = proposal.change.redis_config
             try:
                 before, after = self.redis_changer.apply(
-                    self._redis_url(target.service), values, proposal.basis.redis_config
+                    self._redis_url(target.service),
+                    values,
+                    proposal.basis.redis_config,
+                    before_write=lambda before: self._record_previous(
+                        proposal.id, Change(redis_config=before)
+                    ),
                 )
             except RedisChangeError as error:
                 if error.code == "stale":
@@ -610,6 +615,7 @@ class RemediationFlow:
             version = workload.resource_version
             changer.patch_resources(target, change, dry_run=True, resource_version=version)
             restarts = changer.container_restarts(workload, target.container)
+            self._record_previous(proposal.id, Change(resources=current))
             try:
                 result = changer.patch_resources(target, change, dry_run=False, resource_version=version)
                 break
@@ -626,6 +632,17 @@ class RemediationFlow:
         )
         lines = resources_diff(target, current, change) + ([f"# {note}"] if note else [])
         return applied, Change(resources=current), lines
+
+    def _record_previous(self, proposal_id: str, previous: Change) -> None:
+        """Store what is about to be replaced before writing: a failure part way (a patch that timed
+        out, CONFIG GET failing after CONFIG SET) still leaves a proposal that can be rolled back."""
+
+        def record(current: Proposal) -> Proposal | None:
+            if current.state != "applying":
+                return None
+            return current.model_copy(update={"previous": previous})
+
+        self.store.update(proposal_id, record, self.now())
 
     def reject(self, proposal_id: str, user: str, channel: str, why: str = "") -> Outcome:
         """Turn a proposal down (an approver or the requester); nothing is applied."""
@@ -723,10 +740,13 @@ class RemediationFlow:
         original = self.store.get(proposal_id)
         if original is None:
             raise RemediationRefused("unknown", "this proposal does not exist (any more)")
-        if original.state != "applied" or original.previous is None:
+        # A failed apply may have written part of the change (a patch that timed out, one CONFIG
+        # SET pair of several): with its previous values recorded, it can be rolled back too.
+        if original.state not in ("applied", "failed") or original.previous is None:
             raise RemediationRefused(
                 "replay", f"only an applied change can be rolled back; this one is {original.state}"
             )
+        partial = original.state == "failed"
         service_config = self.catalog.service(original.service)
         target = original.target
         bounds = ""
@@ -744,6 +764,10 @@ class RemediationFlow:
             }
             if moved:
                 now = ", ".join(f"{key} is {value}" for key, value in sorted(moved.items()))
+                if partial:
+                    raise RemediationRefused(
+                        "stale", f"the failed change is not in place ({now}): nothing to roll back"
+                    )
                 raise RemediationRefused(
                     "stale", f"changed since it was applied ({now}): not rolling that back"
                 )
@@ -768,6 +792,20 @@ class RemediationFlow:
             change = Change(redis_config=values)
             basis = Basis(redis_config=self.redis_changer.read(self._redis_url(target.service), values))
             applied_values = original.applied.redis_config if original.applied else {}
+            if partial:  # only the values it did set: the others are still what they were
+                written_values = original.change.redis_config
+                values = {
+                    n: v
+                    for n, v in values.items()
+                    if _same_redis_value(n, basis.redis_config.get(n), written_values[n])
+                }
+                if not values:
+                    raise RemediationRefused(
+                        "stale", "the failed change is not in place: nothing to roll back"
+                    )
+                change = Change(redis_config=values)
+                basis = Basis(redis_config={n: basis.redis_config[n] for n in values})
+                applied_values = dict(basis.redis_config)
             moved_values = [
                 f"{n} is {v}" for n, v in basis.redis_config.items() if applied_values.get(n) != v
             ]

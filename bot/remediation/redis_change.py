@@ -44,12 +44,18 @@ class RedisChanger:
             return _config_get(client, names)
 
     def apply(
-        self, url: str, values: Mapping[str, str], basis: Mapping[str, str]
+        self,
+        url: str,
+        values: Mapping[str, str],
+        basis: Mapping[str, str],
+        before_write: Callable[[dict[str, str]], None] | None = None,
     ) -> tuple[dict[str, str], dict[str, str]]:
         """CONFIG SET `values` if the server still runs with `basis`.
 
         Returns (the values before, the values after as CONFIG GET says them). Raises
-        RedisChangeError("stale") without changing anything when a value moved.
+        RedisChangeError("stale") without changing anything when a value moved. `before_write` is
+        given the values before, ahead of the first CONFIG SET (to record them: whatever fails
+        after that, they are known for a roll back).
         """
         with self.client_factory(url) as client:
             before = _config_get(client, values)
@@ -63,10 +69,9 @@ class RedisChanger:
                     f"{name} was {then!r}, is {now!r}" for name, (then, now) in sorted(moved.items())
                 )
                 raise RedisChangeError("stale", f"Redis changed since the proposal: {detail}")
-            try:
-                _config_set(client, values)
-            except redis.ResponseError as error:
-                raise RedisChangeError("refused", f"CONFIG SET refused: {error}") from None
+            if before_write is not None:
+                before_write(before)
+            _config_set(client, values, before)
             return before, _config_get(client, values)
 
 
@@ -101,18 +106,37 @@ def _config_get(client: redis.Redis, names: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def _config_set(client: redis.Redis, values: Mapping[str, str]) -> None:
-    """One CONFIG SET with every pair (all or nothing, Redis 7), else one pair at a time."""
+def _config_set(client: redis.Redis, values: Mapping[str, str], before: Mapping[str, str]) -> None:
+    """One CONFIG SET with every pair (all or nothing, Redis 7), else one pair at a time; then a
+    pair that fails undoes those set before it (back to `before`)."""
     pairs = [part for name, value in values.items() for part in (name, value)]
     try:
         client.execute_command("CONFIG", "SET", *pairs)  # type: ignore[no-untyped-call]
+        return
     except redis.ResponseError as error:
         if len(values) == 1 or "wrong number of arguments" not in str(error).lower():
-            raise
-        for name, value in values.items():  # Redis 6 and older: one pair per CONFIG SET
-            client.config_set(name, value)
+            raise RedisChangeError("refused", f"CONFIG SET refused: {error}") from None
     except redis.RedisError as error:
         raise RedisChangeError("unreachable", f"cannot reach Redis: {error}") from None
+    done: list[str] = []  # Redis 6 and older: one pair per CONFIG SET
+    try:
+        for name, value in values.items():
+            client.config_set(name, value)
+            done.append(name)
+    except redis.RedisError as error:
+        undone, left = [], []
+        for name in reversed(done):
+            try:
+                client.config_set(name, before[name])
+                undone.append(name)
+            except (redis.RedisError, KeyError):
+                left.append(name)
+        what = "CONFIG SET refused" if isinstance(error, redis.ResponseError) else "cannot reach Redis"
+        after = (f"; undone: {', '.join(undone)}" if undone else "") + (
+            f"; NOT undone, still set: {', '.join(left)}" if left else ""
+        )
+        code = "refused" if isinstance(error, redis.ResponseError) else "unreachable"
+        raise RedisChangeError(code, f"{what}: {error}{after}") from None
 
 
 def _text(value: object) -> str:

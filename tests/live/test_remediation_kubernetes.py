@@ -11,6 +11,7 @@ import argparse
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -477,6 +478,36 @@ def test_a_status_update_between_the_check_and_the_patch_is_retried_once(
     second = applied.body["metadata"]["resourceVersion"]
     assert applied.status == 200 and second != first and applied.body == _expected_patch(second)
     assert _redis_limits(api)["redis"]["limits"]["memory"] == "192Mi"
+
+
+def test_a_patch_that_timed_out_but_went_through_can_be_rolled_back(
+    api: KubeApiStandIn, connection: redis.Redis, clock: Clock
+) -> None:
+    api_client = client.ApiClient(client.Configuration(host=api.url))
+    try:
+        flow = RemediationFlow(
+            _catalog(), connection, kubernetes=KubernetesChanger(api_client, timeout=0.3), now=clock
+        )
+        proposal = _propose(flow)
+        api.before_next_patch(lambda: time.sleep(0.6))  # the answer comes after the client gave up
+
+        outcome = flow.approve(proposal.id, ALICE, CHANNEL)
+
+        assert outcome.status == "failed" and "cannot reach the Kubernetes API" in outcome.message
+        deadline = time.monotonic() + 5
+        while not _real_patches(api) and time.monotonic() < deadline:  # the server finishes it meanwhile
+            time.sleep(0.05)
+        assert _redis_limits(api)["redis"]["limits"]["memory"] == "192Mi"  # yet it was applied
+        failed = flow.get(proposal.id)
+        assert failed is not None and failed.previous is not None and failed.previous.resources is not None
+        assert failed.previous.resources.limits == {"memory": "64Mi", "cpu": "500m"}
+        back = flow.rollback(proposal.id, BOB)
+        assert back.change.resources is not None and back.change.resources.limits == {"memory": "64Mi"}
+        assert flow.approve(back.id, ALICE, CHANNEL).status == "applied"
+        assert _redis_limits(api)["redis"]["limits"]["memory"] == "64Mi"
+        assert flow.get(proposal.id).state == "rolled_back"  # type: ignore[union-attr]
+    finally:
+        api_client.close()  # type: ignore[no-untyped-call]
 
 
 def test_a_status_update_of_the_workload_is_not_stale(flows: Flows, api: KubeApiStandIn) -> None:

@@ -13,6 +13,7 @@ from analyzers.evidence import Evidence
 from bot.remediation.audit import AuditLog
 from bot.remediation.flow import RemediationFlow, RemediationRefused
 from bot.remediation.proposals import Proposal
+from bot.remediation.redis_change import RedisChanger, default_client
 from bot.settings import Catalog
 from tests.live.conftest import RedisServer
 
@@ -207,3 +208,81 @@ def test_no_roll_back_over_a_value_set_since(flow: RemediationFlow, target_clien
         flow.rollback(proposal.id, BOB)
     assert refused.value.reason == "stale"
     assert _config(target_client, "maxmemory") == str(100 * 2**20)
+
+
+class _Redis6(redis.Redis):
+    """A real connection that answers a CONFIG SET of several pairs as Redis 6 does, and can be told
+    to refuse one parameter or to drop the connection at the CONFIG GET after a CONFIG SET."""
+
+    refuse: str | None = None
+    drop_get_after_set = False
+    was_set = False
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        name = None
+        if args[:2] == ("CONFIG", "SET"):
+            if len(args) > 4:
+                raise redis.ResponseError("ERR wrong number of arguments for 'config|set' command")
+            name = args[2]
+        elif args[0] == "CONFIG SET":
+            name = args[1]
+        if name is not None:
+            if name == _Redis6.refuse:
+                raise redis.ResponseError(f"ERR CONFIG SET failed (possibly related to argument '{name}')")
+            _Redis6.was_set = True
+        if args[0] == "CONFIG GET" and _Redis6.drop_get_after_set and _Redis6.was_set:
+            _Redis6.drop_get_after_set = False
+            raise redis.ConnectionError("Connection reset by peer")
+        return super().execute_command(*args, **options)
+
+
+@pytest.fixture
+def redis6_flow(flow: RemediationFlow) -> Iterator[RemediationFlow]:
+    def factory(url: str) -> redis.Redis:
+        pool = default_client(url).connection_pool
+        return _Redis6(connection_pool=pool)
+
+    _Redis6.refuse, _Redis6.drop_get_after_set, _Redis6.was_set = None, False, False
+    flow.redis_changer = RedisChanger(factory)
+    yield flow
+    _Redis6.refuse, _Redis6.drop_get_after_set, _Redis6.was_set = None, False, False
+
+
+def test_one_pair_at_a_time_a_refused_pair_undoes_those_set_before_it(
+    redis6_flow: RemediationFlow, target_client: redis.Redis
+) -> None:
+    (proposal,) = _propose(redis6_flow)
+    _Redis6.refuse = "maxmemory-policy"  # maxmemory is set first, then this one fails
+
+    outcome = redis6_flow.approve(proposal.id, ALICE, CHANNEL)
+
+    assert outcome.status == "failed"
+    assert "CONFIG SET refused" in outcome.message and "undone: maxmemory" in outcome.message
+    assert _config(target_client, "maxmemory") == "0"
+    assert _config(target_client, "maxmemory-policy") == "noeviction"
+    failed = redis6_flow.get(proposal.id)
+    assert failed is not None and failed.previous is not None
+    assert failed.previous.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
+    with pytest.raises(RemediationRefused, match="nothing to roll back"):
+        redis6_flow.rollback(proposal.id, BOB)
+
+
+def test_a_failure_after_config_set_still_leaves_a_roll_back(
+    redis6_flow: RemediationFlow, target_client: redis.Redis
+) -> None:
+    (proposal,) = _propose(redis6_flow)
+    _Redis6.drop_get_after_set = True  # set, then the CONFIG GET that reads it back fails
+
+    outcome = redis6_flow.approve(proposal.id, ALICE, CHANNEL)
+
+    assert outcome.status == "failed" and "cannot reach Redis" in outcome.message
+    assert _config(target_client, "maxmemory") == str(48 * 2**20)  # it was set all the same
+    failed = redis6_flow.get(proposal.id)
+    assert failed is not None and failed.previous is not None
+    assert failed.previous.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
+
+    back = redis6_flow.rollback(proposal.id, BOB)
+    assert back.change.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
+    assert redis6_flow.approve(back.id, ALICE, CHANNEL).status == "applied"
+    assert _config(target_client, "maxmemory") == "0"
+    assert redis6_flow.get(proposal.id).state == "rolled_back"  # type: ignore[union-attr]
