@@ -123,8 +123,9 @@ def test_under_the_two_person_rule_the_requester_cannot_approve() -> None:
         ("64Mi", "257Mi", None, True),
         ("1Gi", "3Gi", "2Gi", True),  # above the ceiling
         ("1Gi", "2Gi", "2Gi", False),
-        (None, "512Mi", None, False),  # no limit before: only the ceiling applies
+        (None, "512Mi", "2Gi", False),  # no limit before: only the ceiling applies
         (None, "4Gi", "2Gi", True),
+        (None, "512Mi", None, True),  # no limit before and no ceiling: nothing bounds it
         ("64Mi", "lots", None, True),  # cannot compare: ask a second person
     ],
 )

@@ -9,7 +9,8 @@
   production services (`production: true`, or the namespace in `production_namespaces`). Then
   the person who asked for the proposal cannot approve it.
 * Bounds: a memory limit raised above `max_memory_factor` x the current limit, or above
-  `memory_ceiling`, needs a second, different approver.
+  `memory_ceiling`, needs a second, different approver; so does any new limit when the container
+  has none and no `memory_ceiling` is set (nothing bounds it).
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ def memory_bounds(catalog: Catalog, current: str | None, new: str) -> str:
     ceiling = parse_k8s_quantity(settings.memory_ceiling) if settings.memory_ceiling else None
     if ceiling is not None and new_bytes > ceiling:
         return f"{new} is above the memory ceiling {settings.memory_ceiling}: a second approver is needed"
+    if current_bytes is None and ceiling is None:
+        return (
+            f"there is no memory limit now and no memory_ceiling is configured, so nothing bounds {new}: "
+            "a second approver is needed"
+        )
     return ""
 
 
