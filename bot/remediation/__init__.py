@@ -44,10 +44,12 @@ alert=None) -> Proposals``
     still running with the values; the silence active. A workload is watched for the whole
     `timeout` (default `remediation.verify_seconds`), failing at the first restart of a new pod;
     it blocks, so run it in a worker.
-``flow.rollback(proposal_id, user) -> Proposal``
+``flow.rollback(proposal_id, user, channel) -> Proposal``
     A new proposal (`rollback_of` set) putting back the recorded previous values, approved like
-    any other; when applied, the original becomes "rolled_back". Raises `RemediationRefused`
-    (`.reason`, message) when there is nothing to roll back.
+    any other; when applied, the original becomes "rolled_back". Asked for by an approver or the
+    requester, from the proposal's channel. Raises `RemediationRefused` (`.reason`: unknown,
+    not_allowed, wrong_channel, replay, stale; message) when it may not or there is nothing to
+    roll back. A failed apply that wrote part of its change can be rolled back too.
 ``flow.get(proposal_id) -> Proposal | None``
 
 `triage audit`: `bot.remediation.audit_cli.add_audit_arguments(parser)` and `run_audit(args) -> int`.

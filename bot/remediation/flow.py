@@ -731,15 +731,28 @@ class RemediationFlow:
             self.sleep(step)
             slept += step
 
-    def rollback(self, proposal_id: str, user: str) -> Proposal:
+    def rollback(self, proposal_id: str, user: str, channel: str) -> Proposal:
         """A new proposal that puts back the values an applied proposal replaced; approved like any other.
 
-        Raises RemediationRefused when there is nothing to roll back, or when the values it wrote
-        were changed since by someone else (rolling back would overwrite that change).
+        Only an approver or whoever asked for the change may ask for its roll back, from the
+        proposal's channel. Raises RemediationRefused when there is nothing to roll back, or when
+        the values it wrote were changed since by someone else (rolling back would overwrite that
+        change).
         """
         original = self.store.get(proposal_id)
         if original is None:
             raise RemediationRefused("unknown", "this proposal does not exist (any more)")
+        decision = policy.may_reject(original, user, self.groups_of)
+        if decision.verdict == "refuse":
+            self.audit.append(
+                "refused", user, original.id, original.service, "rollback", decision.reason, "not_allowed"
+            )
+            raise RemediationRefused("not_allowed", decision.reason)
+        if channel != original.channel:
+            self.audit.append(
+                "refused", user, original.id, original.service, "rollback", "another channel", "wrong_channel"
+            )
+            raise RemediationRefused("wrong_channel", "this proposal belongs to another channel's thread")
         # A failed apply may have written part of the change (a patch that timed out, one CONFIG
         # SET pair of several): with its previous values recorded, it can be rolled back too.
         if original.state not in ("applied", "failed") or original.previous is None:

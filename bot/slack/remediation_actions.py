@@ -167,7 +167,7 @@ class RemediationActions:
 
     def _rollback(self, click: _Click) -> None:
         try:
-            proposal = self._flow.rollback(click.value, click.user)
+            proposal = self._flow.rollback(click.value, click.user, click.channel)
         except RemediationRefused as error:
             self._poster.ephemeral(
                 click.channel, click.user, f"Cannot roll back: {mrkdwn_escape(str(error))}"

@@ -501,7 +501,7 @@ def test_a_patch_that_timed_out_but_went_through_can_be_rolled_back(
         failed = flow.get(proposal.id)
         assert failed is not None and failed.previous is not None and failed.previous.resources is not None
         assert failed.previous.resources.limits == {"memory": "64Mi", "cpu": "500m"}
-        back = flow.rollback(proposal.id, BOB)
+        back = flow.rollback(proposal.id, BOB, CHANNEL)
         assert back.change.resources is not None and back.change.resources.limits == {"memory": "64Mi"}
         assert flow.approve(back.id, ALICE, CHANNEL).status == "applied"
         assert _redis_limits(api)["redis"]["limits"]["memory"] == "64Mi"
@@ -693,8 +693,8 @@ def test_approve_apply_verify_and_roll_back_end_to_end(
     assert any(f"{new_pod} x1 (last: OOMKilled)" in line for line in failed.lines)
 
     with pytest.raises(RemediationRefused):
-        flow.rollback("made-up-id", BOB)
-    back = flow.rollback(proposal.id, BOB)
+        flow.rollback("made-up-id", BOB, CHANNEL)
+    back = flow.rollback(proposal.id, BOB, CHANNEL)
     assert back.rollback_of == proposal.id and back.requested_by == BOB and back.channel == CHANNEL
     assert back.change.resources is not None and back.change.resources.limits == {"memory": "64Mi"}
     assert back.change.resources.requests == {}  # 48Mi is under 64Mi: kept
@@ -705,7 +705,7 @@ def test_approve_apply_verify_and_roll_back_end_to_end(
     assert _real_patches(api)[-1].body == _expected_patch(version, {"memory": "64Mi"})
     assert flow.get(proposal.id).state == "rolled_back"  # type: ignore[union-attr]
     with pytest.raises(RemediationRefused, match="rolled_back"):
-        flow.rollback(proposal.id, BOB)
+        flow.rollback(proposal.id, BOB, CHANNEL)
 
     parser = argparse.ArgumentParser()
     add_audit_arguments(parser)
@@ -769,7 +769,7 @@ def test_no_roll_back_over_a_change_made_since(flows: Flows, api: KubeApiStandIn
     api.add(_deployment(memory_limit="256Mi"))  # someone raised it further by hand
 
     with pytest.raises(RemediationRefused, match=r"limits\.memory is 256Mi") as refused:
-        flow.rollback(proposal.id, BOB)
+        flow.rollback(proposal.id, BOB, CHANNEL)
     assert refused.value.reason == "stale"
 
 
@@ -926,3 +926,21 @@ def test_the_memory_query_names_the_new_pods_exactly_since_the_change(
     ]
     assert "memory peak 100Mi = 52% of the new 192Mi limit (new pods, 300s)" in outcome.lines
     assert outcome.status == "verified"
+
+
+def test_a_roll_back_is_asked_for_by_an_approver_or_the_requester_in_the_proposal_channel(
+    flows: Flows, api: KubeApiStandIn, connection: redis.Redis
+) -> None:
+    flow = flows()
+    proposal = _propose(flow)
+    assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+
+    with pytest.raises(RemediationRefused, match="neither an approver") as stranger:
+        flow.rollback(proposal.id, EVE, CHANNEL)
+    assert stranger.value.reason == "not_allowed"
+    with pytest.raises(RemediationRefused, match="another channel") as elsewhere:
+        flow.rollback(proposal.id, BOB, "C0ELSEWHERE")
+    assert elsewhere.value.reason == "wrong_channel"
+    assert ("refused", "not_allowed") in _events(connection, proposal.id)
+    assert ("refused", "wrong_channel") in _events(connection, proposal.id)
+    assert flow.rollback(proposal.id, REQUESTER, CHANNEL).rollback_of == proposal.id

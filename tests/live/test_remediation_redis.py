@@ -110,7 +110,7 @@ def test_maxmemory_is_set_verified_and_rolled_back(
     assert applied.previous.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
     assert flow.verify(proposal.id).status == "verified"
 
-    back = flow.rollback(proposal.id, BOB)
+    back = flow.rollback(proposal.id, BOB, CHANNEL)
     assert back.change.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
     assert flow.approve(back.id, ALICE, CHANNEL).status == "applied"
     assert _config(target_client, "maxmemory") == "0"
@@ -205,7 +205,7 @@ def test_no_roll_back_over_a_value_set_since(flow: RemediationFlow, target_clien
     target_client.config_set("maxmemory", "100mb")
 
     with pytest.raises(RemediationRefused, match="maxmemory is 104857600") as refused:
-        flow.rollback(proposal.id, BOB)
+        flow.rollback(proposal.id, BOB, CHANNEL)
     assert refused.value.reason == "stale"
     assert _config(target_client, "maxmemory") == str(100 * 2**20)
 
@@ -264,7 +264,7 @@ def test_one_pair_at_a_time_a_refused_pair_undoes_those_set_before_it(
     assert failed is not None and failed.previous is not None
     assert failed.previous.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
     with pytest.raises(RemediationRefused, match="nothing to roll back"):
-        redis6_flow.rollback(proposal.id, BOB)
+        redis6_flow.rollback(proposal.id, BOB, CHANNEL)
 
 
 def test_a_failure_after_config_set_still_leaves_a_roll_back(
@@ -281,7 +281,7 @@ def test_a_failure_after_config_set_still_leaves_a_roll_back(
     assert failed is not None and failed.previous is not None
     assert failed.previous.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
 
-    back = redis6_flow.rollback(proposal.id, BOB)
+    back = redis6_flow.rollback(proposal.id, BOB, CHANNEL)
     assert back.change.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
     assert redis6_flow.approve(back.id, ALICE, CHANNEL).status == "applied"
     assert _config(target_client, "maxmemory") == "0"

@@ -117,7 +117,7 @@ def test_an_approved_silence_silences_the_alert_until_it_is_rolled_back(
     assert _state_of_alert(alertmanager, ALERT)["silencedBy"] == [silence_id]
     assert flow.verify(proposal.id).status == "verified"
 
-    back = flow.rollback(proposal.id, ALICE)
+    back = flow.rollback(proposal.id, ALICE, CHANNEL)
     assert back.change.expire_silence == silence_id
     assert flow.approve(back.id, ALICE, CHANNEL).status == "applied"
     assert [s["status"]["state"] for s in alertmanager.silences() if s["id"] == silence_id] == ["expired"]
