@@ -44,6 +44,7 @@ from bot.remediation.proposals import (
     Basis,
     Change,
     Proposal,
+    ProposalNotFound,
     ProposalStore,
     RedisTarget,
     Resources,
@@ -490,7 +491,10 @@ class RemediationFlow:
             state: State = "approved" if verdict.verdict == "apply" else "proposed"
             return current.model_copy(update={"approvals": approvals, "state": state})
 
-        approved = self.store.update(proposal.id, approve, now)
+        try:
+            approved = self.store.update(proposal.id, approve, now)
+        except ProposalNotFound:  # its key expired since it was read
+            return self._refuse(None, proposal.id, user, "unknown", "this proposal does not exist (any more)")
         if approved is None:
             if decided and decided[0].verdict == "refuse":
                 return self._refuse(proposal, proposal.id, user, _refusal(decided[0].code), decided[0].reason)
@@ -550,13 +554,18 @@ class RemediationFlow:
         )
         self.audit.append(event, user, final.id, final.service, "\n".join(lines), "ok")
         if final.rollback_of:
-            self.store.transition(
-                final.rollback_of,
-                ["applied", "failed"],
-                "rolled_back",
-                self.now(),
-                lambda p: p.model_copy(update={"rolled_back_by": final.id}),
-            )
+            try:
+                self.store.transition(
+                    final.rollback_of,
+                    ["applied", "failed"],
+                    "rolled_back",
+                    self.now(),
+                    lambda p: p.model_copy(update={"rolled_back_by": final.id}),
+                )
+            except (
+                ProposalNotFound
+            ):  # the original's key expired meanwhile: the roll back is applied all the same
+                log.info("proposal %s rolled back by %s is gone from Redis", final.rollback_of, final.id)
         return Outcome("applied", f"applied: {final.title}", final, lines=lines)
 
     def _apply_change(self, proposal: Proposal, user: str) -> tuple[Applied, Change | None, list[str]]:

@@ -944,3 +944,38 @@ def test_a_roll_back_is_asked_for_by_an_approver_or_the_requester_in_the_proposa
     assert ("refused", "not_allowed") in _events(connection, proposal.id)
     assert ("refused", "wrong_channel") in _events(connection, proposal.id)
     assert flow.rollback(proposal.id, REQUESTER, CHANNEL).rollback_of == proposal.id
+
+
+def test_a_roll_back_applies_even_when_the_original_expired_meanwhile(
+    flows: Flows, api: KubeApiStandIn, connection: redis.Redis
+) -> None:
+    flow = flows()
+    proposal = _propose(flow)
+    assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+    back = flow.rollback(proposal.id, BOB, CHANNEL)
+    connection.delete(flow.store.key(proposal.id))  # its key expired
+
+    outcome = flow.approve(back.id, ALICE, CHANNEL)
+
+    assert outcome.status == "applied", outcome.message
+    assert _redis_limits(api)["redis"]["limits"]["memory"] == "64Mi"
+
+
+def test_a_proposal_expiring_from_redis_during_the_approval_is_unknown(
+    flows: Flows, api: KubeApiStandIn, connection: redis.Redis
+) -> None:
+    deleted: list[str] = []
+
+    def groups_of(user: str) -> set[str]:  # asked while approving: the key expires right then
+        for key in connection.scan_iter("triage:proposal:*"):
+            connection.delete(key)
+            deleted.append(key.decode())
+        return {"S0SRE"}
+
+    flow = flows(_catalog(service={"approvers": ["S0SRE"]}), groups_of=groups_of)
+    proposal = _propose(flow)
+
+    outcome = flow.approve(proposal.id, ALICE, CHANNEL)
+
+    assert deleted and (outcome.status, outcome.reason) == ("refused", "unknown")
+    assert _patches(api) == []
