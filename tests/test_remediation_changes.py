@@ -199,3 +199,14 @@ def test_the_newest_replica_set_of_the_deployment_gives_the_revision() -> None:
 def test_the_pod_regex_is_an_exact_alternation() -> None:
     assert pod_regex(["api-7f-abc", "api-7f-def"]) == "api-7f-abc|api-7f-def"
     assert pod_regex(["web.0"]) == "web\\\\.0"  # an escaped dot inside a PromQL string
+
+
+def test_quantities_are_the_same_amount_however_written() -> None:
+    from bot.remediation.kubernetes_change import same_quantity, same_resources
+
+    assert same_quantity("1024Mi", "1Gi") and same_quantity("0.5", "500m")
+    assert not same_quantity("1Gi", "1G") and not same_quantity("64Mi", None)
+    assert same_resources(Resources(limits={"cpu": "0.5"}), Resources(limits={"cpu": "500m"}))
+    assert not same_resources(
+        Resources(limits={"cpu": "1"}), Resources(limits={"cpu": "1"}, requests={"cpu": "1"})
+    )

@@ -32,6 +32,8 @@ from bot.remediation.kubernetes_change import (
     resources_diff,
     resources_patch,
     restore_resources,
+    same_quantity,
+    same_resources,
     stale_reason,
 )
 from bot.remediation.kubernetes_change import (
@@ -429,7 +431,7 @@ class RemediationFlow:
             else:
                 dry_run = "the API server accepts it (dryRun=All)"
                 stored = result.resources(target.container)
-                if stored is not None and stored != merged(current, change):
+                if stored is not None and not same_resources(stored, merged(current, change)):
                     notes.append(f"admission would store {stored.model_dump()} instead")
         return Preview(
             proposal,
@@ -782,7 +784,7 @@ class RemediationFlow:
                 f"{section}.{name}": getattr(current, section).get(name)
                 for section in ("limits", "requests")
                 for name, value in getattr(written, section).items()
-                if getattr(current, section).get(name) != value
+                if not same_quantity(getattr(current, section).get(name), value)
             }
             if moved:
                 now = ", ".join(f"{key} is {value}" for key, value in sorted(moved.items()))

@@ -160,13 +160,32 @@ def merged(current: Resources, change: Resources) -> Resources:
     )
 
 
+def same_quantity(left: str | None, right: str | None) -> bool:
+    """Whether two quantities are the same amount ("1024Mi" and "1Gi", "0.5" and "500m")."""
+    if left is None or right is None:
+        return left is right
+    return _same(left, right)
+
+
+def same_resources(left: Resources, right: Resources) -> bool:
+    """The same keys with the same amounts, however each is written."""
+    return all(
+        set(getattr(left, section)) == set(getattr(right, section))
+        and all(
+            same_quantity(value, getattr(right, section)[name])
+            for name, value in getattr(left, section).items()
+        )
+        for section in ("limits", "requests")
+    )
+
+
 def stale_reason(basis: Basis, workload: Workload, container: str) -> tuple[str | None, str]:
     """(why the proposal is stale or None, a note on what moved that does not matter)."""
     where = f"{workload.kind} {workload.namespace}/{workload.name}"
     current = workload.resources(container)
     if current is None:
         return f"{where} has no container {container} any more", ""
-    if basis.resources is not None and current != basis.resources:
+    if basis.resources is not None and not same_resources(current, basis.resources):
         return (
             f"the resources of {container} in {where} changed since the proposal "
             f"(then {_compact(basis.resources)}, now {_compact(current)})",

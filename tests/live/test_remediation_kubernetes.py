@@ -979,3 +979,17 @@ def test_a_proposal_expiring_from_redis_during_the_approval_is_unknown(
 
     assert deleted and (outcome.status, outcome.reason) == ("refused", "unknown")
     assert _patches(api) == []
+
+
+def test_quantities_are_compared_as_amounts_not_as_text(flows: Flows, api: KubeApiStandIn) -> None:
+    flow = flows()
+    proposal = _propose(flow, to="1024Mi")  # the API server writes it back as 1Gi
+
+    preview = flow.preview(proposal.id, ALICE, CHANNEL)
+    assert preview.can_approve and preview.notes == []  # no "admission would store" for 1Gi
+    assert flow.approve(proposal.id, ALICE, CHANNEL).status == "waiting"
+    assert flow.approve(proposal.id, BOB, CHANNEL).status == "applied"
+    assert _redis_limits(api)["redis"]["limits"]["memory"] == "1Gi"
+
+    back = flow.rollback(proposal.id, BOB, CHANNEL)  # 1Gi is what it wrote: no "changed since"
+    assert back.change.resources is not None and back.change.resources.limits == {"memory": "64Mi"}

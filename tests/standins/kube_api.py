@@ -19,7 +19,8 @@ Deployment/StatefulSet controller (a ReplicaSet per pod template with its revisi
 labelled with the revision's hash replacing the old ones, part way or all the way), `restart` the
 kubelet restarting a container, `touch_status` a status-only update.
 A PATCH whose body carries a `metadata.resourceVersion` other than the stored one is 409 Conflict,
-as the API server answers it (optimistic concurrency); `before_next_patch` runs a change of the
+as the API server answers it (optimistic concurrency). Quantities in container resources are
+written back canonically ("1024Mi" as "1Gi", "0.5" as "500m"), as the API server does; `before_next_patch` runs a change of the
 test's just before the next real PATCH. `refuse_patches` makes every PATCH answer 422 Invalid with a message (an admission webhook or a
 LimitRange refusing the change, which a dry run reports too); `forbid(resource, "patch")` makes
 PATCH alone 403.
@@ -472,6 +473,7 @@ class KubeApiStandIn:
             if problem:
                 message = f'{kind}.apps "{name}" is invalid: {problem}'
                 return _status(422, "Invalid", message, {"name": name, "group": "apps", "kind": kind})
+            _canonical_resources(merged)
             meta = merged.setdefault("metadata", {})
             if merged.get("spec") != current.get("spec"):
                 meta["generation"] = int(meta.get("generation", 1)) + 1
@@ -647,6 +649,35 @@ def _invalid_resources(obj: Json) -> str | None:
         except ValueError as error:
             return f"{where}: Invalid value: {error}"
     return None
+
+
+def _canonical(text: str) -> str:
+    """A quantity as the API server writes it back: a binary amount in the largest exact binary
+    suffix ("1024Mi" -> "1Gi"), a fractional decimal one in milli ("0.5" -> "500m")."""
+    found = re.match(r"^([0-9.]+)([A-Za-z]*)$", text)
+    if not found:
+        return text
+    number, suffix = found.groups()
+    if suffix in ("Ki", "Mi", "Gi"):
+        amount = int(float(number) * _UNITS[suffix])
+        for unit in ("Gi", "Mi", "Ki"):
+            if amount % int(_UNITS[unit]) == 0:
+                return f"{amount // int(_UNITS[unit])}{unit}"
+        return str(amount)
+    if suffix == "" and "." in number:
+        millis = float(number) * 1000
+        return f"{int(millis)}m" if millis == int(millis) else text
+    return text
+
+
+def _canonical_resources(obj: Json) -> None:
+    """Quantities in the containers' resources, written back canonically as the API server does."""
+    containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    for container in containers:
+        for section in ("limits", "requests"):
+            values = (container.get("resources") or {}).get(section) or {}
+            for name, value in values.items():
+                values[name] = _canonical(str(value))
 
 
 def _status(code: int, reason: str, message: str, details: Json | None = None) -> tuple[int, str, str]:
