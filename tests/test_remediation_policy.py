@@ -155,3 +155,23 @@ def test_an_approver_or_the_requester_may_reject_nobody_else() -> None:
     assert policy.may_reject(proposal, ALICE, policy.no_groups).allowed
     assert policy.may_reject(proposal, REQUESTER, policy.no_groups).allowed
     assert not policy.may_reject(proposal, BOB, policy.no_groups).allowed
+
+
+def test_under_the_two_person_rule_an_alert_triggered_proposal_needs_two_different_approvers() -> None:
+    proposal = _proposal(two_person=True, requested_by="alertmanager")
+    first = policy.decide(proposal, ALICE, policy.no_groups)
+    assert first.verdict == "wait" and "not a person" in first.reason
+    approved_once = proposal.model_copy(update={"approvals": [Approval(user=ALICE, at=1.0)]})
+    assert policy.decide(approved_once, ALICE, policy.no_groups).verdict == "refuse"
+    assert policy.decide(approved_once, BOB, policy.no_groups).verdict == "apply"
+    # Without the rule, or asked for by a person, one approval does.
+    assert (
+        policy.decide(
+            _proposal(two_person=False, requested_by="alertmanager"), ALICE, policy.no_groups
+        ).verdict
+        == "apply"
+    )
+    assert (
+        policy.decide(_proposal(two_person=True, requested_by="W0PERSON"), ALICE, policy.no_groups).verdict
+        == "apply"
+    )

@@ -7,7 +7,8 @@
   nobody may approve (deny by default).
 * Two-person rule: `remediation.two_person_rule` when it is set; when it is None, on for
   production services (`production: true`, or the namespace in `production_namespaces`). Then
-  the person who asked for the proposal cannot approve it.
+  the person who asked for the proposal cannot approve it; when no person asked (an alert:
+  requested_by "alertmanager", not a Slack user id), two different approvers are needed.
 * Bounds: a memory limit raised above `max_memory_factor` x the current limit, or above
   `memory_ceiling`, needs a second, different approver; so does any new limit when the container
   has none and no `memory_ceiling` is set (nothing bounds it).
@@ -128,15 +129,21 @@ def decide(proposal: Proposal, user: str, groups_of: GroupsOf) -> Decision:
             f"two-person rule for {proposal.service}: the person who asked for this change cannot approve it",
             "not_allowed",
         )
+    why_two = proposal.bounds_reason or (
+        f"two-person rule and it was asked for by {proposal.requested_by}, not a person: "
+        "two different approvers are needed"
+        if proposal.needs_two_people
+        else ""
+    )
     if user in proposal.approved_by():
         return Decision(
             "refuse",
-            f"<@{user}> approved already: {proposal.bounds_reason or 'waiting'}; "
+            f"<@{user}> approved already: {why_two or 'waiting'}; "
             "the second approval must come from someone else",
             "bounds",
         )
     if len(proposal.approvals) + 1 < proposal.approvals_needed:
-        return Decision("wait", f"approval 1 of 2 recorded: {proposal.bounds_reason}")
+        return Decision("wait", f"approval 1 of 2 recorded: {why_two}")
     return Decision("apply", "approved")
 
 

@@ -13,6 +13,7 @@ approving the same proposal at the same moment, exactly one moves it out of `pro
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -164,10 +165,21 @@ class Proposal(BaseModel):
 
     @property
     def approvals_needed(self) -> int:
-        return 2 if self.needs_second_approver else 1
+        """Two beyond the bounds, and under the two-person rule when no person asked for it (an alert,
+        "alertmanager"): then two different people must approve; else one."""
+        return 2 if self.needs_second_approver or self.needs_two_people else 1
+
+    @property
+    def needs_two_people(self) -> bool:
+        return self.two_person and not is_slack_user(self.requested_by)
 
     def approved_by(self) -> list[str]:
         return [approval.user for approval in self.approvals]
+
+
+def is_slack_user(value: str) -> bool:
+    """A Slack user id (U… or W…), i.e. a person, not "alertmanager" or another system."""
+    return re.fullmatch(r"[UW][A-Z0-9]{2,}", value) is not None
 
 
 def new_proposal_id() -> str:
