@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from analyzers.quantity import duration_seconds
 from bot.remediation.audit import AuditEntry, AuditLog
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+_DURATION = re.compile(r"(\d+[smhd])+")  # the whole of it: "1.5h" is refused, not read as 5h
 
 
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +43,8 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_audit(args: argparse.Namespace) -> int:
     """Print the entries; 0 when read, 1 when Redis could not be read, 2 for a bad --since."""
-    since = duration_seconds(str(args.since))
+    text = str(args.since).strip()
+    since = duration_seconds(text) if _DURATION.fullmatch(text) else 0
     if since <= 0:
         print(f"triage audit: --since {args.since!r} is not a duration like 30m, 24h or 7d", file=sys.stderr)
         return 2
