@@ -64,4 +64,5 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.close()
         bot.stop()
+        log.info("stopped")
     return 0

@@ -77,7 +77,9 @@ class PacingTimeout(Exception):
 
 def make_web_client(token: str, base_url: str, timeout: int = 10, retries: int = RETRIES) -> WebClient:
     client = WebClient(token=token, base_url=base_url, timeout=timeout)
-    if retries:
+    if not retries:
+        client.retry_handlers.clear()  # slack_sdk retries dropped connections by default
+    else:
         client.retry_handlers.extend(
             [
                 RateLimitErrorRetryHandler(max_retry_count=retries),
