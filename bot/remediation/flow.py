@@ -66,6 +66,7 @@ WORKLOAD_REMEDIATIONS = {"raise-memory-limit": "memory", "raise-cpu-limit": "cpu
 REDIS_REMEDIATIONS = ("set-redis-maxmemory", "set-redis-eviction-policy", "raise-redis-maxclients")
 SILENCE = "silence-alert"
 DEFAULT_SILENCE_SECONDS = 2 * 3600
+SILENCE_CHOICES = (3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600)  # what the approver may pick from
 MAIN_CONTAINER = "the main container"  # what remediate.py names a container it could not name
 
 KubernetesFactory = Callable[[str | None], KubernetesChanger]
@@ -303,6 +304,39 @@ class RemediationFlow:
         title = f"Silence {name} for {_duration(seconds)}"
         change = Change(silence_seconds=int(seconds))
         return self._new(SILENCE, title, asked, AlertTarget(matchers=matchers), change, Basis(), "")
+
+    def with_silence_duration(self, proposal_id: str, seconds: int, user: str, channel: str) -> Proposal:
+        """A new silence proposal like `proposal_id` for another of SILENCE_CHOICES; approved like any other.
+
+        Raises RemediationRefused when it is not an open silence proposal of this channel.
+        """
+        original = self.store.get(proposal_id)
+        if original is None:
+            raise RemediationRefused("unknown", "this proposal does not exist (any more)")
+        if channel != original.channel:
+            raise RemediationRefused("wrong_channel", "this proposal belongs to another channel's thread")
+        if not isinstance(original.target, AlertTarget) or original.change.expire_silence:
+            raise RemediationRefused("unknown", "only a silence can be given another duration")
+        if seconds not in SILENCE_CHOICES:
+            raise RemediationRefused(
+                "bounds", f"a silence lasts one of {', '.join(map(_duration, SILENCE_CHOICES))}"
+            )
+        if original.state != "proposed":
+            raise RemediationRefused("replay", f"this proposal is {original.state}")
+        now = self.now()
+        name = original.target.matchers.get("alertname", "the alert")
+        proposal = original.model_copy(
+            update={
+                "id": new_proposal_id(),
+                "title": f"Silence {name} for {_duration(seconds)}",
+                "change": Change(silence_seconds=seconds),
+                "requested_by": user,
+                "approvals": [],
+                "created_at": now,
+                "expires_at": now + self.catalog.remediation.expiry_minutes * 60,
+            }
+        )
+        return self._create(proposal)
 
     def _new(
         self,

@@ -7,6 +7,7 @@ collected once: jobs for it share one diagnosis while it runs and for a few seco
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import threading
@@ -19,7 +20,7 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
-from analyzers.diagnosis import Diagnosis
+from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence
 from bot.render.charts import write_memory_charts
 from bot.render.slack import render_slack_blocks, render_slack_text
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 Diagnose = Callable[[str, str | None], tuple[Diagnosis, Evidence]]
 SHARED_FOR_SECONDS = 15.0
 CHARTS_MAX = 2
+SILENCE_ALERT = "silence-alert"
 NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
@@ -190,6 +192,7 @@ class DiagnosisJobs:
     def _post(
         self, request: DiagnosisRequest, diagnosis: Diagnosis, evidence: Evidence, shared: _Shared
     ) -> PostedDiagnosis:
+        diagnosis = _with_alert_silence(diagnosis, request)
         proposal_ids: dict[int, str] = {}
         if self._make_proposals is not None and diagnosis.remediations:
             try:
@@ -244,6 +247,23 @@ class DiagnosisJobs:
                 self._poster.post(request.channel, text, thread_ts=request.thread_ts)
         except Exception:
             log.exception("could not even report the failure of %s", request.service)
+
+
+def _with_alert_silence(diagnosis: Diagnosis, request: DiagnosisRequest) -> Diagnosis:
+    """For an alert's thread, silencing that alert is one of the fixes on offer (a copy: the
+    diagnosis may be shared with other requests)."""
+    if not request.alert_labels or any(r.id == SILENCE_ALERT for r in diagnosis.remediations):
+        return diagnosis
+    name = request.alert_labels.get("alertname", "the alert")
+    silence = Remediation(
+        SILENCE_ALERT,
+        f"Silence {name} while the fix rolls out",
+        "low",
+        True,
+        {"duration": "2h"},
+        "Only the notifications stop; the alert keeps firing in Prometheus and Alertmanager.",
+    )
+    return dataclasses.replace(diagnosis, remediations=[*diagnosis.remediations, silence])
 
 
 def _draw_charts(evidence: Evidence, service: str) -> list[tuple[str, bytes]]:

@@ -33,16 +33,24 @@ from slack_sdk.models.blocks import (
 
 from analyzers.diagnosis import Diagnosis
 from analyzers.evidence import Evidence
-from bot.remediation.flow import Outcome, Preview, RemediationFlow, RemediationRefused
+from bot.remediation.flow import (
+    SILENCE,
+    SILENCE_CHOICES,
+    Outcome,
+    Preview,
+    RemediationFlow,
+    RemediationRefused,
+)
 from bot.render.slack import SECTION_TEXT_MAX, mrkdwn_escape, truncate
 from bot.settings import Catalog
-from bot.slack.alert_messages import mention
+from bot.slack.alert_messages import format_duration, mention
 from bot.slack.diagnosis_jobs import DiagnosisRequest
 from bot.slack.poster import SlackPoster
 
 log = logging.getLogger(__name__)
 
 REMEDIATION_ACTION = re.compile(r"^remediation:\d+$")
+SILENCE_FOR_ACTION = re.compile(r"^silence-for:\d+$")
 CLICK_MEMORY_SECONDS = 15 * 60  # longer than bolt's 5-minute signature window
 GROUPS_CACHE_SECONDS = 300.0
 
@@ -102,6 +110,7 @@ class RemediationActions:
         app.action("approve")(self._on_approve)
         app.action("reject")(self._on_reject)
         app.action("rollback")(self._on_rollback)
+        app.action(SILENCE_FOR_ACTION)(self._on_silence_for)
 
     def shutdown(self) -> None:
         self._clicks.shutdown(wait=True, cancel_futures=False)
@@ -136,6 +145,9 @@ class RemediationActions:
 
     def _on_rollback(self, ack: Ack, body: dict[str, Any]) -> None:
         self._accept(ack, body, self._rollback)
+
+    def _on_silence_for(self, ack: Ack, body: dict[str, Any]) -> None:
+        self._accept(ack, body, self._silence_for)
 
     def _accept(self, ack: Ack, body: dict[str, Any], work: Callable[[_Click], None]) -> None:
         ack()
@@ -172,6 +184,15 @@ class RemediationActions:
             self._poster.ephemeral(
                 click.channel, click.user, f"Cannot roll back: {mrkdwn_escape(str(error))}"
             )
+            return
+        self._post_preview(click, self._flow.preview(proposal.id, click.user, click.channel))
+
+    def _silence_for(self, click: _Click) -> None:
+        seconds = int(click.action_id.split(":", 1)[1])
+        try:
+            proposal = self._flow.with_silence_duration(click.value, seconds, click.user, click.channel)
+        except RemediationRefused as error:
+            self._poster.ephemeral(click.channel, click.user, f"Not done: {mrkdwn_escape(str(error))}")
             return
         self._post_preview(click, self._flow.preview(proposal.id, click.user, click.channel))
 
@@ -306,6 +327,8 @@ def _preview_blocks(preview: Preview) -> tuple[str, list[dict[str, Any]]]:
             elements=[MarkdownTextObject(text=truncate(f"Approvers: {approvers} · expires {expires}", 2000))]
         )
     )
+    if preview.can_approve and proposal.remediation == SILENCE and not proposal.change.expire_silence:
+        blocks.append(ActionsBlock(elements=_silence_choices(proposal.id, proposal.change.silence_seconds)))
     if preview.can_approve:
         blocks.append(
             ActionsBlock(
@@ -340,6 +363,18 @@ def _preview_blocks(preview: Preview) -> tuple[str, list[dict[str, Any]]]:
     for block in blocks:
         block.validate_json()
     return title, [block.to_dict() for block in blocks][:50]
+
+
+def _silence_choices(proposal_id: str, current: int | None) -> list[ButtonElement]:
+    """Buttons for another silence length: each makes a new proposal, previewed and approved as usual."""
+    return [
+        ButtonElement(
+            text=PlainTextObject(text=f"{'✓ ' if seconds == current else ''}{format_duration(seconds)}"),
+            action_id=f"silence-for:{seconds}",
+            value=proposal_id,
+        )
+        for seconds in SILENCE_CHOICES
+    ]
 
 
 def _confirm(title: str, text: str) -> ConfirmObject:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import redis
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence
 from bot.remediation.audit import AuditLog
-from bot.remediation.flow import RemediationFlow
+from bot.remediation.flow import RemediationFlow, RemediationRefused
 from bot.remediation.silences import AlertmanagerSilences, SilenceError
 from bot.settings import Catalog
 from tests.live.conftest import AlertmanagerServer, RedisServer, free_port
@@ -155,3 +156,29 @@ def test_an_unreachable_alertmanager_fails_the_apply(bot_redis: redis.Redis) -> 
 
     assert outcome.status == "failed" and "cannot reach Alertmanager" in outcome.message
     assert flow.get(proposal.id).state == "failed"  # type: ignore[union-attr]
+
+
+def test_the_approver_can_choose_another_length_for_the_silence(
+    alertmanager: AlertmanagerServer, bot_redis: redis.Redis
+) -> None:
+    flow = _flow(bot_redis, alertmanager.url)
+    (proposal,) = _propose(
+        flow, ALERT, Remediation("silence-alert", "Silence it", "low", True, {"duration": "2h"})
+    )
+
+    longer = flow.with_silence_duration(proposal.id, 8 * 3600, ALICE, CHANNEL)
+
+    assert (longer.title, longer.change.silence_seconds) == ("Silence RedisOOMKilled for 8h", 8 * 3600)
+    assert longer.id != proposal.id and longer.channel == CHANNEL and longer.approvers == proposal.approvers
+    assert flow.approve(longer.id, ALICE, CHANNEL).status == "applied"
+    applied = flow.get(longer.id)
+    assert applied is not None and applied.applied is not None
+    (silence,) = [s for s in alertmanager.silences() if s["id"] == applied.applied.silence_id]
+    lasts = datetime.fromisoformat(silence["endsAt"]) - datetime.fromisoformat(silence["startsAt"])
+    assert abs(lasts.total_seconds() - 8 * 3600) < 60
+    with pytest.raises(RemediationRefused, match="one of 1h, 2h, 4h, 8h, 24h"):
+        flow.with_silence_duration(proposal.id, 3 * 86400, ALICE, CHANNEL)
+    with pytest.raises(RemediationRefused, match="another channel"):
+        flow.with_silence_duration(proposal.id, 3600, ALICE, "C0ELSEWHERE")
+    with pytest.raises(RemediationRefused, match="applied"):
+        flow.with_silence_duration(longer.id, 3600, ALICE, CHANNEL)

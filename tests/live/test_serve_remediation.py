@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -19,9 +20,9 @@ from kubernetes import client
 
 from bot.remediation.audit_cli import add_audit_arguments, run_audit
 from bot.remediation.kubernetes_change import KubernetesChanger
-from bot.settings import Catalog
+from bot.settings import AlertRoute, Catalog
 from tests.live.bot_harness import RunningBot, start_bot, wait_for
-from tests.live.conftest import RedisServer
+from tests.live.conftest import AlertmanagerServer, RedisServer
 from tests.standins.kube_api import KubeApiStandIn
 from tests.standins.slack_api import SlackApiStandIn
 from tests.standins.slack_signing import block_actions_body, slash_command_body
@@ -213,3 +214,58 @@ def test_a_replayed_click_and_simultaneous_approvals_at_two_bots_apply_once(
 def _audited(redis_url: str, event: str) -> list[dict[str, Any]]:
     entries = redis_py.Redis.from_url(redis_url, decode_responses=True).xrange("triage:audit")
     return [fields for _, fields in entries if fields.get("event") == event]
+
+
+def test_an_alert_thread_offers_a_silence_whose_length_the_approver_picks(
+    redis_url: str,
+    slack: SlackApiStandIn,
+    kube: KubeApiStandIn,
+    start_alertmanager: Callable[..., AlertmanagerServer],
+) -> None:
+    alertmanager = start_alertmanager("http://127.0.0.1:9/unused", "unused")
+    catalog = CATALOG.model_copy(
+        update={"alertmanager_url": alertmanager.url, "alert_routes": [AlertRoute(match={}, channel=CHANNEL)]}
+    )
+    changer = KubernetesChanger(client.ApiClient(client.Configuration(host=kube.url)))
+    bot = start_bot(redis_url, slack.api_url, catalog, kubernetes=changer)
+    labels = {"alertname": "KubePodOOMKilled", "namespace": NAMESPACE, "service": "session-cache"}
+    body = {
+        "version": "4",
+        "groupKey": '{}:{alertname="KubePodOOMKilled"}',
+        "status": "firing",
+        "groupLabels": {"alertname": "KubePodOOMKilled"},
+        "commonLabels": labels,
+        "alerts": [
+            {"status": "firing", "labels": labels, "startsAt": "2026-11-28T03:00:00Z", "fingerprint": "f1"}
+        ],
+    }
+    try:
+        assert bot.alertmanager(json.dumps(body).encode()).status_code == 202
+        wait_for(
+            lambda: slack.messages(CHANNEL) and slack.thread(CHANNEL, slack.messages(CHANNEL)[0].ts), "thread"
+        )
+        parent = slack.messages(CHANNEL)[0]
+        diagnosis = slack.thread(CHANNEL, parent.ts)[0]
+        silence_button = next(
+            e
+            for b in diagnosis.blocks
+            for e in b.get("elements", [])
+            if "Silence KubePodOOMKilled" in json.dumps(e.get("text", {}))
+        )
+
+        click(bot, silence_button["action_id"], silence_button["value"], ALICE, diagnosis.ts, parent.ts)
+        wait_for(lambda: any("Preview" in m.text for m in slack.thread(CHANNEL, parent.ts)), "the preview")
+        preview = next(m for m in slack.thread(CHANNEL, parent.ts) if "Preview" in m.text)
+        click(bot, "silence-for:28800", button(preview, "silence-for:28800"), ALICE, preview.ts, parent.ts)
+        wait_for(lambda: any("for 8h" in m.text for m in slack.thread(CHANNEL, parent.ts)), "the 8h preview")
+        longer = next(m for m in slack.thread(CHANNEL, parent.ts) if "for 8h" in m.text)
+        click(bot, "approve", button(longer, "approve"), ALICE, longer.ts, parent.ts)
+        wait_for(lambda: alertmanager.silences(), "the silence in Alertmanager")
+    finally:
+        bot.stop()
+
+    (silence,) = alertmanager.silences()
+    assert silence["createdBy"] == ALICE
+    assert {m["name"]: m["value"] for m in silence["matchers"]} == labels
+    lasts = datetime.fromisoformat(silence["endsAt"]) - datetime.fromisoformat(silence["startsAt"])
+    assert abs(lasts.total_seconds() - 8 * 3600) < 60
