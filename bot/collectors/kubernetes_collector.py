@@ -9,7 +9,6 @@ the REST paths that were read.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ from kubernetes.client.exceptions import ApiException
 
 from analyzers.evidence import Evidence, SourceReport, Subject
 from bot.collectors.base import CollectorError, Target
+from bot.kubernetes_api import KubeConfigError, load_api_client, one_line, status_message, uses_kubeconfig
 from bot.readers import read_string
 from bot.readers.kubernetes_objects import ObjectReader, workload_of_pod, workload_of_replicaset
 
@@ -70,16 +70,14 @@ class KubernetesCollector:
 
 # -- configuration ------------------------------------------------------------------------------
 def _load_client(kubeconfig: str | None, context: str | None) -> tuple[client.ApiClient, str]:
-    """A client from the kubeconfig (when one is named, or outside a cluster) or in-cluster config."""
+    """A client, and the namespace its configuration defaults to."""
     try:
-        if kubeconfig or context or not os.environ.get("KUBERNETES_SERVICE_HOST"):
-            api_client = config.new_client_from_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
-            return api_client, _kubeconfig_namespace(kubeconfig, context)
-        configuration = client.Configuration()
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return client.ApiClient(configuration), _in_cluster_namespace()
-    except (config.ConfigException, OSError, ValueError) as error:
-        raise CollectorError(f"cannot load the Kubernetes configuration: {_one_line(error)}") from None
+        api_client = load_api_client(kubeconfig, context)
+    except KubeConfigError as error:
+        raise CollectorError(str(error)) from None
+    if uses_kubeconfig(kubeconfig, context):
+        return api_client, _kubeconfig_namespace(kubeconfig, context)
+    return api_client, _in_cluster_namespace()
 
 
 def _kubeconfig_namespace(kubeconfig: str | None, context: str | None) -> str:
@@ -133,7 +131,7 @@ class _BadRequest(CollectorError):
 
 def _api_error(call: _Call, error: ApiException) -> CollectorError:
     status = int(error.status or 0)
-    message = _status_message(error)
+    message = status_message(error)
     if status == 403:
         return _Refused(call.forbidden())
     if status == 404:
@@ -147,28 +145,13 @@ def _api_error(call: _Call, error: ApiException) -> CollectorError:
     return CollectorError(f"{status} {error.reason}: GET {call.ref}: {message}")
 
 
-def _status_message(error: ApiException) -> str:
-    """The `message` of the `Status` body the API server sends with an error."""
-    try:
-        status = json.loads(error.body or "")
-    except ValueError:
-        status = None
-    if isinstance(status, dict) and status.get("message"):
-        return _one_line(status["message"])
-    return _one_line(error.reason or "no message")
-
-
 def _transport_error(call: _Call, error: urllib3.exceptions.HTTPError, timeout: float) -> CollectorError:
     cause = error.reason if isinstance(error, urllib3.exceptions.MaxRetryError) else error
     # NewConnectionError subclasses ConnectTimeoutError in urllib3, but a refused connection is no timeout.
     timed_out = isinstance(cause, urllib3.exceptions.TimeoutError)
     if timed_out and not isinstance(cause, urllib3.exceptions.NewConnectionError):
         return CollectorError(f"timed out after {timeout:g}s waiting for GET {call.ref}")
-    return CollectorError(f"cannot reach the Kubernetes API for GET {call.ref}: {_one_line(cause)}")
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
+    return CollectorError(f"cannot reach the Kubernetes API for GET {call.ref}: {one_line(cause)}")
 
 
 # -- the whole collection, under one deadline ---------------------------------------------------

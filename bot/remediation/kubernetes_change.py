@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,10 +37,11 @@ from typing import Any, Literal
 
 import requests  # type: ignore[import-untyped, unused-ignore]
 import urllib3
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from analyzers.quantity import parse_k8s_quantity
+from bot.kubernetes_api import KubeConfigError, load_api_client, one_line, status_message
 from bot.remediation.proposals import Applied, Basis, Resources, WorkloadTarget
 
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
@@ -253,18 +253,10 @@ def persist_hint(target: WorkloadTarget, change: Resources) -> list[str]:
 
 # -- the API ------------------------------------------------------------------------------------------
 def client_from_config(kubeconfig: str | None, context: str | None) -> client.ApiClient:
-    """A client from the kubeconfig (when one is named, or outside a cluster) or the in-cluster config."""
     try:
-        if kubeconfig or context or not os.environ.get("KUBERNETES_SERVICE_HOST"):
-            loaded: client.ApiClient = config.new_client_from_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
-            return loaded
-        configuration = client.Configuration()
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return client.ApiClient(configuration)
-    except (config.ConfigException, OSError, ValueError) as error:
-        raise KubernetesChangeError(
-            "error", f"cannot load the Kubernetes configuration: {_one_line(error)}"
-        ) from None
+        return load_api_client(kubeconfig, context)
+    except KubeConfigError as error:
+        raise KubernetesChangeError("error", str(error)) from None
 
 
 class KubernetesChanger:
@@ -447,7 +439,7 @@ class KubernetesChanger:
         except urllib3.exceptions.HTTPError as error:
             raise KubernetesChangeError(
                 "unreachable",
-                f"cannot reach the Kubernetes API to {verb} {kind} {name or ''}: {_one_line(error)}",
+                f"cannot reach the Kubernetes API to {verb} {kind} {name or ''}: {one_line(error)}",
             ) from None
         try:
             body = json.loads(data)
@@ -602,7 +594,7 @@ def _api_error(
     error: ApiException, verb: str, kind: str, namespace: str, name: str | None
 ) -> KubernetesChangeError:
     status = int(error.status or 0)
-    message = _status_message(error)
+    message = status_message(error)
     resource = _RESOURCE.get(kind, kind.lower() + "s")
     what = f"{kind} {namespace}/{name}" if name else f"{resource} in {namespace}"
     if status == 403:
@@ -625,16 +617,6 @@ def _api_error(
     return KubernetesChangeError("error", f"{status} {error.reason}: {verb} {what}: {message}")
 
 
-def _status_message(error: ApiException) -> str:
-    try:
-        status = json.loads(error.body or "")
-    except ValueError:
-        status = None
-    if isinstance(status, dict) and status.get("message"):
-        return _one_line(status["message"])
-    return _one_line(error.reason or "no message")
-
-
 def _memory_check(url: str, query: str, limit: str, timeout: float, seconds: int) -> tuple[str, bool]:
     """(a line on the container's peak working set against the new limit, whether it is near the limit)."""
     try:
@@ -644,7 +626,7 @@ def _memory_check(url: str, query: str, limit: str, timeout: float, seconds: int
         results = answer.get("data", {}).get("result", [])
         used = float(results[0]["value"][1]) if results else None
     except (requests.exceptions.RequestException, ValueError, KeyError, IndexError, TypeError) as error:
-        return f"memory not checked: Prometheus did not answer ({_one_line(error)})", False
+        return f"memory not checked: Prometheus did not answer ({one_line(error)})", False
     limit_bytes = parse_k8s_quantity(limit)
     if used is None or not limit_bytes:
         return "memory not checked: no working-set series in Prometheus", False
@@ -667,7 +649,3 @@ def _compact(resources: Resources) -> str:
     parts = [f"limits.{k}={v}" for k, v in sorted(resources.limits.items())]
     parts += [f"requests.{k}={v}" for k, v in sorted(resources.requests.items())]
     return ", ".join(parts) or "none"
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
