@@ -85,6 +85,11 @@ class Catalog(BaseModel):
     def service(self, name: str) -> ServiceConfig | None:
         return self.services.get(name)
 
+    def owners_of(self, name: str | None) -> list[str]:
+        """Who to mention about a service (Slack user or group ids); none for one not in the catalog."""
+        config = self.services.get(name) if name else None
+        return list(config.owners) if config else []
+
     def suggestions(self, name: str, limit: int = 3) -> list[str]:
         """The closest known service names, for a name that is not in the catalog."""
         return difflib.get_close_matches(name, list(self.services), n=limit, cutoff=0.5)

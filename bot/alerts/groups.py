@@ -162,7 +162,10 @@ class AlertGroups:
                 self._save(notification.group_id, record)
                 return "digest"
         title, blocks = parent_blocks(
-            notification, record.first_fired, self._resolved_after(record), self._owners(notification)
+            notification,
+            record.first_fired,
+            self._resolved_after(record),
+            self._catalog.owners_of(notification.service),
         )
         record.ts = self._poster.post(
             channel,
@@ -204,7 +207,10 @@ class AlertGroups:
             self._save(notification.group_id, record)
             return "digest-updated"
         title, blocks = parent_blocks(
-            notification, record.first_fired, self._resolved_after(record), self._owners(notification)
+            notification,
+            record.first_fired,
+            self._resolved_after(record),
+            self._catalog.owners_of(notification.service),
         )
         self._poster.update(record.channel, record.ts, title, blocks)
         record.unannounced.extend(_alert_line(alert) for alert in new)
@@ -285,7 +291,7 @@ class AlertGroups:
                 channel=record.channel,
                 trigger="alert",
                 thread_ts=record.ts,
-                owners=tuple(self._owners(notification)),
+                owners=tuple(self._catalog.owners_of(notification.service)),
                 alert_labels=dict(notification.common_labels),
             )
         )
@@ -307,10 +313,6 @@ class AlertGroups:
     @property
     def _keep_seconds(self) -> int:
         return int(max(7 * 86400, 3 * self._repeat_interval))
-
-    def _owners(self, notification: Notification) -> list[str]:
-        config = notification.service and self._catalog.service(notification.service)
-        return list(config.owners) if config else []
 
     # Storms.
     def _storm_digest(self, channel: str, notification: Notification, now: float) -> str | None:

@@ -54,10 +54,15 @@ def render_slack_blocks(
     head: list[Block] = [_header_block(diagnosis), _summary_block(diagnosis), _root_cause_block(diagnosis)]
     tail: list[Block] = [*_checks_blocks(diagnosis), *_remediation_blocks(diagnosis, proposal_ids)]
     evidence = _evidence_blocks(diagnosis, budget=MAX_BLOCKS - len(head) - len(tail))
-    blocks = [*head, *evidence, *tail][:MAX_BLOCKS]
-    for block in blocks:
+    return validated_blocks([*head, *evidence, *tail])
+
+
+def validated_blocks(blocks: list[Block]) -> list[dict[str, Any]]:
+    """The blocks as Slack takes them: at most MAX_BLOCKS, each checked against Block Kit's rules."""
+    kept = blocks[:MAX_BLOCKS]
+    for block in kept:
         block.validate_json()
-    return [block.to_dict() for block in blocks]
+    return [block.to_dict() for block in kept]
 
 
 def render_slack_text(diagnosis: Diagnosis) -> str:

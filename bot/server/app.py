@@ -126,7 +126,6 @@ class TriageBot:
             return
         where = f" in {asked.namespace}" if asked.namespace else ""
         ack(text=f"Diagnosing *{asked.service}*{where}… the diagnosis will be posted here.")
-        config = self.catalog.service(asked.service)
         self.jobs.submit(
             DiagnosisRequest(
                 service=asked.service,
@@ -135,7 +134,7 @@ class TriageBot:
                 trigger="slash",
                 requested_by=str(command.get("user_id") or "") or None,
                 response_url=str(command.get("response_url") or "") or None,
-                owners=tuple(config.owners) if config else (),
+                owners=tuple(self.catalog.owners_of(asked.service)),
             )
         )
 

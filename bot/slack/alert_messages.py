@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.alerts.webhook import Notification
-from bot.render.slack import SECTION_TEXT_MAX, SEVERITY_EMOJI, mrkdwn_escape, truncate
+from bot.render.slack import SECTION_TEXT_MAX, SEVERITY_EMOJI, mrkdwn_escape, truncate, validated_blocks
 
 DIGEST_SECTIONS_MAX = 45
 _SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{6,}$")
@@ -50,7 +50,7 @@ def parent_blocks(
         SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_MAX))),
         ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(context), 2000))]),
     ]
-    return title, _validated(blocks)
+    return title, validated_blocks(blocks)
 
 
 def digest_blocks(channel_entries: list[str], total: int, resolved: int) -> tuple[str, list[dict[str, Any]]]:
@@ -79,7 +79,7 @@ def digest_blocks(channel_entries: list[str], total: int, resolved: int) -> tupl
         ),
         *[SectionBlock(text=MarkdownTextObject(text=text)) for text in sections[:DIGEST_SECTIONS_MAX]],
     ]
-    return title, _validated(blocks)
+    return title, validated_blocks(blocks)
 
 
 def digest_line(notification: Notification, resolved: bool, threaded: bool) -> str:
@@ -123,9 +123,3 @@ def mention(owner: str) -> str:
     if _SLACK_ID.match(owner):
         return f"<!subteam^{owner}>" if owner.startswith("S") else f"<@{owner}>"
     return mrkdwn_escape(owner)
-
-
-def _validated(blocks: list[Block]) -> list[dict[str, Any]]:
-    for block in blocks:
-        block.validate_json()
-    return [block.to_dict() for block in blocks]

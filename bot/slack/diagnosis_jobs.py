@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from analyzers.diagnosis import Diagnosis, Remediation
-from analyzers.evidence import Evidence
+from analyzers.evidence import Evidence, SourceReport
 from bot.render.charts import write_memory_charts
 from bot.render.slack import render_slack_blocks, render_slack_text
 from bot.server.foreground import Foreground
@@ -183,9 +183,8 @@ class DiagnosisJobs:
             self._metrics.diagnosis_seconds.labels(request.trigger).observe(time.monotonic() - started)
             shared.at = time.monotonic()
             shared.result.set_result(result)
-            for source in result[1].sources:
-                if source.status in ("error", "partial"):
-                    self._metrics.source_failures.labels(source.kind).inc()
+            for source in _failed_sources(result[1]):
+                self._metrics.source_failures.labels(source.kind).inc()
         shared.result.result()  # raises the owner's failure for everyone who shared it
         return shared
 
@@ -212,7 +211,7 @@ class DiagnosisJobs:
                 self._metrics.diagnoses.labels(request.trigger, "posted_via_response_url").inc()
                 return PostedDiagnosis(request.channel, "", diagnosis)
             raise
-        outcome = "partial" if any(s.status in ("error", "partial") for s in evidence.sources) else "ok"
+        outcome = "partial" if _failed_sources(evidence) else "ok"
         self._metrics.diagnoses.labels(request.trigger, outcome).inc()
         self._upload_charts(request, evidence, request.thread_ts or ts, shared)
         return PostedDiagnosis(request.channel, ts, diagnosis)
@@ -247,6 +246,10 @@ class DiagnosisJobs:
                 self._poster.post(request.channel, text, thread_ts=request.thread_ts)
         except Exception:
             log.exception("could not even report the failure of %s", request.service)
+
+
+def _failed_sources(evidence: Evidence) -> list[SourceReport]:
+    return [source for source in evidence.sources if source.status in ("error", "partial")]
 
 
 def _with_alert_silence(diagnosis: Diagnosis, request: DiagnosisRequest) -> Diagnosis:

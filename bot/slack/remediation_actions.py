@@ -41,7 +41,7 @@ from bot.remediation.flow import (
     RemediationFlow,
     RemediationRefused,
 )
-from bot.render.slack import SECTION_TEXT_MAX, mrkdwn_escape, truncate
+from bot.render.slack import SECTION_TEXT_MAX, mrkdwn_escape, truncate, validated_blocks
 from bot.settings import Catalog
 from bot.slack.alert_messages import format_duration, mention
 from bot.slack.diagnosis_jobs import DiagnosisRequest
@@ -246,11 +246,8 @@ class RemediationActions:
                     )
                 )
             return
-        blocks: list[Block] = [
-            SectionBlock(
-                text=MarkdownTextObject(text=truncate(_outcome_text(outcome, click.user), SECTION_TEXT_MAX))
-            )
-        ]
+        text = _outcome_text(outcome, click.user)  # fits a section already
+        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=text))]
         if outcome.status == "applied" and outcome.proposal is not None:
             blocks.append(
                 ActionsBlock(
@@ -267,12 +264,7 @@ class RemediationActions:
                     ]
                 )
             )
-        self._poster.post(
-            click.channel,
-            _outcome_text(outcome, click.user),
-            [b.to_dict() for b in blocks],
-            thread_ts=click.thread,
-        )
+        self._poster.post(click.channel, text, validated_blocks(blocks), thread_ts=click.thread)
 
 
 class _Click:
@@ -360,9 +352,7 @@ def _preview_blocks(preview: Preview) -> tuple[str, list[dict[str, Any]]]:
                 ]
             )
         )
-    for block in blocks:
-        block.validate_json()
-    return title, [block.to_dict() for block in blocks][:50]
+    return title, validated_blocks(blocks)
 
 
 def _silence_choices(proposal_id: str, current: int | None) -> list[ButtonElement]:
