@@ -67,6 +67,8 @@ REDIS_REMEDIATIONS = ("set-redis-maxmemory", "set-redis-eviction-policy", "raise
 SILENCE = "silence-alert"
 DEFAULT_SILENCE_SECONDS = 2 * 3600
 SILENCE_CHOICES = (3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600)  # what the approver may pick from
+GONE = "this proposal does not exist (any more)"
+ANOTHER_CHANNEL = "this proposal belongs to another channel's thread"
 MAIN_CONTAINER = "the main container"  # what remediate.py names a container it could not name
 
 KubernetesFactory = Callable[[str | None], KubernetesChanger]
@@ -312,9 +314,9 @@ class RemediationFlow:
         """
         original = self.store.get(proposal_id)
         if original is None:
-            raise RemediationRefused("unknown", "this proposal does not exist (any more)")
+            raise RemediationRefused("unknown", GONE)
         if channel != original.channel:
-            raise RemediationRefused("wrong_channel", "this proposal belongs to another channel's thread")
+            raise RemediationRefused("wrong_channel", ANOTHER_CHANNEL)
         if not isinstance(original.target, AlertTarget) or original.change.expire_silence:
             raise RemediationRefused("unknown", "only a silence can be given another duration")
         if seconds not in SILENCE_CHOICES:
@@ -383,12 +385,12 @@ class RemediationFlow:
         proposal = self.store.get(proposal_id)
         if proposal is None:
             self.audit.append("refused", user, proposal_id, "", "preview", "no such proposal", "unknown")
-            return Preview(None, False, "this proposal does not exist (any more)")
+            return Preview(None, False, GONE)
         if channel != proposal.channel:
             self.audit.append(
                 "refused", user, proposal.id, proposal.service, "preview", "another channel", "wrong_channel"
             )
-            return Preview(proposal, False, "this proposal belongs to another channel's thread")
+            return Preview(proposal, False, ANOTHER_CHANNEL)
         blocked = self._not_open(proposal)
         try:
             preview = self._preview(proposal, blocked)
@@ -494,7 +496,7 @@ class RemediationFlow:
         """policy -> expiry -> channel -> state -> (record the approval) -> lock -> stale check -> apply."""
         proposal = self.store.get(proposal_id)
         if proposal is None:
-            return self._refuse(None, proposal_id, user, "unknown", "this proposal does not exist (any more)")
+            return self._refuse(None, proposal_id, user, "unknown", GONE)
         decision = policy.decide(proposal, user, self.groups_of)
         if decision.verdict == "refuse":
             return self._refuse(proposal, proposal.id, user, _refusal(decision.code), decision.reason)
@@ -504,13 +506,7 @@ class RemediationFlow:
             self.store.transition(proposal.id, ["proposed"], "expired", now, _reason(why))
             return self._refuse(proposal, proposal.id, user, "expired", f"this proposal {why}")
         if channel != proposal.channel:
-            return self._refuse(
-                proposal,
-                proposal.id,
-                user,
-                "wrong_channel",
-                "this proposal belongs to another channel's thread",
-            )
+            return self._refuse(proposal, proposal.id, user, "wrong_channel", ANOTHER_CHANNEL)
         if proposal.state != "proposed":
             return self._refuse(proposal, proposal.id, user, "replay", _already(proposal))
         decided: list[policy.Decision] = []
@@ -530,7 +526,7 @@ class RemediationFlow:
         try:
             approved = self.store.update(proposal.id, approve, now)
         except ProposalNotFound:  # its key expired since it was read
-            return self._refuse(None, proposal.id, user, "unknown", "this proposal does not exist (any more)")
+            return self._refuse(None, proposal.id, user, "unknown", GONE)
         if approved is None:
             if decided and decided[0].verdict == "refuse":
                 return self._refuse(proposal, proposal.id, user, _refusal(decided[0].code), decided[0].reason)
@@ -693,18 +689,12 @@ class RemediationFlow:
         """Turn a proposal down (an approver or the requester); nothing is applied."""
         proposal = self.store.get(proposal_id)
         if proposal is None:
-            return self._refuse(None, proposal_id, user, "unknown", "this proposal does not exist (any more)")
+            return self._refuse(None, proposal_id, user, "unknown", GONE)
         decision = policy.may_reject(proposal, user, self.groups_of)
         if decision.verdict == "refuse":
             return self._refuse(proposal, proposal.id, user, "not_allowed", decision.reason)
         if channel != proposal.channel:
-            return self._refuse(
-                proposal,
-                proposal.id,
-                user,
-                "wrong_channel",
-                "this proposal belongs to another channel's thread",
-            )
+            return self._refuse(proposal, proposal.id, user, "wrong_channel", ANOTHER_CHANNEL)
         reason = why or f"rejected by {user}"
         rejected = self.store.transition(proposal.id, ["proposed"], "rejected", self.now(), _reason(reason))
         if rejected is None:
@@ -718,7 +708,7 @@ class RemediationFlow:
         """Watch an applied change until it holds, fails, or `timeout` (default remediation.verify_seconds)."""
         proposal = self.store.get(proposal_id)
         if proposal is None:
-            return Outcome("refused", "this proposal does not exist (any more)", None, "unknown")
+            return Outcome("refused", GONE, None, "unknown")
         if proposal.state not in ("applied", "rolled_back") or proposal.applied is None:
             return Outcome(
                 "refused", f"nothing to verify: the proposal is {proposal.state}", proposal, "replay"
@@ -786,7 +776,7 @@ class RemediationFlow:
         """
         original = self.store.get(proposal_id)
         if original is None:
-            raise RemediationRefused("unknown", "this proposal does not exist (any more)")
+            raise RemediationRefused("unknown", GONE)
         decision = policy.may_reject(original, user, self.groups_of)
         if decision.verdict == "refuse":
             self.audit.append(
@@ -797,7 +787,7 @@ class RemediationFlow:
             self.audit.append(
                 "refused", user, original.id, original.service, "rollback", "another channel", "wrong_channel"
             )
-            raise RemediationRefused("wrong_channel", "this proposal belongs to another channel's thread")
+            raise RemediationRefused("wrong_channel", ANOTHER_CHANNEL)
         # A failed apply may have written part of the change (a patch that timed out, one CONFIG
         # SET pair of several): with its previous values recorded, it can be rolled back too.
         if original.state not in ("applied", "failed") or original.previous is None:
