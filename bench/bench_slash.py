@@ -65,7 +65,6 @@ import logging
 import math
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -79,6 +78,8 @@ from typing import TYPE_CHECKING
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests/live and tests/standins live in the checkout
+
+from bench.bench_kit import QueueDepth, code_version, percentile  # noqa: E402
 
 if TYPE_CHECKING:
     from tests.live.bot_harness import RunningBot
@@ -119,20 +120,6 @@ class Probe:
     ack: Ack
     sent: float  # time.monotonic()
     diagnosed_after: float | None  # seconds from sending to its diagnosis at the stand-in
-
-
-class QueueDepth(logging.Handler):
-    """Keeps the deepest "Task queue depth is N" waitress logs (all 8 HTTP threads busy) instead of
-    printing them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.deepest = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        words = record.getMessage().split()
-        if words and words[-1].isdigit():
-            self.deepest = max(self.deepest, int(words[-1]))
 
 
 @dataclass(slots=True)
@@ -393,15 +380,6 @@ def probe_arrival(slack: SlackApiStandIn, number: int, probe: Probe, timeout: fl
 
 
 # -- figures --------------------------------------------------------------------------------------
-def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile (share in 0..100)."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    rank = max(1, math.ceil(share / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 def max_in_window(times: Sequence[float], seconds: float) -> int:
     """The most events within any span of `seconds` (sliding, as the stand-in counts)."""
     ordered = sorted(times)
@@ -563,25 +541,6 @@ def warm_up(bot: RunningBot, slack: SlackApiStandIn, port: int) -> None:
         f"warm-up (excluded from the figures): ack {ack.seconds * 1000:.1f} ms (status {ack.status}), "
         f"{posted}, chart {'uploaded' if charted else 'MISSING'}"
     )
-
-
-def code_version() -> str:
-    """The commit measured, and whether the bot's files differ from it (others edit the tree)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--", "bot", "analyzers"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git)"
-    files = [line[3:] for line in changed if line.strip()]
-    return head + (f" + uncommitted changes to {', '.join(files)}" if files else " (clean)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,7 +66,6 @@ import random
 import re
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -81,6 +80,8 @@ from typing import TYPE_CHECKING, Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # tests/live and tests/standins live in the checkout
+
+from bench.bench_kit import QueueDepth, code_version, percentile  # noqa: E402
 
 if TYPE_CHECKING:
     from bot.alerts.webhook import Notification
@@ -204,20 +205,6 @@ class Recorder:
         bot._alertmanager = timed_webhook  # type: ignore[method-assign]
 
 
-class QueueDepth(logging.Handler):
-    """Keeps the deepest "Task queue depth is N" waitress logs (all 8 HTTP threads busy) instead of
-    printing them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.deepest = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        words = record.getMessage().split()
-        if words and words[-1].isdigit():
-            self.deepest = max(self.deepest, int(words[-1]))
-
-
 def alertmanager_metrics(manager: AlertmanagerServer) -> dict[str, float]:
     """Alertmanager's own counters for its webhook integration (sent, failed, latency)."""
     import requests  # type: ignore[import-untyped, unused-ignore]
@@ -236,33 +223,6 @@ def alertmanager_metrics(manager: AlertmanagerServer) -> dict[str, float]:
         if name in wanted and 'integration="webhook"' in rest:
             figures[wanted[name]] = figures.get(wanted[name], 0.0) + float(line.rsplit(" ", 1)[1])
     return figures
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile (share in 0..100)."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[max(1, math.ceil(share / 100 * len(ordered))) - 1]
-
-
-def code_version() -> str:
-    """The commit measured, and whether the bot's files differ from it (others edit the tree)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--", "bot", "analyzers"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git)"
-    files = [line[3:] for line in changed if line.strip()]
-    return head + (f" + uncommitted changes to {', '.join(files)}" if files else " (clean)")
 
 
 def stream_state(redis_server: RedisServer) -> tuple[int, int, int, int]:

@@ -43,9 +43,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.standins.server import LocalStandIn, QuietServer
 
 Json = dict[str, Any]
 
@@ -81,7 +83,7 @@ class ServedRequest:
     body: Any = field(default=None, compare=False)
 
 
-class KubeApiStandIn:
+class KubeApiStandIn(LocalStandIn):
     """Stand-in API server: `with KubeApiStandIn(objects) as api:` then talk to `api.url`."""
 
     def __init__(self, objects: Iterable[Json] = (), delay: float = 0.0) -> None:
@@ -97,15 +99,9 @@ class KubeApiStandIn:
         self._version = 1000
         for obj in objects:
             self.add(obj)
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.standin = self
-        self._thread = threading.Thread(
-            # A short poll interval: stopping waits for the next poll.
-            target=self._server.serve_forever,
-            args=(0.05,),
-            name="kube-api-standin",
-            daemon=True,
-        )
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.standin = self
+        self._serve(server, "kube-api-standin")
 
     # -- what the test sets up ----------------------------------------------------------------
     def add(self, obj: Json) -> None:
@@ -318,36 +314,12 @@ class KubeApiStandIn:
         self._version += 1
         meta["resourceVersion"] = str(self._version)
 
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def served(self, path_part: str) -> list[ServedRequest]:
         """The requests whose path contains `path_part`."""
         with self._lock:
             return [r for r in self.requests if path_part in r.path]
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> KubeApiStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> KubeApiStandIn:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
     # -- answering ----------------------------------------------------------------------------
     def answer(
         self, method: str, target: str, content_type: str = "", data: bytes = b""
@@ -503,12 +475,8 @@ class KubeApiStandIn:
         return 200, "text/plain", "".join(lines)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
     standin: KubeApiStandIn
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up (timeout) and closed its socket is expected here
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -37,12 +37,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+
+from tests.standins.server import LocalStandIn, QuietServer
 
 Json = dict[str, Any]
 
@@ -202,7 +204,7 @@ class _Answer:
 
 
 # -- the stand-in -------------------------------------------------------------------------------
-class SlackApiStandIn:
+class SlackApiStandIn(LocalStandIn):
     """Stand-in Slack Web API: `with SlackApiStandIn() as slack:` then
     `WebClient(token=BOT_TOKEN, base_url=slack.api_url)`.
 
@@ -236,11 +238,9 @@ class SlackApiStandIn:
         self._block_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.standin = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="slack-api-standin", daemon=True
-        )
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.standin = self
+        self._serve(server, "slack-api-standin")
 
     # -- what the test sets up ------------------------------------------------------------------
     def set_usergroup(self, group_id: str, users: Iterable[str]) -> None:
@@ -263,14 +263,6 @@ class SlackApiStandIn:
             self._delays[method] = seconds
 
     # -- addresses ------------------------------------------------------------------------------
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     @property
     def api_url(self) -> str:
         """The `base_url` for `slack_sdk.WebClient` (and slack_bolt's `App(client=...)`)."""
@@ -339,22 +331,6 @@ class SlackApiStandIn:
         return most
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> SlackApiStandIn:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> SlackApiStandIn:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
     # -- answering ------------------------------------------------------------------------------
     def answer(self, http_method: str, target: str, headers: dict[str, str], body: bytes) -> _Answer:
         """The answer to one request; records it."""
@@ -869,12 +845,8 @@ def _file_object(uploaded: UploadedFile, at: float) -> Json:
 
 
 # -- the HTTP server ------------------------------------------------------------------------------
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietServer):
     standin: SlackApiStandIn
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up (timeout) and closed its socket is expected here
 
 
 class _Handler(BaseHTTPRequestHandler):
