@@ -231,6 +231,20 @@ def start_redis(servers: Servers) -> Callable[..., RedisServer]:
     return functools.partial(launch_redis, servers)
 
 
+@pytest.fixture(scope="module")
+def bot_server(start_redis: Callable[..., RedisServer]) -> RedisServer:
+    """The bot's own Redis (proposals, locks, audit), one per test module."""
+    return start_redis()
+
+
+@pytest.fixture
+def bot_redis(bot_server: RedisServer) -> Iterator[redis.Redis]:
+    """A client of the bot's Redis, emptied for each test."""
+    with bot_server.client() as connection:
+        connection.flushdb()
+        yield connection
+
+
 @pytest.fixture(scope="session")
 def prometheus(servers: Servers, start_redis: Callable[..., RedisServer]) -> PrometheusServer:
     """Prometheus scraping redis_exporter every second, with a few samples of each series already.

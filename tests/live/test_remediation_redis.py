@@ -38,19 +38,6 @@ def target(start_redis: Callable[..., RedisServer]) -> RedisServer:
     return start_redis("--requirepass", PASSWORD, "--maxmemory-policy", "noeviction")
 
 
-@pytest.fixture(scope="module")
-def bot_server(start_redis: Callable[..., RedisServer]) -> RedisServer:
-    """The bot's own Redis (proposals, audit): another server than the one it changes."""
-    return start_redis()
-
-
-@pytest.fixture
-def bot_redis(bot_server: RedisServer) -> Iterator[redis.Redis]:
-    with bot_server.client() as connection:
-        connection.flushdb()
-        yield connection
-
-
 @pytest.fixture
 def target_client(target: RedisServer) -> Iterator[redis.Redis]:
     with target.client(PASSWORD) as connection:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from bot.remediation.audit import AuditLog
 from bot.remediation.flow import RemediationFlow, RemediationRefused
 from bot.remediation.silences import AlertmanagerSilences, SilenceError
 from bot.settings import Catalog
-from tests.live.conftest import AlertmanagerServer, RedisServer, free_port
+from tests.live.conftest import AlertmanagerServer, free_port
 
 SERVICE = "session-cache"
 CHANNEL = "C0ONCALL"
@@ -30,18 +30,6 @@ ALERT = {"alertname": "RedisOOMKilled", "namespace": "ecommerce", "service": SER
 def alertmanager(start_alertmanager: Callable[..., AlertmanagerServer]) -> AlertmanagerServer:
     # Nobody listens for its notifications here: only its silences API is used.
     return start_alertmanager(f"http://127.0.0.1:{free_port()}/hook", "unused-token")
-
-
-@pytest.fixture(scope="module")
-def bot_server(start_redis: Callable[..., RedisServer]) -> RedisServer:
-    return start_redis()
-
-
-@pytest.fixture
-def bot_redis(bot_server: RedisServer) -> Iterator[redis.Redis]:
-    with bot_server.client() as connection:
-        connection.flushdb()
-        yield connection
 
 
 def _flow(bot_redis: redis.Redis, alertmanager_url: str | None) -> RemediationFlow:

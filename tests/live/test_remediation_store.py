@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import threading
-from collections.abc import Callable, Iterator
 
 import pytest
 import redis
@@ -27,18 +26,6 @@ from tests.live.conftest import RedisServer
 NOW = 1_700_000_000.0
 
 
-@pytest.fixture(scope="module")
-def server(start_redis: Callable[..., RedisServer]) -> RedisServer:
-    return start_redis()
-
-
-@pytest.fixture
-def client(server: RedisServer) -> Iterator[redis.Redis]:
-    with server.client() as connection:
-        connection.flushdb()
-        yield connection
-
-
 def _proposal(proposal_id: str = "p-1", **fields: object) -> Proposal:
     base: dict[str, object] = {
         "id": proposal_id,
@@ -56,23 +43,23 @@ def _proposal(proposal_id: str = "p-1", **fields: object) -> Proposal:
     return Proposal.model_validate(base | fields)
 
 
-def test_a_proposal_is_stored_as_json_and_kept_past_its_expiry(client: redis.Redis) -> None:
-    store = ProposalStore(client, "t:")
+def test_a_proposal_is_stored_as_json_and_kept_past_its_expiry(bot_redis: redis.Redis) -> None:
+    store = ProposalStore(bot_redis, "t:")
     store.create(_proposal(), NOW)
 
     assert store.get("p-1") == _proposal()
-    assert json.loads(client.get("t:proposal:p-1") or "")["target"] == {
+    assert json.loads(bot_redis.get("t:proposal:p-1") or "")["target"] == {
         "type": "redis",
         "service": "session-cache",
     }
-    assert 1800 < client.ttl("t:proposal:p-1") <= 1800 + KEEP_AFTER_EXPIRY
+    assert 1800 < bot_redis.ttl("t:proposal:p-1") <= 1800 + KEEP_AFTER_EXPIRY
     assert store.get("nope") is None
     with pytest.raises(StoreConflict):
         store.create(_proposal(title="another"), NOW)  # an id is never reused
 
 
-def test_a_transition_only_happens_from_an_expected_state(client: redis.Redis) -> None:
-    store = ProposalStore(client, "t:")
+def test_a_transition_only_happens_from_an_expected_state(bot_redis: redis.Redis) -> None:
+    store = ProposalStore(bot_redis, "t:")
     store.create(_proposal(), NOW)
 
     assert store.transition("p-1", ["approved"], "applying", NOW) is None
@@ -84,13 +71,13 @@ def test_a_transition_only_happens_from_an_expected_state(client: redis.Redis) -
         store.transition("missing", ["proposed"], "rejected", NOW)
 
 
-def test_concurrent_updates_lose_nothing(server: RedisServer, client: redis.Redis) -> None:
-    ProposalStore(client, "t:").create(_proposal(), NOW)
+def test_concurrent_updates_lose_nothing(bot_server: RedisServer, bot_redis: redis.Redis) -> None:
+    ProposalStore(bot_redis, "t:").create(_proposal(), NOW)
     users = [f"U{i:03d}" for i in range(8)]
     start = threading.Barrier(len(users))
 
     def approve(user: str) -> None:
-        with server.client() as own:  # like separate bot processes
+        with bot_server.client() as own:  # like separate bot processes
             store = ProposalStore(own, "t:")
             start.wait()
             store.update(
@@ -106,26 +93,26 @@ def test_concurrent_updates_lose_nothing(server: RedisServer, client: redis.Redi
     for thread in threads:
         thread.join()
 
-    stored = ProposalStore(client, "t:").get("p-1")
+    stored = ProposalStore(bot_redis, "t:").get("p-1")
     assert stored is not None
     assert sorted(stored.approved_by()) == users
 
 
-def test_the_apply_lock_is_held_by_one_at_a_time(client: redis.Redis) -> None:
-    store = ProposalStore(client, "t:")
+def test_the_apply_lock_is_held_by_one_at_a_time(bot_redis: redis.Redis) -> None:
+    store = ProposalStore(bot_redis, "t:")
     with store.apply_lock("p-1", seconds=30) as first:
         with store.apply_lock("p-1") as second:
             assert first.held and not second.held
-        assert client.get("t:lock:p-1") is not None  # the loser did not release the winner's lock
-        assert 0 < client.ttl("t:lock:p-1") <= 30
-    assert client.get("t:lock:p-1") is None
+        assert bot_redis.get("t:lock:p-1") is not None  # the loser did not release the winner's lock
+        assert 0 < bot_redis.ttl("t:lock:p-1") <= 30
+    assert bot_redis.get("t:lock:p-1") is None
     with store.apply_lock("p-1") as again:
         assert again.held
 
 
-def test_the_audit_stream_is_read_back_by_age_and_service(client: redis.Redis) -> None:
-    audit = AuditLog(client, "t:audit")
-    client.xadd("t:audit", {"event": "applied", "service": "ancient", "actor": "U0OLD"}, id="1000-0")
+def test_the_audit_stream_is_read_back_by_age_and_service(bot_redis: redis.Redis) -> None:
+    audit = AuditLog(bot_redis, "t:audit")
+    bot_redis.xadd("t:audit", {"event": "applied", "service": "ancient", "actor": "U0OLD"}, id="1000-0")
     audit.append("proposed", "U0REQ", "p-1", "session-cache", "CONFIG SET maxmemory-policy allkeys-lru")
     audit.append("refused", "U0EVE", "p-1", "session-cache", result="not an approver", reason="not_allowed")
     audit.append("proposed", "U0REQ", "p-2", "checkout")
@@ -148,21 +135,21 @@ def _audit_args(*argv: str) -> argparse.Namespace:
 
 
 def test_run_audit_prints_json_lines_or_a_table(
-    server: RedisServer,
-    client: redis.Redis,
+    bot_server: RedisServer,
+    bot_redis: redis.Redis,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    audit = AuditLog(client)
+    audit = AuditLog(bot_redis)
     audit.append("applied", "U0ALICE", "p-1", "session-cache", "-   memory: 64Mi\n+   memory: 192Mi", "ok")
     audit.append("applied", "U0BOB", "p-2", "checkout", "[containers[0]]", "ok")
 
-    assert run_audit(_audit_args("--redis-url", server.url, "--json", "--service", "session-cache")) == 0
+    assert run_audit(_audit_args("--redis-url", bot_server.url, "--json", "--service", "session-cache")) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["proposal_id"] for line in lines] == ["p-1"]
     assert json.loads(lines[0])["detail"] == "-   memory: 64Mi\n+   memory: 192Mi"
 
-    monkeypatch.setenv("TRIAGE_REDIS_URL", server.url)  # the default URL
+    monkeypatch.setenv("TRIAGE_REDIS_URL", bot_server.url)  # the default URL
     assert run_audit(_audit_args("--since", "1h")) == 0
     table = capsys.readouterr().out
     assert "U0ALICE" in table and "U0BOB" in table and "192Mi" in table
