@@ -86,8 +86,12 @@ class EventRecord:
 
 @dataclass(frozen=True, slots=True)
 class LogRecord:
+    """A log line; `count` > 1 when it stands for that many lines of the same shape (the newest shown)."""
+
     text: str
     level: str = ""
+    count: int = 1
+    first_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

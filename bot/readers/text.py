@@ -31,29 +31,18 @@ from analyzers.quantity import duration_seconds, parse_human_bytes, parse_k8s_qu
 from bot.readers.commands import Command, match_prompt, parse_command
 from bot.readers.excerpts import RawText
 from bot.readers.kubernetes_objects import NOTE, ObjectReader, workload_of_pod, workload_of_replicaset
+from bot.readers.log_budget import BUDGET, SEVERE_WORDS, select
 from bot.readers.prometheus import api_facts, is_api_body, metric_hint, sample_fact
 from bot.readers.redis_text import INFO_MARKERS, INFO_SECTIONS, parse_directive, parse_info_line
 from bot.readers.tables import Table, is_header
 from bot.readers.timestamps import parse_describe_time, parse_log_time
 
-MAX_LOG_FACTS = 5000
 # Words that mark an incident line in a huge log (lower case), and ordinary trouble after them.
 BULK_CRITICAL = (
-    "oom command not allowed",
-    "fork: cannot allocate",
-    "max number of clients",
-    "no space left",
-    "oomkilled",
-    "outofmemory",
-    "out of memory",
-    "probe failed",
-    "can't save in background",
-    "background saving terminated",
+    *SEVERE_WORDS,
     "redis version=",
     "running mode=",
     "overcommit",
-    "fatal",
-    "panic",
     "copy-on-write",
     "fork cow",
 )
@@ -132,8 +121,8 @@ class _State:
     yaml_parents: list[tuple[int, str]] = field(default_factory=list)
     last_yaml_leaf: bool = False
     recent: list[str] = field(default_factory=list)
-    log_facts: int = 0
-    dropped_logs: int = 0
+    logs_aggregated: int = 0
+    logs_skipped: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
 
 
@@ -255,8 +244,39 @@ class _Scanner:
     def scan(self) -> Iterator[Fact]:
         if len(self.text) > BULK_THRESHOLD:
             yield from self._scan_bulk()
-            return
-        yield from self._scan_lines(0, len(self.lines))
+        else:
+            yield from self._within_budget(list(self._scan_lines(0, len(self.lines))))
+        state = self.state
+        if state.logs_aggregated:
+            self.problems.append(
+                f"{NOTE}{state.logs_aggregated} repeated log line(s) counted into the newest of their kind"
+            )
+        if state.logs_skipped:
+            self.problems.append(
+                f"{NOTE}{state.logs_skipped} older routine log line(s) past the {BUDGET}-line budget skipped"
+            )
+
+    def _within_budget(self, facts: list[Fact]) -> list[Fact]:
+        """All facts but the log lines past the budget (see log_budget)."""
+        logs = [index for index, fact in enumerate(facts) if fact.kind == "log"]
+        if len(logs) <= BUDGET:
+            return facts
+        selection = select([facts[i].source.excerpt for i in logs])
+        self.state.logs_aggregated += selection.aggregated
+        self.state.logs_skipped += selection.skipped
+        keep = {logs[k.index]: k for k in selection.kept}
+        kept: list[Fact] = []
+        for index, fact in enumerate(facts):
+            if fact.kind != "log":
+                kept.append(fact)
+            elif index in keep:
+                choice = keep[index]
+                if choice.count > 1 and isinstance(fact.value, LogRecord):
+                    first = facts[logs[choice.first]] if choice.first is not None else None
+                    record = replace(fact.value, count=choice.count, first_at=first.at if first else None)
+                    fact = replace(fact, value=record)
+                kept.append(fact)
+        return kept
 
     def _scan_lines(self, first: int, end: int) -> Iterator[Fact]:
         index = first
@@ -281,39 +301,45 @@ class _Scanner:
         head_lines = min(
             self.text.count("\n", 0, head_end) if head_end > 0 else len(self.lines), len(self.lines)
         )
-        yield from self._scan_lines(0, head_lines)
+        yield from self._within_budget(list(self._scan_lines(0, head_lines)))
         if head_end < 0:
             return
+        spans = self._interesting_lines(head_end)
+        selection = select([self.text[begin:end] for begin, end in spans])
+        self.state.logs_aggregated += selection.aggregated
+        self.state.logs_skipped += selection.skipped
         line_number, counted_to = head_lines, head_end
-        for begin, end in self._interesting_lines(head_end):
+        for kept in selection.kept:
+            begin, end = spans[kept.index]
             line_number += self.text.count("\n", counted_to, begin)
             counted_to = begin
             fact = self._log_line(self.text[begin:end], line_number + 1, found_by_keyword=True)
-            if fact:
-                yield fact
+            if fact is None:
+                continue
+            if kept.count > 1 and isinstance(fact.value, LogRecord) and kept.first is not None:
+                first_begin, first_end = spans[kept.first]
+                first_at = parse_log_time(self.text[first_begin:first_end])
+                fact = replace(fact, value=replace(fact.value, count=kept.count, first_at=first_at))
+            yield fact
 
     def _interesting_lines(self, start: int) -> list[tuple[int, int]]:
         """(begin, end) of the lines after `start` that hold a keyword, found by plain substring search.
 
-        A regex alternation reads a few MB/s; `str.find` per keyword reads GB/s. Lines with the
-        incident's own words are all kept; ordinary errors and warnings up to MAX_LOG_FACTS.
+        A regex alternation reads a few MB/s; `str.find` per keyword reads GB/s. Every such line
+        is returned: which of them become facts is decided by their shape (log_budget).
         """
         text = self.text
         lowered = text.lower() if text.isascii() else None  # lower() keeps offsets only for ASCII
         if lowered is None:
-            return [self._line_around(m.start()) for m in LOG_TRIGGER.finditer(text, start)][:MAX_LOG_FACTS]
+            return sorted({self._line_around(m.start()) for m in LOG_TRIGGER.finditer(text, start)})
         found: dict[int, int] = {}
-        for keyword in BULK_CRITICAL:
-            self._collect(lowered, keyword, start, found, limit=len(found) + MAX_LOG_FACTS)
-        for keyword in BULK_GENERAL:
-            if len(found) >= MAX_LOG_FACTS:
-                break
-            self._collect(lowered, keyword, start, found, limit=MAX_LOG_FACTS)
+        for keyword in (*BULK_CRITICAL, *BULK_GENERAL):
+            self._collect(lowered, keyword, start, found)
         return sorted(found.items())
 
-    def _collect(self, lowered: str, keyword: str, start: int, found: dict[int, int], limit: int) -> None:
+    def _collect(self, lowered: str, keyword: str, start: int, found: dict[int, int]) -> None:
         position = lowered.find(keyword, start)
-        while position >= 0 and len(found) < limit:
+        while position >= 0:
             begin, end = self._line_around(position)
             found[begin] = end
             position = lowered.find(keyword, end)
@@ -910,9 +936,6 @@ class _Scanner:
         if not found_by_keyword and not LOG_TRIGGER.search(stripped):
             return None
         state = self.state
-        if state.log_facts >= MAX_LOG_FACTS:
-            state.dropped_logs += 1
-            return None
         subject = self._subject()
         prefixed = _COLLECTOR_PREFIX.match(stripped)
         if prefixed:
@@ -931,7 +954,6 @@ class _Scanner:
         level = next((g for g in level_match.groups() if g), "") if level_match else ""
         if level.isdigit():
             level = {"60": "fatal", "50": "error", "40": "warn", "30": "info"}.get(level, level)
-        state.log_facts += 1
         state.kinds["log"] += 1
         return self._fact(
             "log",
