@@ -96,12 +96,16 @@ def parse_notification(body: bytes) -> Notification:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise WebhookError(f"body is not JSON: {error}") from error
+    except RecursionError as error:
+        raise WebhookError("body is nested too deeply to be an Alertmanager notification") from error
     if not isinstance(data, dict):
         raise WebhookError("body must be a JSON object (an Alertmanager webhook notification)")
     if "version" in data and data["version"] != "4":
         raise WebhookError(f"unsupported webhook version {data['version']!r}: this receiver speaks version 4")
     try:
         return Notification.model_validate(data)
+    except RecursionError as error:
+        raise WebhookError("body is nested too deeply to be an Alertmanager notification") from error
     except ValidationError as error:
         reasons = "; ".join(
             f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
