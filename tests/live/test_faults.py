@@ -3,6 +3,7 @@ its Redis down at start, slow clients holding connections, bodies too large or t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -85,10 +86,8 @@ def _trickle(sockets: list[socket.socket], stop: threading.Event) -> None:
     sent = 0
     while not stop.wait(1.0) and sent < len(request):
         for connection in sockets:
-            try:
+            with contextlib.suppress(OSError):  # the server closed it: it keeps its place in the count
                 connection.send(request[sent : sent + 1])
-            except OSError:
-                pass
         sent += 1
 
 
