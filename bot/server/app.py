@@ -37,7 +37,7 @@ from bot.server.metrics import BotMetrics
 from bot.server.settings import ServeSettings
 from bot.settings import Catalog
 from bot.slack.commands import PrivateAnswer, interpret
-from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisRequest, ProposalMaker
+from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisQueue, DiagnosisRequest, ProposalMaker
 from bot.slack.poster import SlackPoster, make_web_client
 from bot.slack.remediation_actions import RemediationActions, SlackUserGroups
 
@@ -95,17 +95,22 @@ class TriageBot:
         self.jobs = DiagnosisJobs(
             diagnose, self.poster, self.metrics, diagnosis_workers, make_proposals, self.foreground
         )
+        self.diagnoses = DiagnosisQueue(
+            self.state, self.jobs, settings.diagnosis_claim_seconds, capacity=diagnosis_workers
+        )
         self.groups = AlertGroups(
             self.state,
             self.poster,
             catalog,
-            self.jobs.submit,
+            self.diagnoses.submit,
             self.metrics,
             default_channel=settings.alert_channel,
             repeat_interval=settings.repeat_interval_seconds,
             storm_groups=settings.storm_groups,
             storm_window=settings.storm_window_seconds,
             storm_threads=settings.storm_threads,
+            intent_grace=3.0 * settings.slack_timeout_seconds,
+            lock_seconds=settings.group_lock_seconds,
         )
         self.queue = AlertQueue(self.state, retry_after_ms=int(settings.alert_claim_seconds * 1000))
         self.metrics.watch_dead_letters(self.queue.dead_letters)
@@ -272,6 +277,7 @@ class TriageBot:
             )
             self._spawn(f"alerts-{number}", functools.partial(self._alert_loop, queue))
         self._spawn("digests", self._digest_loop)
+        self._spawn("diagnoses", self._diagnosis_loop)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -295,6 +301,16 @@ class TriageBot:
             except Exception as error:  # this thread must outlive any one failure
                 failures += 1
                 self._stop.wait(self._backoff("alert queue", error, failures))
+
+    def _diagnosis_loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.diagnoses.work(block_ms=500)
+                failures = 0
+            except Exception as error:  # this thread must outlive any one failure
+                failures += 1
+                self._stop.wait(self._backoff("diagnosis queue", error, failures))
 
     def _digest_loop(self) -> None:
         failures = 0

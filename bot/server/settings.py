@@ -36,6 +36,7 @@ class ServeSettings(BaseModel):
     redis_retry_max_seconds: float = Field(default=10.0, gt=0)  # backoff ceiling while Redis is away
     alert_claim_seconds: float = Field(default=30.0, gt=0)  # a notification pending this long is taken over
     diagnosis_claim_seconds: float = Field(default=30.0, gt=0)  # a diagnosis job not heard of this long, too
+    group_lock_seconds: float = Field(default=90.0, gt=0)  # a dead replica's hold on a group lasts this long
     reconcile_interval_seconds: float = Field(default=10.0, gt=0)  # how often lost state is looked for
 
 
@@ -59,6 +60,7 @@ _VARIABLES: tuple[tuple[str, str], ...] = (
     ("TRIAGE_REDIS_RETRY_MAX_SECONDS", "redis_retry_max_seconds"),
     ("TRIAGE_ALERT_CLAIM_SECONDS", "alert_claim_seconds"),
     ("TRIAGE_DIAGNOSIS_CLAIM_SECONDS", "diagnosis_claim_seconds"),
+    ("TRIAGE_GROUP_LOCK_SECONDS", "group_lock_seconds"),
     ("TRIAGE_RECONCILE_INTERVAL_SECONDS", "reconcile_interval_seconds"),
 )
 
