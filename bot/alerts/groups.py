@@ -20,6 +20,7 @@ from typing import Any
 import redis
 from slack_sdk.errors import SlackApiError
 
+from bot.alerts.reconcile import MARKER
 from bot.alerts.webhook import Alert, Notification
 from bot.render.slack import mrkdwn_escape
 from bot.server.metrics import BotMetrics
@@ -97,7 +98,7 @@ class AlertGroups:
         self._storm_threads = storm_threads
         self._clock = clock
         self._announce_every = announce_every  # new alerts in a thread: at most one reply this often
-        self._history: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._history: dict[str, tuple[float, float, list[dict[str, Any]]]] = {}
         self._history_lock = threading.Lock()
         # A parent post that failed or timed out may still land in the channel within this long.
         self._intent_grace = intent_grace
@@ -439,7 +440,7 @@ class AlertGroups:
                 channel,
                 title,
                 blocks,
-                metadata=_metadata(notification.group_id, record.first_fired),
+                metadata=_metadata(notification, record.first_fired),
                 max_wait=PACING_WAIT_MAX,
                 once=True,
             )
@@ -478,7 +479,11 @@ class AlertGroups:
         for message in self._recent_history(channel, since):
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == METADATA_EVENT and payload.get("group") == notification.group_id:
+            ours = (
+                payload.get("group") == notification.group_id
+                or payload.get("labels") == notification.labels_id
+            )
+            if metadata.get("event_type") == METADATA_EVENT and ours:
                 log.info(
                     "group %s found again in %s's history (its Redis record was lost)",
                     notification.group_id,
@@ -499,8 +504,13 @@ class AlertGroups:
         channel; with `since`, those from a minute before it on, read now."""
         with self._history_lock:
             cached = self._history.get(channel)
-            if since is None and cached and time.monotonic() - cached[0] < HISTORY_CACHE_SECONDS:
-                return cached[1]
+        if since is None and cached and time.monotonic() - cached[0] < HISTORY_CACHE_SECONDS:
+            # Only a read made after the bot's Redis last lost its state (the marker's time) can
+            # hold every parent posted before the loss.
+            lost_at = self._state.get(MARKER)
+            if lost_at is not None and cached[1] >= float(_text(lost_at)):
+                return cached[2]
+        read_at = time.time()
         oldest = self._clock() - 2 * self._repeat_interval - 600 if since is None else since - 60
         messages: list[dict[str, Any]] = []
         cursor: str | None = None
@@ -523,7 +533,7 @@ class AlertGroups:
             )
         if since is None:
             with self._history_lock:
-                self._history[channel] = (time.monotonic(), messages)
+                self._history[channel] = (time.monotonic(), read_at, messages)
         return messages
 
 
@@ -550,5 +560,6 @@ def _intent_key(group_id: str) -> str:
     return f"triage:intent:{group_id}"
 
 
-def _metadata(group_id: str, first_fired: float) -> dict[str, Any]:
-    return {"event_type": METADATA_EVENT, "event_payload": {"group": group_id, "first_fired": first_fired}}
+def _metadata(notification: Notification, first_fired: float) -> dict[str, Any]:
+    payload = {"group": notification.group_id, "labels": notification.labels_id, "first_fired": first_fired}
+    return {"event_type": METADATA_EVENT, "event_payload": payload}

@@ -59,6 +59,12 @@ class Notification(BaseModel):
         return hashlib.sha256(self.group_key.encode()).hexdigest()[:24]
 
     @property
+    def labels_id(self) -> str:
+        """The group by its labels alone: the same from any route, and from Alertmanager's API
+        (which does not give the group key)."""
+        return hashlib.sha256(json.dumps(self.group_labels, sort_keys=True).encode()).hexdigest()[:24]
+
+    @property
     def firing(self) -> list[Alert]:
         return [alert for alert in self.alerts if alert.status == "firing"]
 

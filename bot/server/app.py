@@ -29,6 +29,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.alerts.groups import AlertGroups, NoRoute
 from bot.alerts.queue import AlertQueue
+from bot.alerts.reconcile import MARKER, Reconciler
 from bot.alerts.webhook import WebhookError, parse_notification
 from bot.remediation.flow import KubernetesFactory, RemediationFlow
 from bot.remediation.kubernetes_change import KubernetesChanger
@@ -112,7 +113,18 @@ class TriageBot:
             intent_grace=3.0 * settings.slack_timeout_seconds,
             lock_seconds=settings.group_lock_seconds,
         )
-        self.queue = AlertQueue(self.state, retry_after_ms=int(settings.alert_claim_seconds * 1000))
+        self._reconcile_now = threading.Event()
+        self.queue = AlertQueue(
+            self.state,
+            retry_after_ms=int(settings.alert_claim_seconds * 1000),
+            on_recreated=self._reconcile_now.set,
+        )
+        self.reconciler = Reconciler(
+            self.state,
+            catalog.alertmanager_url,
+            self.queue.append,
+            route=lambda body: self.groups.route(parse_notification(body)),
+        )
         self.metrics.watch_dead_letters(self.queue.dead_letters)
         self.app = App(
             client=self.client,
@@ -184,6 +196,11 @@ class TriageBot:
                 status, body = (
                     (200, b"ready\n") if problem is None else (503, f"not ready: {problem}\n".encode())
                 )
+                if problem is None and self.reconciler.no_persistence:
+                    body += (
+                        f"warning: the bot's Redis has no persistence ({self.reconciler.no_persistence}): "
+                        "a restart loses its state, rebuilt from Alertmanager and Slack\n"
+                    ).encode()
             elif path == "/metrics":
                 endpoint, status, body = "metrics", 200, generate_latest(self.metrics.registry)
                 headers = [("Content-Type", CONTENT_TYPE_LATEST)]
@@ -274,13 +291,16 @@ class TriageBot:
                 self.state,
                 consumer=f"{self.queue.consumer}-{number}",
                 retry_after_ms=int(self.settings.alert_claim_seconds * 1000),
+                on_recreated=self._reconcile_now.set,
             )
             self._spawn(f"alerts-{number}", functools.partial(self._alert_loop, queue))
         self._spawn("digests", self._digest_loop)
         self._spawn("diagnoses", self._diagnosis_loop)
+        self._spawn("reconcile", self._reconcile_loop)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._reconcile_now.set()  # wakes the reconciliation loop, which then sees the stop
         for thread in self._threads:
             thread.join(timeout)
         self.jobs.shutdown()
@@ -311,6 +331,25 @@ class TriageBot:
             except Exception as error:  # this thread must outlive any one failure
                 failures += 1
                 self._stop.wait(self._backoff("diagnosis queue", error, failures))
+
+    def _reconcile_loop(self) -> None:
+        """Notices the bot's Redis losing its state and rebuilds what was firing from Alertmanager."""
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.reconciler.check_persistence()
+                if self.reconciler.state_lost() or self._reconcile_now.is_set():
+                    self._reconcile_now.clear()
+                    try:
+                        self.reconciler.reconcile()
+                    except Exception:
+                        self.state.delete(MARKER)  # try again next round
+                        raise
+                failures = 0
+                self._reconcile_now.wait(self.settings.reconcile_interval_seconds)
+            except Exception as error:  # this thread must outlive any one failure
+                failures += 1
+                self._stop.wait(self._backoff("reconciliation", error, failures))
 
     def _digest_loop(self) -> None:
         failures = 0

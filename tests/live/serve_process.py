@@ -58,11 +58,16 @@ class ServeProcess:
 
 
 def start_serve(
-    folder: Path, redis_url: str, slack_api_url: str, catalog_yaml: str, **environment: str
+    folder: Path,
+    redis_url: str,
+    slack_api_url: str,
+    catalog_yaml: str,
+    port: int | None = None,
+    **environment: str,
 ) -> ServeProcess:
-    """Starts `triage serve` on a free port; returns once /healthz answers (or fails the test)."""
-    port = free_port()
-    catalog = folder / "catalog.yaml"
+    """Starts `triage serve` on `port` or a free one; returns once /healthz answers (or fails the test)."""
+    port = port or free_port()
+    catalog = folder / f"catalog-{port}.yaml"
     catalog.write_text(catalog_yaml)
     env = {
         "PATH": os.environ.get("PATH", ""),
