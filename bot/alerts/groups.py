@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import redis
+from redis.exceptions import LockNotOwnedError
 from slack_sdk.errors import SlackApiError
 
 from bot.alerts.reconcile import MARKER
@@ -140,7 +141,10 @@ class AlertGroups:
                 record.sequence = sequence
                 outcome = self._again(record, notification)
         finally:
-            lock.release()
+            try:
+                lock.release()
+            except LockNotOwnedError:  # it expired (Redis restarted empty, or a very slow handling)
+                log.warning("the lock of group %s expired while it was handled", notification.group_id)
         self._metrics.alert_notifications.labels(outcome).inc()
         return outcome
 
