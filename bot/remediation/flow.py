@@ -514,11 +514,11 @@ class RemediationFlow:
         if now >= proposal.expires_at:
             why = f"expired at {_clock(proposal.expires_at)}: propose it again"
             self.store.transition(proposal.id, ["proposed"], "expired", now, _reason(why))
-            return self._refuse(proposal, proposal.id, user, "expired", f"this proposal {why}")
+            return self._refuse(proposal, proposal.id, user, "expired", f"this proposal {why}", membership)
         if channel != proposal.channel:
-            return self._refuse(proposal, proposal.id, user, "wrong_channel", ANOTHER_CHANNEL)
+            return self._refuse(proposal, proposal.id, user, "wrong_channel", ANOTHER_CHANNEL, membership)
         if proposal.state != "proposed":
-            return self._refuse(proposal, proposal.id, user, "replay", _already(proposal))
+            return self._refuse(proposal, proposal.id, user, "replay", _already(proposal), membership)
         decided: list[policy.Decision] = []
 
         def approve(current: Proposal) -> Proposal | None:

@@ -41,7 +41,8 @@ def test_a_user_removed_from_the_approvers_group_is_refused_on_the_next_click(
     )
     assert bot.slack(other).status_code == 200
     wait_for(lambda: _audited(redis_url, "refused"), "the first refusal")
-    assert _audited(redis_url, "refused")[0]["reason"] == "wrong_channel"
+    first = _audited(redis_url, "refused")[0]
+    assert first["reason"] == "wrong_channel" and "user groups at approval: S0SRE" in first["detail"]
     lookups = len(slack.calls("usergroups.users.list"))
 
     slack.set_usergroup("S0SRE", [])  # removed from the approvers' group
@@ -59,3 +60,7 @@ def test_a_user_removed_from_the_approvers_group_is_refused_on_the_next_click(
     assert click(bot, "approve", proposal_id, BOB, diagnosis.ts) == 200
     wait_for(lambda: _audited(redis_url, "approved"), "the approval")
     assert "user groups at approval: S0SRE" in _audited(redis_url, "approved")[0]["detail"]
+    wait_for(  # the change verified before the stand-ins stop
+        lambda: _audited(redis_url, "verified") or _audited(redis_url, "verify_failed"), "verification"
+    )
+    assert len(real_patches(kube)) == 1
