@@ -48,6 +48,7 @@ FactKind = Literal[
     "helm.value",  # key: dotted path, value: text
     "node.condition",  # key: condition type, value: "True" | "False"
     "text.note",  # value: free text worth citing (e.g. a runbook comment)
+    "volume.usage",  # key: mount point, value: the share of it in use, 0..1 (df -h)
 ]
 
 
