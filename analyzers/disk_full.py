@@ -141,7 +141,11 @@ def _another_pods(context: Context, message: str) -> bool:
     theirs = {
         f.subject.container for f in context.evidence.facts if f.subject.container and not context.ours(f)
     }
-    mine = {f.subject.container for f in context.evidence.facts if f.subject.container and context.ours(f)}
+    mine = {  # containers of pods known to be ours; an event that names only a container proves nothing
+        f.subject.container
+        for f in context.evidence.facts
+        if f.subject.container and (f.subject.pod or f.subject.workload) and context.ours(f)
+    }
     return all(name in theirs and name not in mine for name in named)
 
 

@@ -121,7 +121,7 @@ def _maxmemory(plan: _Plan) -> list[Remediation]:
     # CONFIG SET applies now; a new limit needs a restart (which empties a store without
     # persistence): size maxmemory to fit the limit the pod runs with today.
     bound = plan.limit[0] if plan.limit else plan.new_limit
-    if not plan.redis.present or not bound:
+    if not (plan.redis.present or plan.has("redis-maxmemory-unset")) or not bound:
         return []
     share = MAXMEMORY_SHARE_FORKING if forks_in_background(plan.context, plan.redis) else MAXMEMORY_SHARE
     target = math.floor(bound * share / MI) * MI
