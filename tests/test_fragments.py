@@ -202,3 +202,32 @@ def test_a_claimed_line_without_facts_is_not_counted_as_not_understood() -> None
         "NAME   READY   STATUS   RESTARTS   AGE\n\nthis line means nothing at all\n", "pods.txt"
     )
     assert "1 line(s) or object(s) not understood" in evidence.sources[0].detail
+
+
+def test_bold_markers_are_taken_off_but_redis_banners_kept() -> None:
+    assert (
+        unwrap("**Message:   The node was low on resource: memory.**")
+        == "Message:   The node was low on resource: memory."
+    )
+    assert unwrap("*** FATAL CONFIG FILE ERROR ***") == "*** FATAL CONFIG FILE ERROR ***"
+
+
+def test_sentences_around_a_paste_are_notes() -> None:
+    evidence = read_string(
+        'Reporter: "the volume ran out of disk space after the upgrade last night"\n', "notes.md"
+    )
+    assert [f.value for f in evidence.of("text.note")] == [
+        'Reporter: "the volume ran out of disk space after the upgrade last night"'
+    ]
+    assert not list(
+        read_string("1:M 04 Mar 2025 09:02:49.331 * Background saving started by pid 7\n", "r").of(
+            "text.note"
+        )
+    )
+
+
+def test_describe_keys_after_the_annotations_are_the_pods_own() -> None:
+    text = (
+        "Annotations:    kubernetes.io/psp: eks.privileged\nStatus:         Failed\nReason:         Evicted\n"
+    )
+    assert [f.value for f in read_string(text, "describe.txt").of("pod.status")] == ["Failed", "Evicted"]
