@@ -231,3 +231,19 @@ def test_describe_keys_after_the_annotations_are_the_pods_own() -> None:
         "Annotations:    kubernetes.io/psp: eks.privileged\nStatus:         Failed\nReason:         Evicted\n"
     )
     assert [f.value for f in read_string(text, "describe.txt").of("pod.status")] == ["Failed", "Evicted"]
+
+
+@pytest.mark.parametrize(
+    ("command", "pod", "container", "workload"),
+    [
+        ("kubectl logs pod/jenkins-0 init", "jenkins-0", "init", "jenkins"),
+        ("kubectl logs deploy/web", None, None, "web"),
+        ("kubectl logs -n x web-0 sidecar --previous", "web-0", "sidecar", "web"),
+        ("kubectl logs web-0 --tail 100", "web-0", None, "web"),
+    ],
+)
+def test_kubectl_logs_targets(command: str, pod: str | None, container: str | None, workload: str) -> None:
+    from bot.readers.commands import parse_command
+
+    subject = parse_command(command).subject
+    assert (subject.pod, subject.container, subject.workload) == (pod, container, workload)
