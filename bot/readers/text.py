@@ -75,6 +75,7 @@ BULK_GENERAL = (
 )
 BULK_THRESHOLD = 4 * 2**20
 BULK_HEAD = 256 * 2**10
+YAML_SNIFF = 64 * 2**10
 
 LOG_TRIGGER = re.compile(
     r"error|warn|fatal|panic|exception|fail|refused|reset by peer|timeout|timed out|deadline|\boom\b|"
@@ -170,8 +171,11 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
         if isinstance(obj, dict) and not _is_k8s_or_metrics(obj) and "limits" not in obj:
             return None  # one JSON log record: the line reader takes it
         return list(_structured_facts(obj, text, ref, 0, Subject(), "k8s-json", problems=problems))
-    text = textwrap.dedent(text)  # values pasted indented, as they sat under a parent key
-    if re.search(r"^\$ ", text, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", text, re.MULTILINE):
+    if text[:1] in " \t" and len(text) <= BULK_THRESHOLD:
+        text = textwrap.dedent(text)  # values pasted indented, as they sat under a parent key
+    # A huge text is sniffed by its top only: a YAML document shows its first key (and a prompt) there.
+    head = text if len(text) <= BULK_THRESHOLD else text[:YAML_SNIFF]
+    if re.search(r"^\$ ", head, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", head, re.MULTILINE):
         return None
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
