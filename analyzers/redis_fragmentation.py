@@ -20,6 +20,9 @@ def analyze(context: Context) -> list[Finding]:
         return []
     if ratio.number < HIGH_RATIO or used < MEANINGFUL_SIZE:
         return []
+    peak, rss = redis.number("used_memory_peak"), redis.number("used_memory_rss")
+    if peak and rss and peak >= 0.8 * rss:
+        return []  # the resident memory is what an earlier peak of data took: the allocator keeps it, no waste
     detail = (
         f"Resident memory is {ratio.number:.2f}x the data Redis holds: the container pays for memory that holds "
         "no data. activedefrag or a restart returns it."

@@ -10,12 +10,17 @@ from analyzers.quantity import human_bytes
 from analyzers.redis_view import redis_view
 
 OOM_REPLY = "OOM command not allowed"
+# Redis's refusal as clients quote it: with its `OOM` error code, or without it (kombu, some wrappers).
+_REFUSAL = "command not allowed when used memory"
 
 
 def analyze(context: Context) -> list[Finding]:
     redis = redis_view(context)
     refusals: list[Fact] = [
-        narrow(f, OOM_REPLY) for f in context.evidence.of("log") if OOM_REPLY in context.text_of(f)
+        narrow(f, OOM_REPLY if OOM_REPLY in context.text_of(f) else _REFUSAL)
+        for kind in ("log", "text.note")
+        for f in context.evidence.of(kind)
+        if OOM_REPLY in context.text_of(f) or _REFUSAL in context.text_of(f)
     ]
     counters = [r.fact for key, r in redis.info.items() if key == "errorstat_OOM"]
     counters += [f for f, s in context.series("redis_errors_total") if s.label("err") == "OOM" and s.last > 0]
@@ -26,7 +31,7 @@ def analyze(context: Context) -> list[Finding]:
     full = bool(refuses and used and maxmemory and maxmemory.number and used >= 0.98 * maxmemory.number)
     if used and maxmemory and maxmemory.number and not full:
         # Redis has room now: only refusals from the last hour of the evidence still count.
-        refusals = [f for f in refusals if is_recent(context, f)]
+        refusals = [f for f in refusals if f.kind == "log" and is_recent(context, f)]  # notes have no time
         counters = []
     if not refusals and not counters and not full:
         return []

@@ -627,6 +627,7 @@ class _Scanner:
         if not info or not (state.in_info or info[0] in INFO_MARKERS):
             return None
         state.in_info = True
+        state.kinds["redis-info"] += 1
         return [self._fact("redis.info", info[1], stripped, number, "redis-info", key=info[0])]
 
     def _read_metric_sample(self, line: str, stripped: str, number: int) -> Claim:
