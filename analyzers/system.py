@@ -6,7 +6,7 @@ import difflib
 import re
 
 from analyzers.context import Context, names_match
-from analyzers.diagnosis import Component, Finding, Remediation
+from analyzers.diagnosis import Component, Finding, Remediation, coverage_of
 from analyzers.evidence import Series
 from analyzers.quantity import format_redis_mb
 from analyzers.redis_view import RedisView, redis_view
@@ -69,6 +69,12 @@ def summarize(
     if unknown:
         return unknown
     if not findings:
+        coverage = coverage_of(context.evidence.sources)
+        if coverage.state == "nothing":
+            unread = f" (not read: {coverage.not_read()})" if coverage.failed else ""
+            return f"{service}: nothing could be read{unread}, so nothing is known about its state."
+        if coverage.failed:
+            return f"{service}: nothing found in what could be read; not read: {coverage.not_read()}."
         return f"{service}: nothing in the evidence points to a fault; see sources for what was read."
     by_id = {f.id: f for f in findings}
     symptoms = []

@@ -80,7 +80,7 @@ def run_check(args: argparse.Namespace, render: Renderer) -> int:
     choice = SourceChoice.from_args(args, since)
     diagnosis, evidence = diagnose_live(args.service, catalog, choice, args.timeout, args.deadline)
     render(diagnosis, evidence, args)
-    return 0
+    return diagnosis.coverage.exit_code
 
 
 def parse_duration(text: str) -> int:
