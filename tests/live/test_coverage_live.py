@@ -212,3 +212,18 @@ def test_an_alert_thread_shows_the_alert_severity_and_what_could_not_be_read(
     posted = _texts(reply.blocks)
     assert f"redis ({redis_url}: connection refused)" in posted
     assert "not queried: kubernetes" in posted
+
+
+def test_every_redis_cli_check_names_the_host_and_port_of_the_redis_url(
+    triage: Callable[..., tuple[int, str]], unbounded_redis: RedisServer
+) -> None:
+    code, out = triage(
+        "check", SERVICE, "--redis-url", unbounded_redis.url, "--no-kubernetes", "--no-prometheus", "--json"
+    )
+
+    checks = json.loads(out)["checks"]
+    cli = [command for command in checks if "redis-cli" in command]
+    assert code == 0 and cli, checks
+    wanted = f"redis-cli -h 127.0.0.1 -p {unbounded_redis.port}"
+    for command in cli:
+        assert command.count("redis-cli") == command.count(wanted), command
