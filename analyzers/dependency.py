@@ -59,5 +59,6 @@ def analyze(context: Context) -> list[Finding]:
             0.7,
             [narrow(f, match.group(0) if match else host) for f in hits[host][:2]],
             host=host,
+            failures=count,
         )
     ]

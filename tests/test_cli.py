@@ -120,3 +120,13 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["diagnose", "--no-such-option", "x"])
     assert exited.value.code == 2
     assert main(["diagnose", "/no/such/path"]) == 2
+
+
+def test_service_names_the_right_component_when_the_redis_is_another_workloads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["diagnose", str(EXAMPLE), "--json", "--service", "webapp"]) == 0
+    diagnosis = json.loads(capsys.readouterr().out)
+    kinds = {c["name"]: c["kind"] for c in diagnosis["system"]["components"]}
+    assert kinds == {"session-cache": "redis", "webapp": "client"}
+    assert diagnosis["summary"].startswith("webapp uses Redis session-cache: ")
