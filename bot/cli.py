@@ -129,10 +129,15 @@ def _render(diagnosis: Diagnosis, evidence: Evidence, args: argparse.Namespace) 
     if args.charts:
         from bot.render.charts import write_memory_charts
 
-        args.charts.mkdir(parents=True, exist_ok=True)
         written = write_memory_charts(evidence, args.charts, diagnosis.service)
         for path in written:
             print(f"chart: {path}", file=sys.stderr)
+        if not written:
+            print(
+                f"charts: nothing to plot, so nothing written to {args.charts} (no memory series with "
+                "at least two timestamped points for this service)",
+                file=sys.stderr,
+            )
     if args.json:
         json.dump(diagnosis.to_contract(), sys.stdout, indent=2)
         sys.stdout.write("\n")

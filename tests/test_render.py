@@ -452,3 +452,107 @@ def test_chart_file_names_are_safe_slugs(tmp_path: Path, pod: str) -> None:
     assert path.parent == tmp_path
     assert path.name.startswith("memory-web-")
     assert all(ch.isalnum() or ch in "-_." for ch in path.name)
+
+
+# -- issue 11: charts worth opening ----------------------------------------------------------------
+
+
+def pod_level_series(values_mib: list[float], pod: str = POD) -> Fact:
+    points = tuple((T0 + 60 * i, v * MIB) for i, v in enumerate(values_mib))
+    series = Series("container_memory_working_set_bytes", (("pod", pod), ("container", "")), points)
+    return Fact("metric", Subject(pod=pod), series, Source("test", "ref", "excerpt"), series.name)
+
+
+def container_fact(container: str, kind: FactKind, value: FactValue) -> Fact:
+    return Fact(kind, Subject(pod=POD, container=container), value, Source("test", "ref", "excerpt"))
+
+
+def test_a_pod_level_series_of_a_one_container_pod_joins_its_container_chart() -> None:
+    evidence = Evidence(
+        [
+            memory_series([200.0, 300.0]),
+            pod_level_series([210.0, 310.0]),
+            fact("container.memory_limit", 512.0 * MIB),
+        ]
+    )
+
+    charts = collect_memory_charts(evidence)
+
+    assert len(charts) == 1
+    assert charts[0].key.container == CONTAINER and len(charts[0].lines) == 2
+    assert charts[0].limit == 512.0 * MIB
+
+
+def test_a_pod_level_chart_gets_the_sum_of_its_containers_limits() -> None:
+    evidence = Evidence(
+        [
+            pod_level_series([210.0, 310.0]),
+            container_fact("app", "container.memory_limit", 512.0 * MIB),
+            container_fact("statsd", "container.memory_limit", 64.0 * MIB),
+        ]
+    )
+
+    (chart,) = collect_memory_charts(evidence)
+
+    assert chart.key.container is None
+    assert chart.limit == 576.0 * MIB
+
+
+def test_no_pod_limit_when_one_container_has_none() -> None:
+    evidence = Evidence(
+        [
+            pod_level_series([210.0, 310.0]),
+            container_fact("app", "container.memory_limit", 512.0 * MIB),
+            container_fact("statsd", "container.image", "statsd/statsd:v0.10"),
+        ]
+    )
+
+    (chart,) = collect_memory_charts(evidence)
+
+    assert chart.limit is None
+
+
+def _legend_labels(chart: Any) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    from bot.render.charts import _plot
+
+    figure, axes = plt.subplots()
+    try:
+        _plot(chart, axes)
+        return [text.get_text() for text in axes.get_legend().get_texts()]
+    finally:
+        plt.close(figure)
+
+
+def test_a_request_equal_to_the_limit_is_named_with_it_and_a_lower_one_drawn_apart() -> None:
+    equal = Evidence(
+        [
+            memory_series([200.0, 300.0]),
+            fact("container.memory_limit", 512.0 * MIB),
+            fact("container.memory_request", 512.0 * MIB),
+        ]
+    )
+    lower = Evidence(
+        [
+            memory_series([200.0, 300.0]),
+            fact("container.memory_limit", 512.0 * MIB),
+            fact("container.memory_request", 256.0 * MIB),
+        ]
+    )
+
+    assert "limit = request 512 MiB" in _legend_labels(collect_memory_charts(equal)[0])
+    labels = _legend_labels(collect_memory_charts(lower)[0])
+    assert "limit 512 MiB" in labels and "request 256 MiB" in labels
+
+
+def test_charts_say_when_there_is_nothing_to_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Reason: OOMKilled\n"))
+    main(["diagnose", "-", "--json", "--charts", str(tmp_path / "charts")])
+
+    assert "nothing to plot" in capsys.readouterr().err
+    assert not (tmp_path / "charts").exists()

@@ -250,7 +250,7 @@ def test_an_alert_thread_offers_a_silence_whose_length_the_approver_picks(
             e
             for b in diagnosis.blocks
             for e in b.get("elements", [])
-            if "Silence KubePodOOMKilled" in json.dumps(e.get("text", {}))
+            if "Preview: silence KubePodOOMKilled" in json.dumps(e.get("text", {}))
         )
 
         click(bot, silence_button["action_id"], silence_button["value"], ALICE, diagnosis.ts, parent.ts)
