@@ -556,3 +556,17 @@ def test_charts_say_when_there_is_nothing_to_plot(
 
     assert "nothing to plot" in capsys.readouterr().err
     assert not (tmp_path / "charts").exists()
+
+
+def test_refusals_keep_real_mentions_and_nothing_else() -> None:
+    from bot.remediation.flow import Outcome
+    from bot.slack.remediation_actions import _outcome_text
+
+    text = "<@U0RANDOM> is not an approver for session-cache (approvers: <@U0ALICE1>, <!subteam^S0SRE01>)"
+    shown = slack.mrkdwn_escape_keeping_mentions(text + " <!channel> <https://evil.example|x> <@U0X>")
+
+    assert shown.startswith("<@U0RANDOM> is not an approver")
+    assert "<@U0ALICE1>" in shown and "<!subteam^S0SRE01>" in shown
+    assert "&lt;!channel&gt;" in shown and "&lt;https://evil.example|x&gt;" in shown
+    assert "&lt;@U0X&gt;" in shown  # not an id Slack hands out: shown as text
+    assert _outcome_text(Outcome("refused", text, None, "not_allowed")).count("<@U0RANDOM>") == 1

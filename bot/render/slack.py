@@ -127,6 +127,15 @@ def mrkdwn_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_MENTION = re.compile(r"&lt;(@[UW][A-Z0-9]{6,}|!subteam\^S[A-Z0-9]{6,})&gt;")
+
+
+def mrkdwn_escape_keeping_mentions(text: str) -> str:
+    """Escaped like `mrkdwn_escape`, except mentions of a user or user group (`<@U0ALICE1>`,
+    `<!subteam^S0SRE01>`), which stay real mentions; `<!channel>`, `<!here>` and links never do."""
+    return _MENTION.sub(r"<\1>", mrkdwn_escape(text))
+
+
 def _mrkdwn_code(text: str) -> str:
     # Slack has no escape for a backtick inside a code span.
     return "`" + mrkdwn_escape(text.replace("`", "'")) + "`"
