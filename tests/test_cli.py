@@ -130,3 +130,21 @@ def test_service_names_the_right_component_when_the_redis_is_another_workloads(
     kinds = {c["name"]: c["kind"] for c in diagnosis["system"]["components"]}
     assert kinds == {"session-cache": "redis", "webapp": "client"}
     assert diagnosis["summary"].startswith("webapp uses Redis session-cache: ")
+
+
+def test_the_seeds_slack_message_is_short_and_its_buttons_are_the_plan_in_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["diagnose", str(EXAMPLE), "--format", "slack"]) == 0
+    message = json.loads(capsys.readouterr().out)
+    blocks = message["blocks"]
+
+    assert len(blocks) <= 6  # header, summary, root cause, buttons, where the rest is
+    buttons = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons[:2] == [
+        "Preview: raise memory limit to 128Mi",
+        "Preview: set maxmemory 89mb after the raise",
+    ]
+    assert not any("44mb" in label for label in buttons)  # below the data held now: never one click away
+    assert "in the thread below" in json.dumps(blocks[-1])
+    assert message["thread"], "the rest of the diagnosis goes in the thread"

@@ -295,7 +295,11 @@ def _button_blocks(diagnosis: Diagnosis, proposal_ids: dict[int, str] | None) ->
     """One button per fix that has one; a fix without a button is not shown in the message."""
     ids = proposal_ids
     if ids is None:
-        ids = {i: f"{r.id}:{i}" for i, r in enumerate(diagnosis.remediations) if r.automated}
+        ids = {
+            i: f"{r.id}:{i}"
+            for i, r in enumerate(diagnosis.remediations)
+            if r.automated and not r.params.get("alternative")  # the bot proposes one fix of a kind
+        }
     buttons = [
         _button(index, remediation, ids[index])
         for index, remediation in enumerate(diagnosis.remediations)
@@ -344,6 +348,10 @@ def button_label(remediation: Remediation) -> str:
     }.get(remediation.id)
     if short is None or "None" in short:
         short = remediation.title[:1].lower() + remediation.title[1:]
+    elif remediation.params.get("after") == "raise-memory-limit":
+        short += " after the raise"
+    if remediation.risk == "high":
+        short += " (high risk)"
     return truncate(f"Preview: {_one_line(short)}", BUTTON_TEXT_MAX)
 
 
