@@ -110,6 +110,9 @@ def service_memory_limit(context: Context) -> tuple[float, Fact, ContainerView] 
             amount = parse_k8s_quantity(str(fact.value))
             if amount:
                 return amount, fact, ContainerView(None, None, False)
+    for fact in context.main("container.memory_limit"):  # a limit someone stated in words
+        if isinstance(fact.value, float | int) and fact.value > 0:
+            return float(fact.value), fact, ContainerView(fact.subject.pod, fact.subject.container, False)
     return None
 
 

@@ -3,62 +3,226 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from analyzers.base import finding, narrow
-from analyzers.context import Context
+from analyzers.base import finding, is_recent, narrow
+from analyzers.context import Context, names_match
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
 
-_FAILURE = re.compile(
-    r"connection refused|ECONNREFUSED|no route to host|EHOSTUNREACH|i/o timeout|ETIMEDOUT|"
-    r"connection reset by peer|ECONNRESET|no such host|ENOTFOUND|upstream connect error|"
-    r"Connection to \S+ refused|Communications link failure|could not connect to server",
-    re.IGNORECASE,
+# How clients word a failed connection, by what went wrong.
+_FAILURES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "refused",
+        re.compile(
+            r"connection refused|ECONNREFUSED|Error 111\b|code: 111\b|could not connect to server|"
+            r"Connection to \S+ refused|Cannot connect to \w+://|Communications link failure|"
+            r"upstream connect error",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "dns",
+        re.compile(
+            r"no such host|ENOTFOUND|EAI_AGAIN|Name or service not known|could not translate host name|"
+            r"Temporary failure in name resolution|nodename nor servname provided|Unknown host",
+            re.IGNORECASE,
+        ),
+    ),
+    ("loading", re.compile(r"\bLOADING Redis is loading the dataset in memory")),
+    (
+        "timeout",
+        re.compile(r"i/o timeout|ETIMEDOUT|connect timed out|Connection timed out", re.IGNORECASE),
+    ),
+    ("unreachable", re.compile(r"no route to host|EHOSTUNREACH|network is unreachable", re.IGNORECASE)),
+    ("reset", re.compile(r"connection reset by peer|ECONNRESET", re.IGNORECASE)),
 )
-_TARGET = re.compile(
-    r"(?:dial tcp |connect ETIMEDOUT |connect ECONNREFUSED |->|addr[=\":]+|Connection to |host[=\": ]+\"?)"
-    r"\"?([A-Za-z][\w.-]*):(\d+)",
-    re.IGNORECASE,
+_WHAT = {
+    "refused": "refuses connections",
+    "dns": "cannot be resolved (DNS)",
+    "loading": "is still loading its dataset and answers LOADING",
+    "timeout": "does not answer (timeouts)",
+    "unreachable": "is unreachable",
+    "reset": "drops connections",
+}
+_HOST = r"([A-Za-z0-9][\w.-]*)"
+# Where clients name the peer, most specific first: the name looked up, the address dialled,
+# the URL asked for. Each gives (host, port or None).
+_TARGETS: tuple[re.Pattern[str], ...] = (
+    re.compile(rf"lookup {_HOST}(?: on \S+)?: no such host"),
+    re.compile(r"could not translate host name \"([^\"]+)\""),
+    re.compile(rf"(?:ENOTFOUND|EAI_AGAIN) {_HOST}"),
+    re.compile(rf"Error -?\d+ connecting to {_HOST}:(\d+)"),
+    re.compile(rf"\[tcp://{_HOST}:(\d+)\]"),
+    re.compile(rf"Cannot connect to \w+://(?:[^@/\s]*@)?{_HOST}:(\d+)"),
+    re.compile(r"Is the server running on host \"([^\"]+)\"(?:.*?port (\d+))?"),
+    re.compile(
+        rf"(?:dial tcp |connect (?:ETIMEDOUT|ECONNREFUSED) |->|addr[=\":]+|Connection to |host[=\": ]+\"?)"
+        rf"\"?{_HOST}:(\d+)",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\w+://(?:[^@/\s\"]*@)?([A-Za-z][\w.-]*):(\d+)"),
+    re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}):(\d+)"),
+)
+# Failures that name the kind of server but no host: the protocol says what it is.
+_KINDS: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = (
+    (
+        "Redis",
+        re.compile(r"\bLOADING Redis\b|redis\.exceptions|Redis(?:Exception|Error)\b|Predis|ioredis"),
+        ("redis", "valkey", "keydb"),
+    ),
+    (
+        "PostgreSQL",
+        re.compile(r"psycopg2?\b|PG::ConnectionBad|\bpq: |org\.postgresql"),
+        ("postgres", "pg", "psql"),
+    ),
+    (
+        "MySQL",
+        re.compile(r"mysqli?_connect|MySQLdb|pymysql|Communications link failure|SQLSTATE\[HY000\] \[2002\]"),
+        ("mysql", "mariadb"),
+    ),
+)
+_LOOPBACK = re.compile(r"^(?:127\.\d+\.\d+\.\d+|localhost|::1|0\.0\.0\.0)$")
+_PROBE = re.compile(
+    r"\b(?:Liveness|Readiness|Startup) probe (?:failed|errored)|failed (?:liveness|readiness) probe|"
+    r"\bprobeType=|\bprober\.go:"
 )
 MIN_FAILURES = 3
+SHORT_PASTE = 8  # log lines of the service: a paste this short is about what it shows
+
+
+@dataclass(frozen=True)
+class Failure:
+    fact: Fact
+    what: str  # a key of _WHAT
+    needle: str  # the words that say it failed, to narrow the excerpt to
+    host: str | None
+    port: str | None
+    kind: str | None  # the server's kind when no host is named ("Redis")
+
+    @property
+    def name(self) -> str:
+        if self.host:
+            return f"{self.host}:{self.port}" if self.port else self.host
+        return self.kind or "?"
 
 
 def analyze(context: Context) -> list[Finding]:
-    hits: dict[str, list[Fact]] = {}
-    for fact in context.logs():
-        if context.relation(fact.subject) != "self" or context.is_sidecar(fact.subject):
+    failures: dict[str, list[Failure]] = {}
+    lines = _service_lines(context)
+    for fact in lines:
+        if _PROBE.search(context.text_of(fact)):
+            continue  # the kubelet probing the pod itself, not the service calling a dependency
+        failure = read_failure(context.text_of(fact), fact)
+        if failure is None or _is_the_service(context, failure):
             continue
-        text = context.text_of(fact)
-        if not _FAILURE.search(text):
-            continue
-        target = _TARGET.search(text) or re.search(r"\b(\d{1,3}(?:\.\d{1,3}){3}):(\d+)", text)
-        if not target:
-            continue  # a failure that names no peer cannot be pinned on a dependency
-        host = target.group(1)
-        if context.service and (host == context.service or host.startswith(context.service + ".")):
-            continue
-        hits.setdefault(host, []).append(fact)
-    if not hits:
+        failures.setdefault(failure.name, []).append(failure)
+    if not failures:
         return []
-    counts = Counter({host: len(facts) for host, facts in hits.items()})
-    host, count = counts.most_common(1)[0]
-    if count < MIN_FAILURES:
+    name, found = max(failures.items(), key=lambda item: sum(_count(f.fact) for f in item[1]))
+    count = sum(_count(f.fact) for f in found)
+    dated = [f.fact for f in found if f.fact.at is not None]
+    newest = max(dated, key=lambda f: f.at or 0) if dated else found[-1].fact
+    if not is_recent(context, newest):
+        return []  # the service has logged on long after its last failure: history
+    if count < MIN_FAILURES and not _all_the_paste_has(found, lines):
         return []
-    match = _FAILURE.search(context.text_of(hits[host][0]))
+    first = found[0]
+    loopback = bool(first.host and _LOOPBACK.match(first.host))
     detail = (
-        f"The service's own logs show {count} failed connections to {host}: the failures start outside the "
-        "service, and restarting it will not help until that dependency answers again."
+        f"The service's own logs show {count} failed connection{'s' if count > 1 else ''} to {name}: "
+        f"it {_WHAT[first.what]}"
     )
+    if first.what == "loading":
+        detail += " (Redis loads its persisted data after a restart and refuses commands until done)"
+    detail += (
+        ". The failure starts outside the service; restarting it will not help until that dependency answers."
+    )
+    if loopback:
+        detail += (
+            f" Note that {first.host} inside a container is the container (or its pod) itself: unless the "
+            "dependency runs beside it, the client is pointed at the wrong host."
+        )
     return [
         finding(
             "dependency-unavailable",
             "warning",
-            f"Dependency {host} refuses or drops connections",
+            f"Dependency {name} {_WHAT[first.what]}",
             detail,
-            0.7,
-            [narrow(f, match.group(0) if match else host) for f in hits[host][:2]],
-            host=host,
+            0.7 if count >= MIN_FAILURES else 0.6,
+            [narrow(f.fact, f.needle) for f in found[:2]],
+            host=first.host or first.kind,
+            port=int(first.port) if first.port else None,
+            dependency=name,
+            failure=first.what,
             failures=count,
+            loopback=loopback,
         )
     ]
+
+
+def read_failure(text: str, fact: Fact) -> Failure | None:
+    """The failed connection a log line reports, with the peer it names; None when it is not one."""
+    found = next(((what, m) for what, pattern in _FAILURES if (m := pattern.search(text))), None)
+    if found is None:
+        return None
+    what, match = found
+    host, port = _target(text)
+    kind = None
+    if host is None:
+        kind = next((label for label, words, _ in _KINDS if words.search(text)), None)
+        if kind is None:
+            return None  # a failure that names no peer cannot be pinned on a dependency
+    return Failure(fact, what, match.group(0), host, port, kind)
+
+
+def _target(text: str) -> tuple[str | None, str | None]:
+    for pattern in _TARGETS:
+        for match in pattern.finditer(text):
+            host = match.group(1)
+            port = match.group(2) if (pattern.groups or 0) >= 2 else None
+            if host and not host.startswith("<"):
+                return host, port
+    return None, None
+
+
+def _service_lines(context: Context) -> list[Fact]:
+    """The service's own log lines; lines that name no one only when the paste has none of its own."""
+    own: list[Fact] = []
+    unattributed: list[Fact] = []
+    for fact in context.logs():
+        if context.is_sidecar(fact.subject):
+            continue
+        relation = context.relation(fact.subject)
+        (own if relation == "self" else unattributed).append(fact)
+    return own or unattributed
+
+
+def _is_the_service(context: Context, failure: Failure) -> bool:
+    service = context.service
+    if not service:
+        return False
+    if failure.host:
+        return names_match(failure.host, service) or any(
+            names_match(failure.host, a) for a in context.aliases
+        )
+    words = next((w for label, _, w in _KINDS if label == failure.kind), ())
+    return any(word in service.lower() for word in words)  # clients of the service, in its paste
+
+
+def _all_the_paste_has(found: list[Failure], lines: list[Fact]) -> bool:
+    """A clear line or two naming the peer is enough in a short paste, or when it is much of what was logged."""
+    return len(lines) <= SHORT_PASTE or 4 * len(found) >= len(lines)
+
+
+def _count(fact: Fact) -> int:
+    return max(1, getattr(fact.value, "count", 1))
+
+
+def loopback_failures(context: Context) -> Iterator[Failure]:
+    """The service's failed connections to its own loopback address (127.0.0.1, localhost)."""
+    for fact in _service_lines(context):
+        failure = read_failure(context.text_of(fact), fact)
+        if failure and failure.host and _LOOPBACK.match(failure.host):
+            yield failure

@@ -59,10 +59,11 @@ class Coverage:
     failed: tuple[tuple[str, str], ...]
     not_asked: tuple[tuple[str, str], ...] = ()
     unrecognised: tuple[str, ...] = ()
+    facts: int | None = None  # facts read from all sources together, when known
 
     @property
     def state(self) -> CoverageState:
-        if not self.answered:
+        if self.facts == 0 or (self.facts is None and not self.answered):
             return "nothing"
         return "partial" if self.failed else "complete"
 
@@ -88,6 +89,7 @@ class Coverage:
         if not details:
             return ""
         read = ", ".join(self.answered) if len(self.answered) <= 4 else f"{len(self.answered)} inputs"
+        read = read or f"{self.facts} facts"
         if self.state == "nothing":
             head = "Nothing could be read"
         elif self.failed:
@@ -97,8 +99,8 @@ class Coverage:
         return f"{head}; " + "; ".join(details)
 
 
-def coverage_of(sources: list[SourceReport]) -> Coverage:
-    """The coverage a list of source reports amounts to."""
+def coverage_of(sources: list[SourceReport], facts: int | None = None) -> Coverage:
+    """The coverage a list of source reports (and the facts read from them) amounts to."""
     answered: list[str] = []
     failed: list[tuple[str, str]] = []
     not_asked: list[tuple[str, str]] = []
@@ -118,7 +120,7 @@ def coverage_of(sources: list[SourceReport]) -> Coverage:
             failed.append((report.name, report.detail))
         else:
             answered.append(report.name)
-    return Coverage(tuple(answered), tuple(failed), tuple(not_asked), tuple(unrecognised))
+    return Coverage(tuple(answered), tuple(failed), tuple(not_asked), tuple(unrecognised), facts)
 
 
 @dataclass
@@ -132,10 +134,11 @@ class Diagnosis:
     remediations: list[Remediation]
     checks: list[str]
     sources: list[SourceReport]
+    facts_read: int | None = None  # how many facts the evidence held: 0 means nothing could be read
 
     @property
     def coverage(self) -> Coverage:
-        return coverage_of(self.sources)
+        return coverage_of(self.sources, self.facts_read)
 
     def finding(self, finding_id: str) -> Finding | None:
         return next((f for f in self.findings if f.id == finding_id), None)

@@ -2,25 +2,185 @@
 
 from __future__ import annotations
 
-from analyzers.base import finding, narrow
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from analyzers.base import event_is_recent, finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
-from analyzers.evidence import EventRecord
+from analyzers.evidence import EventRecord, Fact
 
 NO_SPACE = "No space left on device"
+FULL_SHARE = 0.95
+
+_NO_SPACE = re.compile(r"No space left on device|\bENOSPC\b", re.I)
+# What the kubelet says when the node's disk (not its memory) runs short, or a pod outgrows its share.
+_DISK_EVICTION = re.compile(
+    r"low on resource: \[?(?:ephemeral-storage|DiskPressure|nodefs|imagefs)"
+    r"|Attempting to reclaim (?:ephemeral-storage|nodefs|imagefs)"
+    r"|NodeHasDiskPressure|status is now: DiskPressure"
+    r"|exceeded its local ephemeral storage limit|ephemeral local storage usage exceeds"
+    r"|Usage of EmptyDir volume .* exceeds the limit"
+    r"|failed to garbage collect required amount of images",
+    re.I,
+)
+_DISK_REASONS = ("FreeDiskSpaceFailed", "NodeHasDiskPressure")
+# Redis refusing writes because its last save failed: a disk symptom only when a disk signal agrees
+# (a failed fork gives the same MISCONF).
+_MISCONF = re.compile(r"MISCONF .*not able to persist on disk", re.I)
+# Someone telling that the disk filled up, said in their own words.
+_TOLD_FULL = re.compile(
+    r"\b(?:ran|run|running|runs) out of (?:disk|storage|space)|\bdisk (?:space )?(?:is |was |got )?full\b"
+    r"|\bfilled up (?:the )?disk|\bdisk filled up|\bout of disk space",
+    re.I,
+)
+_NAMED_CONTAINER = re.compile(r"Container (\S+) was using")
+# Mounts that read 100% by design (snap and ISO images) or are not storage.
+_NOT_STORAGE = re.compile(r"^(?:/snap/|/proc|/sys|/dev$|/run/user|/media/cdrom|/boot/efi$)")
+_NOT_STORAGE_DEVICE = re.compile(r"^(?:/dev/loop\d+|squashfs|iso9660|cdrom)\b")
+_EVICTED_STATUS = ("Evicted", "Failed")
 
 
 def analyze(context: Context) -> list[Finding]:
-    hits = [narrow(f, NO_SPACE) for f in context.logs() if NO_SPACE.lower() in context.text_of(f).lower()]
-    hits += [
-        f
-        for f in context.mine("event")
-        if isinstance(f.value, EventRecord)
-        and ("ephemeral-storage" in f.value.message or NO_SPACE in f.value.message)
-    ]
-    if not hits:
+    written = [narrow(f, "No space left") for f in context.logs() if _NO_SPACE.search(context.text_of(f))]
+    evicted = _disk_events(context) + _disk_lines(context) + _evicted_pod(context)
+    evicted += [f for f in context.evidence.of("node.condition", "DiskPressure") if f.value == "True"]
+    volumes = _full_volumes(context)
+    misconf = [narrow(f, "MISCONF") for f in context.logs() if _MISCONF.search(context.text_of(f))]
+    if misconf and not (written or evicted or volumes):
+        # MISCONF is about the Redis this service writes to: that server's disk signals count too.
+        written, volumes = _redis_side(context)
+    hard = written + evicted + volumes
+    told = _told_full(context) if misconf and not hard and not _df_shows_room(context) else []
+    if not hard and not told:
         return []
+    parts: list[str] = []
+    if written:
+        parts.append("writes fail with `No space left on device`")
+    if evicted:
+        parts.append(
+            "the kubelet reports the node short of disk (ephemeral storage, nodefs or imagefs) and evicts pods"
+        )
+    if volumes:
+        mount, share = str(volumes[0].key), float(volumes[0].value or 0)  # type: ignore[arg-type]
+        parts.append(f"`df` shows {mount} {share:.0%} full")
+    if misconf:
+        parts.append("Redis refuses writes because it cannot persist its snapshot to disk (MISCONF)")
+    if told:
+        parts.append("the disk is reported full")
     detail = (
-        "Writes fail with `No space left on device`: the volume or the container's writable layer is full."
+        "Out of disk space: "
+        + "; ".join(parts)
+        + ". The volume, the node's filesystem or the container's writable layer is full: free space (logs, "
+        "images, old data) or grow it."
     )
-    return [finding("disk-full", "critical", "Out of disk space", detail, 0.9, hits[:3])]
+    cited = [*written[:2], *evicted[:2], *volumes[:1], *misconf[:1], *told[:1]]
+    data: dict[str, Any] = {}
+    if volumes:
+        data = {"mount": volumes[0].key, "used_share": volumes[0].value}
+    return [
+        finding("disk-full", "critical", "Out of disk space", detail, 0.9 if hard else 0.75, cited, **data)
+    ]
+
+
+def _disk_events(context: Context) -> list[Fact]:
+    found: list[Fact] = []
+    for fact in context.mine("event"):
+        record = fact.value
+        if not isinstance(record, EventRecord) or not event_is_recent(record):
+            continue
+        if (
+            record.reason in _DISK_REASONS
+            or _DISK_EVICTION.search(record.message)
+            or _NO_SPACE.search(record.message)
+        ) and not _another_pods(context, record.message):
+            found.append(fact)
+    return found
+
+
+def _disk_lines(context: Context) -> list[Fact]:
+    """Kubelet messages pasted as loose lines (an event row without its header, a quoted message)."""
+    return [
+        f
+        for f in context.logs()
+        if _DISK_EVICTION.search(context.text_of(f)) and not _another_pods(context, context.text_of(f))
+    ]
+
+
+def _evicted_pod(context: Context) -> list[Fact]:
+    """A pod whose status says it was evicted for disk (`kubectl describe pod`, the pod's status)."""
+    messages = [
+        f
+        for f in [*context.mine("text.note"), *context.mine("helm.value")]
+        if _DISK_EVICTION.search(str(f.value))
+        and (f.kind == "text.note" or _is_message_key(f.key))
+        and not _another_pods(context, str(f.value))
+    ]
+    if not messages:
+        return []
+    statuses = [f for f in context.mine("pod.status") if f.value in _EVICTED_STATUS]
+    kubelet_words = [
+        f for f in messages if str(f.value).lstrip("*").startswith("The node was low on resource")
+    ]
+    if not statuses and not kubelet_words:
+        return []  # a comment that mentions disk eviction is not one
+    return [*statuses[:1], *messages[:1]]
+
+
+def _is_message_key(key: str | None) -> bool:
+    return bool(key) and (key or "").rsplit(".", 1)[-1].lower() == "message"
+
+
+def _another_pods(context: Context, message: str) -> bool:
+    """The eviction names only containers we know to be other pods' (`Container ledger was using 9Gi`)."""
+    named = {name.rstrip(".,") for name in _NAMED_CONTAINER.findall(message)}
+    named = {name for name in named if re.search(r"\w", name)}
+    if not named:
+        return False
+    theirs = {
+        f.subject.container for f in context.evidence.facts if f.subject.container and not context.ours(f)
+    }
+    mine = {  # containers of pods known to be ours; an event that names only a container proves nothing
+        f.subject.container
+        for f in context.evidence.facts
+        if f.subject.container and (f.subject.pod or f.subject.workload) and context.ours(f)
+    }
+    return all(name in theirs and name not in mine for name in named)
+
+
+def _redis_side(context: Context) -> tuple[list[Fact], list[Fact]]:
+    """Disk signals from anywhere in the evidence (the Redis behind a MISCONF is another workload)."""
+    written = [
+        narrow(f, "No space left") for f in context.evidence.of("log") if _NO_SPACE.search(context.text_of(f))
+    ]
+    return written, _full_volumes(context, context.evidence.of("volume.usage"))
+
+
+def _full_volumes(context: Context, rows: Iterable[Fact] | None = None) -> list[Fact]:
+    """`df -h` rows of real storage at or above 95% use, fullest first."""
+    full = [
+        f
+        for f in (context.mine("volume.usage") if rows is None else rows)
+        if _is_storage(f) and isinstance(f.value, int | float) and float(f.value) >= FULL_SHARE
+    ]
+    return sorted(full, key=lambda f: -float(f.value or 0))  # type: ignore[arg-type]
+
+
+def _is_storage(fact: Fact) -> bool:
+    mount = fact.key or ""
+    return not _NOT_STORAGE.match(mount) and not _NOT_STORAGE_DEVICE.match(fact.source.excerpt.strip())
+
+
+def _df_shows_room(context: Context) -> bool:
+    """`df` was pasted and every real filesystem in it has room."""
+    rows = [f for f in context.mine("volume.usage") if _is_storage(f) and isinstance(f.value, int | float)]
+    return bool(rows) and all(float(f.value or 0) < FULL_SHARE for f in rows)  # type: ignore[arg-type]
+
+
+def _told_full(context: Context) -> list[Fact]:
+    return [
+        f
+        for f in [*context.mine("text.note"), *context.mine("helm.value"), *context.logs()]
+        if _TOLD_FULL.search(context.text_of(f))
+    ]

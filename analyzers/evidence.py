@@ -48,6 +48,7 @@ FactKind = Literal[
     "helm.value",  # key: dotted path, value: text
     "node.condition",  # key: condition type, value: "True" | "False"
     "text.note",  # value: free text worth citing (e.g. a runbook comment)
+    "volume.usage",  # key: mount point, value: the share of it in use, 0..1 (df -h)
 ]
 
 
@@ -86,8 +87,12 @@ class EventRecord:
 
 @dataclass(frozen=True, slots=True)
 class LogRecord:
+    """A log line; `count` > 1 when it stands for that many lines of the same shape (the newest shown)."""
+
     text: str
     level: str = ""
+    count: int = 1
+    first_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

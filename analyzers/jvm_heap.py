@@ -22,14 +22,24 @@ _JAVA_ENV = (
 _XMX = re.compile(r"-Xmx(\d+)([kKmMgG]?)\b")
 _RAM_PERCENT = re.compile(r"-XX:MaxRAMPercentage=(\d+(?:\.\d+)?)")
 OFF_HEAP_MIN = 256 * MI
+# Variables and chart values that carry JVM flags besides the standard ones (ES_JAVA_OPTS, KAFKA_HEAP_OPTS,
+# CATALINA_OPTS, esJavaOpts, heapOpts, jvmOptions).
+_JVM_KEY = re.compile(r"java_?opt|jvm_?opt|heap_?opt|catalina_opts|javaopts|jvmoptions", re.IGNORECASE)
+_JAVA_COMMAND = re.compile(r"\bjava\b[^\n]*\s-X(?:mx|X:MaxRAMPercentage)")
 
 
 def heap_setting(context: Context) -> tuple[float | None, float | None, Fact] | None:
-    """(-Xmx in bytes, MaxRAMPercentage, the fact that set it) for the main container."""
-    for fact in context.main("container.env"):
-        if fact.key not in _JAVA_ENV:
-            continue
-        text = str(fact.value)
+    """(-Xmx in bytes, MaxRAMPercentage, the fact that set it) for the main container.
+
+    The JVM takes its flags from its environment, from a chart value (`esJavaOpts`, `heapOpts`) or from
+    the command a start script runs (`exec java -Xmx3072m -jar app.jar`, as its log or `ps` shows it):
+    the environment is the most direct, a command line the least.
+    """
+    env = [f for f in context.main("container.env") if f.key in _JAVA_ENV or _JVM_KEY.search(f.key or "")]
+    values = [f for f in context.mine("helm.value") if _JVM_KEY.search(f.key or "")]
+    commands = [f for f in context.main("log") if _JAVA_COMMAND.search(context.text_of(f))]
+    for fact in [*env, *values, *commands]:
+        text = context.text_of(fact)
         xmx, percent = _XMX.search(text), _RAM_PERCENT.search(text)
         if xmx or percent:
             size = _size(xmx.group(1), xmx.group(2)) if xmx else None

@@ -11,12 +11,20 @@ from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
 from analyzers.quantity import human_bytes
 
+# A startup probe that gives up restarts the container just as a liveness probe does.
+_FAILED = re.compile(r"(Liveness|Startup) probe failed")
+_KILLED = re.compile(r"failed (liveness|startup) probe")
+# What a probe's own output says about a process that is busy starting, not hung.
+_STILL_STARTING = re.compile(r"repl=sync|master_sync_in_progress|LOADING|loading the dataset|migrat", re.I)
+
 
 def analyze(context: Context) -> list[Finding]:
-    failures = [f for f in context.mine("event") if _event_says(f, "Liveness probe failed")]
-    kills = [f for f in context.mine("event") if _event_says(f, "failed liveness probe")]
+    failures = [f for f in context.mine("event") if _event_matches(f, _FAILED)]
+    kills = [f for f in context.mine("event") if _event_matches(f, _KILLED)]
     if not failures and not kills:
         return []
+    startup = any("tartup" in context.text_of(f) for f in failures + kills)
+    starting = [f for f in failures if _STILL_STARTING.search(context.text_of(f))]
     views = containers(context, include_sidecars=False)
     if any(recent_oom_kills(context, v) for v in views):
         return []  # the kernel killed it for memory; failing probes were a symptom
@@ -25,6 +33,10 @@ def analyze(context: Context) -> list[Finding]:
     memory = _memory_headroom(context, views)
     headroom = memory[0] if memory else None
     detail = "The kubelet restarts the container because its liveness probe times out"
+    if startup:
+        detail = "The kubelet restarts the container because its startup probe gives up before it is ready"
+    if starting:
+        detail += " while the process is still busy starting (the probe's own answer shows it)"
     if exit_137:
         detail += (
             " (exit code 137 with reason Error: a SIGKILL from the kubelet, not the kernel's OOM killer)"
@@ -40,14 +52,14 @@ def analyze(context: Context) -> list[Finding]:
     if dependency:
         detail += f"; the health check also checks a dependency ({dependency[0].key}={dependency[0].value})"
     detail += ". Restarting healthy-but-slow pods makes the overload worse."
-    cited = [narrow(f, "Liveness probe failed") for f in failures[:1]] + kills[:1] + exit_137[:1]
+    cited = [narrow(f, "probe failed") for f in (starting or failures)[:1]] + kills[:1] + exit_137[:1]
     cited += [probe] if probe else []
     count = sum(getattr(f.value, "count", 1) for f in failures)
     return [
         finding(
             "liveness-probe-failing",
             "critical",
-            f"Liveness probe failing ({count} failures), kubelet restarts it",
+            f"{'Startup' if startup else 'Liveness'} probe failing ({count} failures), kubelet restarts it",
             detail,
             0.9 if kills or exit_137 else 0.7,
             cited,
@@ -56,12 +68,13 @@ def analyze(context: Context) -> list[Finding]:
             checks_dependency=bool(dependency),
             memory_used=memory[1] if memory else None,
             memory_limit=memory[2] if memory else None,
+            startup_probe=startup,
         )
     ]
 
 
-def _event_says(fact: Fact, text: str) -> bool:
-    return isinstance(fact.value, EventRecord) and text in fact.value.message
+def _event_matches(fact: Fact, pattern: re.Pattern[str]) -> bool:
+    return isinstance(fact.value, EventRecord) and bool(pattern.search(fact.value.message))
 
 
 def _memory_headroom(context: Context, views: list) -> tuple[str, float, float] | None:  # type: ignore[type-arg]

@@ -3,46 +3,126 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from analyzers.base import finding
+from analyzers.base import event_is_recent, finding, is_recent, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
-from analyzers.evidence import EventRecord
+from analyzers.evidence import EventRecord, Fact
 
-_PRESSURE = re.compile(
-    r"low on resource: memory|MemoryPressure|NodeHasInsufficientMemory|EvictionThresholdMet"
+# What the kubelet says when memory (not disk) runs short on the node.
+_MEMORY_EVICTION = re.compile(r"low on resource: \[?memory|\[MemoryPressure\]", re.I)
+_MEMORY_RECLAIM = re.compile(r"Attempting to reclaim memory\b", re.I)
+_NODE_SHORT = re.compile(r"NodeHasInsufficientMemory|status is now: MemoryPressure")
+# The kernel's global OOM killer: the whole machine ran out, whichever process it picked. A memory
+# cgroup's own OOM (`constraint=CONSTRAINT_MEMCG`, `Memory cgroup out of memory`) is the container's limit.
+_GLOBAL_OOM = re.compile(
+    r"oom-kill:constraint=CONSTRAINT_NONE|\bglobal_oom\b|(?<![Cc]group )\bOut of memory: Kill(?:ed)? process"
+    r"|Out of memory and no killable processes"
 )
+_VICTIM = re.compile(r"Killed process \d+ \(([^)]+)\)|\btask=([^,\s]+)")
+_EVICTED_STATUS = ("Evicted", "Failed")
+_KERNEL_WINDOW = timedelta(hours=6)
 
 
 def analyze(context: Context) -> list[Finding]:
-    events = [
-        f
-        for f in context.mine("event")
-        if isinstance(f.value, EventRecord)
-        and (
-            f.value.reason in ("Evicted", "EvictionThresholdMet", "NodeHasInsufficientMemory")
-            or f.value.reason == "SystemOOM"
-        )
-        and _PRESSURE.search(f"{f.value.reason} {f.value.message}")
-    ]
+    evictions = _memory_events(context) + _memory_lines(context) + _evicted_pod(context)
+    kernel = _global_oom(context)
     conditions = [f for f in context.evidence.of("node.condition", "MemoryPressure") if f.value == "True"]
-    evicted = [f for f in context.mine("pod.status") if f.value == "Evicted"]
-    notes = [f for f in context.mine("text.note") if "low on resource: memory" in str(f.value)]
-    if evicted and (notes or conditions):
-        events += evicted[:1] + notes[:1]
-    if not events and not conditions:
+    if not evictions and not kernel and not conditions:
         return []
+    parts: list[str] = []
+    if evictions:
+        parts.append("the kubelet evicted pods because the node was low on memory")
+    if kernel:
+        victim = _victim(context, kernel)
+        parts.append(
+            "the kernel's global OOM killer fired (no cgroup limit was involved: the whole machine ran out"
+            + (f", and it killed {victim}" if victim else "")
+            + ")"
+        )
+    if conditions:
+        parts.append("the node reports MemoryPressure")
     detail = (
-        "The node ran short of memory and the kubelet evicted or starved pods to protect itself: this is "
-        "the node's problem (overcommitted requests, a noisy neighbour), not this container's limit."
+        "The node ran short of memory: "
+        + "; ".join(parts)
+        + ". This is the node's problem (overcommitted requests, a noisy neighbour, a host without enough "
+        "memory for everything on it), not this container's limit."
     )
     return [
         finding(
             "node-memory-pressure",
             "critical",
-            "Node memory pressure evicts pods",
+            "Node memory pressure evicts pods" if evictions or conditions else "The node ran out of memory",
             detail,
-            0.85,
-            [*events[:2], *conditions[:1]],
+            0.85 if evictions or conditions else 0.8,
+            [*evictions[:2], *kernel[:2], *conditions[:1]],
         )
     ]
+
+
+def _memory_events(context: Context) -> list[Fact]:
+    found: list[Fact] = []
+    for fact in context.mine("event"):
+        record = fact.value
+        if not isinstance(record, EventRecord) or not event_is_recent(record):
+            continue
+        text = f"{record.reason} {record.message}"
+        if (
+            _MEMORY_EVICTION.search(record.message)
+            or _MEMORY_RECLAIM.search(record.message)
+            or _NODE_SHORT.search(text)
+            or record.reason == "SystemOOM"  # the kubelet saw an OOM outside any container's cgroup
+        ):
+            found.append(fact)
+    return found
+
+
+def _memory_lines(context: Context) -> list[Fact]:
+    """Kubelet messages pasted as loose lines (an event row without its header, a quoted message)."""
+    return [
+        narrow(f, "low on resource")
+        for f in context.logs()
+        if is_recent(context, f, _KERNEL_WINDOW)
+        and (_MEMORY_EVICTION.search(context.text_of(f)) or _MEMORY_RECLAIM.search(context.text_of(f)))
+    ]
+
+
+def _evicted_pod(context: Context) -> list[Fact]:
+    """A pod whose status says it was evicted for memory (`kubectl describe pod`, the pod's status)."""
+    messages = [
+        f
+        for f in [*context.mine("text.note"), *context.mine("helm.value")]
+        if _MEMORY_EVICTION.search(str(f.value)) and (f.kind == "text.note" or _is_message_key(f.key))
+    ]
+    if not messages:
+        return []
+    statuses = [f for f in context.mine("pod.status") if f.value in _EVICTED_STATUS]
+    kubelet_words = [
+        f for f in messages if str(f.value).lstrip("*").startswith("The node was low on resource")
+    ]
+    if not statuses and not kubelet_words:
+        return []  # a comment that mentions memory eviction is not one
+    return [*statuses[:1], *messages[:1]]
+
+
+def _is_message_key(key: str | None) -> bool:
+    return bool(key) and (key or "").rsplit(".", 1)[-1].lower() == "message"
+
+
+def _global_oom(context: Context) -> list[Fact]:
+    return [
+        narrow(f, "constraint=" if "constraint=" in context.text_of(f) else "Out of memory")
+        for f in context.logs()
+        if _GLOBAL_OOM.search(context.text_of(f))
+        and "CONSTRAINT_MEMCG" not in context.text_of(f)
+        and is_recent(context, f, _KERNEL_WINDOW)
+    ]
+
+
+def _victim(context: Context, kernel: list[Fact]) -> str | None:
+    for fact in kernel:
+        found = _VICTIM.search(context.text_of(fact))
+        if found:
+            return found.group(1) or found.group(2)
+    return None

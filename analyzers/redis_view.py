@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -44,10 +45,10 @@ class Reading:
     @property
     def number(self) -> float | None:
         try:
-            return float(self.value)
+            number: float | None = float(self.value)
         except ValueError:
-            size = parse_redis_size(self.value)
-            return size
+            number = parse_redis_size(self.value)
+        return number if number is None or math.isfinite(number) else None  # `1e400`, `inf`: no size
 
 
 def redis_view(context: Context) -> RedisView:

@@ -141,7 +141,7 @@ def _maxmemory(plan: _Plan) -> list[Remediation]:
     today's share stays on offer only as the high-risk alternative it is. With no limit known,
     maxmemory comes from peak used memory plus headroom.
     """
-    if not plan.redis.present:
+    if not (plan.redis.present or plan.has("redis-maxmemory-unset")):
         return []
     share = MAXMEMORY_SHARE_FORKING if forks_in_background(plan.context, plan.redis) else MAXMEMORY_SHARE
     current = plan.redis.effective("maxmemory")

@@ -78,7 +78,7 @@ def summarize(
     if unknown:
         return unknown
     if not findings:
-        coverage = coverage_of(context.evidence.sources)
+        coverage = coverage_of(context.evidence.sources, len(context.evidence.facts))
         if coverage.state == "nothing":
             unread = f" (not read: {coverage.not_read()})" if coverage.failed else ""
             return f"{service}: nothing could be read{unread}, so nothing is known about its state."

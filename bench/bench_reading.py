@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import re
 import resource
 import statistics
 import subprocess
@@ -40,6 +41,7 @@ from typing import Any, TextIO
 MB = 2**20
 BAR_MB_PER_S = 50.0
 BAR_PEAK_BYTES = 2**30
+BAR_RELATIVE = 0.6
 SEED = 20250304
 START = datetime(2025, 3, 4, 6, 0, 0, tzinfo=UTC)
 
@@ -437,6 +439,7 @@ def write_pods(path: Path, count: int, seed: int = SEED) -> int:
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    loop_seconds: float  # a bare Python loop matching one regular expression per line of the same file
     peak_rss_bytes: int
     baseline_rss_bytes: int
     facts: int
@@ -491,8 +494,24 @@ def child(path: str, profile: int, cpu: int | None) -> None:
         stats.sort_stats("cumulative").print_stats(r"bot/readers|analyzers", profile)
     sources = [f"{s.name}: {s.status}, {s.detail}" for s in evidence.sources]
     findings = [str(f["id"]) for f in contract["findings"]]
-    figures = Run(seconds, _max_rss_bytes(), baseline, len(evidence.facts), len(output), findings, sources)
+    peak = _max_rss_bytes()
+    loop_seconds = bare_loop_seconds(Path(path))
+    figures = Run(seconds, loop_seconds, peak, baseline, len(evidence.facts), len(output), findings, sources)
     print(json.dumps(figures.__dict__))
+
+
+LOOP_PATTERN = re.compile(r"Cannot allocate memory")
+
+
+def bare_loop_seconds(path: Path) -> float:
+    """The floor to compare with: read the file's lines and match one regular expression on each."""
+    started = time.perf_counter()
+    hits = 0
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for line in lines:
+            if LOOP_PATTERN.search(line):
+                hits += 1
+    return time.perf_counter() - started
 
 
 def run_child(path: Path, profile: int = 0, cpu: int | None = None) -> Run:
@@ -531,7 +550,9 @@ def report(name: str, path: Path, size: int, runs: list[Run], out: TextIO) -> bo
     throughput = size / MB / median
     peak = max(r.peak_rss_bytes for r in runs)
     baseline = min(r.baseline_rss_bytes for r in runs)
-    meets = throughput >= BAR_MB_PER_S and peak < BAR_PEAK_BYTES
+    loop = statistics.median(r.loop_seconds for r in runs)
+    relative = loop / median
+    meets = throughput >= BAR_MB_PER_S and peak < BAR_PEAK_BYTES and relative >= BAR_RELATIVE
     print(f"\n{name}: {path.name}", file=out)
     print(f"  input size       {size / MB:10.1f} MB ({size:,} bytes)", file=out)
     print(
@@ -541,6 +562,11 @@ def report(name: str, path: Path, size: int, runs: list[Run], out: TextIO) -> bo
     )
     print(
         f"  throughput       {throughput:10.2f} MB/s (median run; best {size / MB / min(times):.2f} MB/s)",
+        file=out,
+    )
+    print(
+        f"  bare loop        {loop:10.2f} s    (one regex per line, same file): the reader runs at "
+        f"{relative:.2f}x its speed",
         file=out,
     )
     print(
@@ -556,6 +582,8 @@ def report(name: str, path: Path, size: int, runs: list[Run], out: TextIO) -> bo
         print(f"  source           {source}", file=out)
     fast = "meets" if throughput >= BAR_MB_PER_S else "FALLS SHORT"
     small = "meets" if peak < BAR_PEAK_BYTES else "FALLS SHORT"
+    close = "meets" if relative >= BAR_RELATIVE else "FALLS SHORT"
+    print(f"  bar: vs loop     {close} ({relative:.2f}x against >= {BAR_RELATIVE}x the bare loop)", file=out)
     print(f"  bar: speed       {fast} ({throughput:.1f} MB/s against >= {BAR_MB_PER_S:.0f} MB/s)", file=out)
     print(
         f"  bar: memory      {small} ({peak / MB:.0f} MB against < {BAR_PEAK_BYTES / MB:.0f} MB)",
@@ -564,7 +592,38 @@ def report(name: str, path: Path, size: int, runs: list[Run], out: TextIO) -> bo
     return meets
 
 
+def write_redis_saves(path: Path, target_bytes: int) -> int:
+    """A Redis log of routine background saves, one cycle a minute, and one fork failure at its end."""
+    written = 0
+    cycle = 0
+    with path.open("w", encoding="utf-8") as out:
+        while written < target_bytes:
+            stamp = (START + timedelta(minutes=cycle)).strftime("%d %b %Y %H:%M:%S.%f")[:-3]
+            pid = 1000 + cycle % 60000
+            block = (
+                f"1:M {stamp} * 100 changes in 300 seconds. Saving...\n"
+                f"1:M {stamp} * Background saving started by pid {pid}\n"
+                f"{pid}:C {stamp} * DB saved on disk\n"
+                f"{pid}:C {stamp} * Fork CoW for RDB: current 1 MB, peak 1 MB, average 1 MB\n"
+                f"1:M {stamp} * Background saving terminated with success\n"
+            )
+            out.write(block)
+            written += len(block)
+            cycle += 1
+        stamp = (START + timedelta(minutes=cycle)).strftime("%d %b %Y %H:%M:%S.%f")[:-3]
+        last = f"1:M {stamp} # Can't save in background: fork: Cannot allocate memory\n"
+        out.write(last)
+        written += len(last)
+    return written
+
+
 def _inputs(folder: Path, log_mb: float, pods: int) -> Iterator[tuple[str, Path, int]]:
+    if log_mb > 0:
+        saves = folder / "redis.log"
+        started = time.perf_counter()
+        size = write_redis_saves(saves, int(log_mb * MB))
+        print(f"generated {saves} ({size / MB:.1f} MB) in {time.perf_counter() - started:.1f} s", flush=True)
+        yield "Redis log of background saves, one fork failure at its end", saves, size
     if log_mb > 0:
         log = folder / "container.log"
         started = time.perf_counter()

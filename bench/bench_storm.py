@@ -258,7 +258,8 @@ def wait_until_settled(
             last_accepted = recorder.accepted[-1][0] if recorder.accepted else 0.0
         if now - last_accepted >= quiet and now - last_slack_call(slack) >= SLACK_QUIET_SECONDS:
             length, pending, _, dirty = stream_state(redis_server)
-            if length == 0 and pending == 0 and dirty == 0 and running.bot.jobs.pending == 0:
+            jobs = running.bot.jobs.pending + running.bot.diagnoses.waiting()  # queued diagnoses too
+            if length == 0 and pending == 0 and dirty == 0 and jobs == 0:
                 return True
         time.sleep(POLL_SECONDS)
     return False

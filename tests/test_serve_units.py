@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.alerts.reconcile import notification_of
 from bot.alerts.webhook import WebhookError, parse_notification
 from bot.cli import main
 from bot.server.settings import SettingsError, load_serve_settings
@@ -150,3 +151,32 @@ def test_a_digest_of_many_groups_stays_within_slack_limits() -> None:
 @pytest.mark.parametrize(("seconds", "text"), [(45, "45s"), (600, "10m"), (7380, "2h03m"), (86400 * 3, "3d")])
 def test_durations_read_as_people_write_them(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_a_group_from_alertmanagers_api_becomes_the_notification_its_webhook_would_send() -> None:
+    labels = {"alertname": "KubePodOOMKilled", "namespace": "ecommerce", "service": "svc-00"}
+    group = {
+        "labels": labels,
+        "receiver": {"name": "triage"},
+        "alerts": [
+            {
+                "labels": {**labels, "pod": f"svc-00-{n}", "severity": "critical"},
+                "annotations": {"summary": "OOM"},
+                "startsAt": "2026-11-28T03:00:00Z",
+                "fingerprint": f"f{n}",
+                "status": {"state": state},
+            }
+            for n, state in enumerate(("active", "active", "suppressed"))
+        ],
+    }
+
+    body = notification_of(group, "http://alertmanager:9093")
+    assert body is not None
+    notification = parse_notification(body)
+    # Alertmanager's group key for its root route: the same group id as its webhook's.
+    assert (
+        notification.group_key == '{}:{alertname="KubePodOOMKilled", namespace="ecommerce", service="svc-00"}'
+    )
+    assert [a.fingerprint for a in notification.alerts] == ["f0", "f1"]
+    assert notification.common_labels["severity"] == "critical" and "pod" not in notification.common_labels
+    assert notification_of({**group, "alerts": group["alerts"][2:]}, "http://am") is None

@@ -14,20 +14,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import redis
+from redis.exceptions import LockNotOwnedError
 from slack_sdk.errors import SlackApiError
 
+from bot.alerts.reconcile import MARKER
 from bot.alerts.webhook import Alert, Notification
 from bot.render.slack import mrkdwn_escape
 from bot.server.metrics import BotMetrics
 from bot.settings import Catalog
 from bot.slack.alert_messages import digest_blocks, digest_line, format_duration, group_title, parent_blocks
-from bot.slack.diagnosis_jobs import DiagnosisRequest, PostedDiagnosis
-from bot.slack.poster import SlackPoster
+from bot.slack.diagnosis_jobs import DiagnosisRequest
+from bot.slack.poster import PacingTimeout, SlackPoster
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class GroupRecord:
     announced_at: float = 0.0
 
 
-Submit = Callable[[DiagnosisRequest], "Future[PostedDiagnosis | None]"]
+# Queues the diagnosis of a group (durably: see DiagnosisQueue); the key is set once it is posted.
+Submit = Callable[[DiagnosisRequest, str], object]
 
 
 class AlertGroups:
@@ -82,6 +84,8 @@ class AlertGroups:
         storm_threads: int = 3,
         clock: Callable[[], float] = time.time,
         announce_every: float = 60.0,
+        intent_grace: float = 30.0,
+        lock_seconds: float = LOCK_SECONDS,
     ) -> None:
         self._state = state
         self._poster = poster
@@ -95,8 +99,11 @@ class AlertGroups:
         self._storm_threads = storm_threads
         self._clock = clock
         self._announce_every = announce_every  # new alerts in a thread: at most one reply this often
-        self._history: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+        self._history: dict[str, tuple[float, float, list[dict[str, Any]]]] = {}
         self._history_lock = threading.Lock()
+        # A parent post that failed or timed out may still land in the channel within this long.
+        self._intent_grace = intent_grace
+        self._lock_seconds = lock_seconds
 
     def route(self, notification: Notification) -> str:
         """The channel for the group: the first matching route, the service's channel, the default."""
@@ -121,11 +128,11 @@ class AlertGroups:
         overtaken by a newer notification of its group (two workers, a retry) changes nothing.
         """
         channel = self.route(notification)
-        lock = self._state.lock(f"triage:lock:group:{notification.group_id}", timeout=LOCK_SECONDS)
-        if not lock.acquire(blocking_timeout=LOCK_SECONDS):
+        lock = self._state.lock(f"triage:lock:group:{notification.group_id}", timeout=self._lock_seconds)
+        if not lock.acquire(blocking_timeout=self._lock_seconds):
             raise TimeoutError(f"group {notification.group_id} stayed locked; will retry")
         try:
-            record = self._load(notification.group_id) or self._recover(channel, notification)
+            record = self._load(notification.group_id) or self._recover_intended(channel, notification)
             if record is None:
                 outcome = self._first(channel, notification, sequence)
             elif _order(sequence) < _order(record.sequence):
@@ -134,7 +141,10 @@ class AlertGroups:
                 record.sequence = sequence
                 outcome = self._again(record, notification)
         finally:
-            lock.release()
+            try:
+                lock.release()
+            except LockNotOwnedError:  # it expired (Redis restarted empty, or a very slow handling)
+                log.warning("the lock of group %s expired while it was handled", notification.group_id)
         self._metrics.alert_notifications.labels(outcome).inc()
         return outcome
 
@@ -167,16 +177,11 @@ class AlertGroups:
             self._resolved_after(record),
             self._catalog.owners_of(notification.service),
         )
-        record.ts = self._poster.post(
-            channel,
-            title,
-            blocks,
-            metadata=_metadata(notification.group_id, record.first_fired),
-            max_wait=PACING_WAIT_MAX,
-        )
+        record.ts = self._post_parent(channel, notification, record, title, blocks)
         with self._history_lock:
             self._history.pop(channel, None)  # what was read of the channel lacks this message
         self._save(notification.group_id, record)  # before the diagnosis: a re-send must find the thread
+        self._state.delete(_intent_key(notification.group_id))
         if notification.status == "firing":
             self._diagnose(notification, record)
             self._save(notification.group_id, record)
@@ -274,6 +279,7 @@ class AlertGroups:
         assert record.ts is not None
         service = notification.service
         if not service:
+            record.diagnosed = True  # said once; a re-send does not say it again
             self._poster.post(
                 record.channel,
                 "No diagnosis: the alert has none of the labels that name a service "
@@ -284,7 +290,7 @@ class AlertGroups:
         record.diagnosed, record.diagnosis_asked_at = True, self._clock()
         done_key = f"triage:diagnosed:{notification.group_id}"
         self._state.delete(done_key)
-        future = self._submit(
+        self._submit(
             DiagnosisRequest(
                 service=service,
                 namespace=notification.namespace,
@@ -293,19 +299,17 @@ class AlertGroups:
                 thread_ts=record.ts,
                 owners=tuple(self._catalog.owners_of(notification.service)),
                 alert_labels=dict(notification.common_labels),
-            )
+            ),
+            done_key,
         )
 
-        def mark_done(finished: Future[PostedDiagnosis | None]) -> None:
-            if not finished.cancelled() and finished.exception() is None and finished.result() is not None:
-                self._state.set(done_key, "1", ex=self._keep_seconds)
-
-        future.add_done_callback(mark_done)
-
     def _diagnosis_lost(self, notification: Notification, record: GroupRecord, now: float) -> bool:
-        """A diagnosis asked for long ago and never posted (the replica running it died)."""
-        if notification.status != "firing" or not record.diagnosed:
+        """No diagnosis asked for (a thread found again after Redis lost the record), or one asked
+        for long ago and never posted."""
+        if notification.status != "firing":
             return False
+        if not record.diagnosed:
+            return True
         if now - record.diagnosis_asked_at < DIAGNOSIS_RETRY_SECONDS:
             return False
         return not self._state.exists(f"triage:diagnosed:{notification.group_id}")
@@ -421,14 +425,69 @@ class AlertGroups:
         since = float(_text(self._state.get("triage:state-since") or now))
         return now - since < 2 * self._repeat_interval + 600
 
-    def _recover(self, channel: str, notification: Notification) -> GroupRecord | None:
-        """The group's parent message from the channel's history, for when Redis lost its record."""
-        if not self._state_may_be_incomplete():
+    def _post_parent(
+        self,
+        channel: str,
+        notification: Notification,
+        record: GroupRecord,
+        title: str,
+        blocks: list[dict[str, Any]],
+    ) -> str:
+        """Posts the group's parent once: the intent is recorded first, the post is not retried
+        blindly (a timed-out post may have landed), and after a failure the channel is searched
+        for it before anything is posted again."""
+        intent_key = _intent_key(notification.group_id)
+        intended = self._clock()
+        self._state.set(intent_key, f"{intended:.3f}", ex=self._keep_seconds)
+        try:
+            return self._poster.post(
+                channel,
+                title,
+                blocks,
+                metadata=_metadata(notification, record.first_fired),
+                max_wait=PACING_WAIT_MAX,
+                once=True,
+            )
+        except PacingTimeout:
+            self._state.delete(intent_key)  # nothing was sent
+            raise
+        except Exception:
+            found = self._recover(channel, notification, since=intended)
+            if found is None or found.ts is None:
+                raise  # the notification stays pending; its retry looks in the channel again
+            log.info("group %s: the post failed, but its parent reached %s", notification.group_id, channel)
+            return found.ts
+
+    def _recover_intended(self, channel: str, notification: Notification) -> GroupRecord | None:
+        """The group's parent, when Redis lost its record or a post of it failed (its intent is
+        recorded): searched in the channel whatever the age of the bot's state."""
+        raw = self._state.get(_intent_key(notification.group_id))
+        if raw is None:
+            return self._recover(channel, notification)
+        intended = float(_text(raw))
+        found = self._recover(channel, notification, since=intended)
+        if found is None and self._clock() - intended < self._intent_grace:
+            raise TimeoutError(
+                f"group {notification.group_id}: a post of its parent {self._clock() - intended:.0f}s ago "
+                f"may still land in {channel}; will look again"
+            )
+        return found
+
+    def _recover(
+        self, channel: str, notification: Notification, since: float | None = None
+    ) -> GroupRecord | None:
+        """The group's parent message from the channel's history, for when Redis lost its record;
+        with `since` (a post was attempted then), read afresh from then on."""
+        if since is None and not self._state_may_be_incomplete():
             return None
-        for message in self._recent_history(channel):
+        for message in self._recent_history(channel, since):
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == METADATA_EVENT and payload.get("group") == notification.group_id:
+            ours = (
+                payload.get("group") == notification.group_id
+                or payload.get("labels") == notification.labels_id
+            )
+            if metadata.get("event_type") == METADATA_EVENT and ours:
                 log.info(
                     "group %s found again in %s's history (its Redis record was lost)",
                     notification.group_id,
@@ -444,13 +503,19 @@ class AlertGroups:
                 )
         return None
 
-    def _recent_history(self, channel: str) -> list[dict[str, Any]]:
-        """Top-level messages of the last two repeat intervals, read at most every few seconds per channel."""
+    def _recent_history(self, channel: str, since: float | None = None) -> list[dict[str, Any]]:
+        """Top-level messages of the last two repeat intervals, read at most every few seconds per
+        channel; with `since`, those from a minute before it on, read now."""
         with self._history_lock:
             cached = self._history.get(channel)
-            if cached and time.monotonic() - cached[0] < HISTORY_CACHE_SECONDS:
-                return cached[1]
-        oldest = self._clock() - 2 * self._repeat_interval - 600
+        if since is None and cached and time.monotonic() - cached[0] < HISTORY_CACHE_SECONDS:
+            # Only a read made after the bot's Redis last lost its state (the marker's time) can
+            # hold every parent posted before the loss.
+            lost_at = self._state.get(MARKER)
+            if lost_at is not None and cached[1] >= float(_text(lost_at)):
+                return cached[2]
+        read_at = time.time()
+        oldest = self._clock() - 2 * self._repeat_interval - 600 if since is None else since - 60
         messages: list[dict[str, Any]] = []
         cursor: str | None = None
         try:
@@ -470,8 +535,9 @@ class AlertGroups:
             log.warning(
                 "cannot read %s's history to find lost threads: %s", channel, error.response.get("error")
             )
-        with self._history_lock:
-            self._history[channel] = (time.monotonic(), messages)
+        if since is None:
+            with self._history_lock:
+                self._history[channel] = (time.monotonic(), read_at, messages)
         return messages
 
 
@@ -494,5 +560,10 @@ def _order(sequence: str) -> tuple[int, int]:
     return int(milliseconds or 0), int(number or 0)
 
 
-def _metadata(group_id: str, first_fired: float) -> dict[str, Any]:
-    return {"event_type": METADATA_EVENT, "event_payload": {"group": group_id, "first_fired": first_fired}}
+def _intent_key(group_id: str) -> str:
+    return f"triage:intent:{group_id}"
+
+
+def _metadata(notification: Notification, first_fired: float) -> dict[str, Any]:
+    payload = {"group": notification.group_id, "labels": notification.labels_id, "first_fired": first_fired}
+    return {"event_type": METADATA_EVENT, "event_payload": payload}

@@ -8,6 +8,7 @@ failing is moved to a dead-letter stream and logged, never dropped without a tra
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -26,7 +27,8 @@ STREAM = "triage:alerts"
 DEAD_LETTERS = "triage:alerts:dead"
 GROUP = "triage"
 STREAM_MAX = 100_000
-RETRY_AFTER_MS = 120_000  # a pending notification is claimed again after this long (> the group lock)
+RETRY_AFTER_MS = 30_000  # a pending notification is claimed again after this long (the group lock
+# serialises a claimed notification behind one still being handled; the stream id orders them)
 MAX_DELIVERIES = 8
 # A notification that keeps failing is retried (Slack or Redis may be down for a while) until it is
 # both this old and delivered MAX_DELIVERIES times; by then Alertmanager has re-sent its group.
@@ -35,19 +37,31 @@ GIVE_UP_AFTER_MS = 4 * 3600 * 1000
 
 class AlertQueue:
     def __init__(
-        self, state: redis.Redis, consumer: str | None = None, give_up_after_ms: int = GIVE_UP_AFTER_MS
+        self,
+        state: redis.Redis,
+        consumer: str | None = None,
+        give_up_after_ms: int = GIVE_UP_AFTER_MS,
+        retry_after_ms: int = RETRY_AFTER_MS,
+        on_recreated: Callable[[], object] | None = None,
     ) -> None:
         self._state = state
         self._give_up_after_ms = give_up_after_ms
+        self._retry_after_ms = retry_after_ms
+        self._on_recreated = on_recreated
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
-        self._ensure_group()
+        # Redis may be down at start: the group is made by the first `work` that reaches it.
+        with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+            self._ensure_group()
 
-    def _ensure_group(self) -> None:
+    def _ensure_group(self) -> bool:
+        """Makes the consumer group (and the stream); True when it had to (the stream was new or lost)."""
         try:
             self._state.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
         except redis.ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+            return False
+        return True
 
     def append(self, body: bytes) -> str:
         """Keeps a validated notification; raises redis errors (the webhook then answers 503)."""
@@ -61,7 +75,8 @@ class AlertQueue:
         except redis.ResponseError as error:
             if "NOGROUP" not in str(error) and "UNBLOCKED" not in str(error):
                 raise
-            self._ensure_group()  # Redis lost its data (restart without persistence): start over
+            if self._ensure_group() and self._on_recreated is not None:
+                self._on_recreated()  # Redis lost its data (restart without persistence): reconcile
             return 0
         handled = 0
         for entry_id, fields in entries:
@@ -74,7 +89,9 @@ class AlertQueue:
         return [entry for _, entries in answer or [] for entry in entries]
 
     def _claim_stale(self) -> list[tuple[bytes, dict[bytes, bytes]]]:
-        answer: Any = self._state.xautoclaim(STREAM, GROUP, self.consumer, RETRY_AFTER_MS, "0-0", count=10)
+        answer: Any = self._state.xautoclaim(
+            STREAM, GROUP, self.consumer, self._retry_after_ms, "0-0", count=10
+        )
         return [entry for entry in answer[1] if entry and entry[1]]
 
     def _handle_one(

@@ -59,6 +59,12 @@ class Notification(BaseModel):
         return hashlib.sha256(self.group_key.encode()).hexdigest()[:24]
 
     @property
+    def labels_id(self) -> str:
+        """The group by its labels alone: the same from any route, and from Alertmanager's API
+        (which does not give the group key)."""
+        return hashlib.sha256(json.dumps(self.group_labels, sort_keys=True).encode()).hexdigest()[:24]
+
+    @property
     def firing(self) -> list[Alert]:
         return [alert for alert in self.alerts if alert.status == "firing"]
 
@@ -96,12 +102,16 @@ def parse_notification(body: bytes) -> Notification:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise WebhookError(f"body is not JSON: {error}") from error
+    except RecursionError as error:
+        raise WebhookError("body is nested too deeply to be an Alertmanager notification") from error
     if not isinstance(data, dict):
         raise WebhookError("body must be a JSON object (an Alertmanager webhook notification)")
     if "version" in data and data["version"] != "4":
         raise WebhookError(f"unsupported webhook version {data['version']!r}: this receiver speaks version 4")
     try:
         return Notification.model_validate(data)
+    except RecursionError as error:
+        raise WebhookError("body is nested too deeply to be an Alertmanager notification") from error
     except ValidationError as error:
         reasons = "; ".join(
             f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"

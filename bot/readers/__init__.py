@@ -97,4 +97,5 @@ def _report(ref: str, kinds: dict[str, int], fact_count: int, unread: int, notes
         detail += f"; {unread} line(s) or object(s) not understood and skipped"
     for note in notes:
         detail += f"; {note}"
-    return SourceReport(ref, kind, "ok" if fact_count else "partial", detail)
+    complete = fact_count and not any("skipped" in note for note in notes)
+    return SourceReport(ref, kind, "ok" if complete else "partial", detail)

@@ -66,7 +66,8 @@ INFO_SECTIONS = {
     "commandstats",
     "latencystats",
 }
-_INFO_LINE = re.compile(r"^([a-z][A-Za-z0-9_|]*):(\S.*|)$")
+# `used_memory:1234`, or padded as a chat or a table re-flowed it: `used_memory:     1.2G`.
+_INFO_LINE = re.compile(r"^([a-z][A-Za-z0-9_|]*):[ \t]*(\S.*|)$")
 _INFO_KEYSPACE = re.compile(r"^(db\d+):(keys=\d+.*)$")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections import Counter
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
@@ -30,30 +31,28 @@ from analyzers.evidence import (
 from analyzers.quantity import duration_seconds, parse_human_bytes, parse_k8s_quantity
 from bot.readers.commands import Command, match_prompt, parse_command
 from bot.readers.excerpts import RawText
+from bot.readers.fragments import (
+    df_row,
+    get_event_row,
+    get_pod_row,
+    is_prose,
+    loose_event,
+    stated_memory_limit,
+    unwrap,
+)
 from bot.readers.kubernetes_objects import NOTE, ObjectReader, workload_of_pod, workload_of_replicaset
+from bot.readers.log_budget import BUDGET, SEVERE_WORDS, select
 from bot.readers.prometheus import api_facts, is_api_body, metric_hint, sample_fact
 from bot.readers.redis_text import INFO_MARKERS, INFO_SECTIONS, parse_directive, parse_info_line
 from bot.readers.tables import Table, is_header
 from bot.readers.timestamps import parse_describe_time, parse_log_time
 
-MAX_LOG_FACTS = 5000
 # Words that mark an incident line in a huge log (lower case), and ordinary trouble after them.
 BULK_CRITICAL = (
-    "oom command not allowed",
-    "fork: cannot allocate",
-    "max number of clients",
-    "no space left",
-    "oomkilled",
-    "outofmemory",
-    "out of memory",
-    "probe failed",
-    "can't save in background",
-    "background saving terminated",
+    *SEVERE_WORDS,
     "redis version=",
     "running mode=",
     "overcommit",
-    "fatal",
-    "panic",
     "copy-on-write",
     "fork cow",
 )
@@ -82,7 +81,10 @@ LOG_TRIGGER = re.compile(
     r"out of ?memory|outofmemory|killed|fork|cannot allocate|no space left|max number of clients|slow|"
     r"latency|unhealthy|probe|denied|forbidden|not set|missing|not found|evict|overcommit|saving|"
     r"db saved|copy-on-write|fork cow|bgsave|ready to accept|redis version=|version=|sigterm|shutdown|"
-    r"signal|heap|-xmx|rehydrat|cold|run_id|pool|exhausted|unavailable|rejected|too many|mode=|required|\bgc\(|pause",
+    r"signal|heap|-xmx|rehydrat|cold|run_id|pool|exhausted|unavailable|rejected|too many|mode=|required|\bgc\(|pause|"
+    r"flag provided|unknown (?:shorthand )?flag|unrecognized option|bad directive|wrong number of arguments|^>>> '|"
+    r"not met|no such host|name or service not known|could not translate host|loading|could not connect|"
+    r"cannot connect|is the server running",
     re.IGNORECASE,
 )
 _COLLECTOR_PREFIX = re.compile(r"^\[([^\]]{8,40})\]\s+([\w.-]+)\s+\|\s?(.*)$")
@@ -98,7 +100,7 @@ _REDIS_REPLY = re.compile(r'^(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|
 _POD_PREFIX = re.compile(r"^\[?(?:pod/)?([a-z0-9][a-z0-9.-]*-[a-z0-9]+)[ /]+([a-z0-9][a-z0-9-]*)\]?\s")
 _EVENT_ROW = re.compile(
     r"^(Normal|Warning)\s+([A-Z][A-Za-z]+)\s+(\S+(?:\s+\(x\d+ over [^)]+\))?)\s+"
-    r"(kubelet|default-scheduler|[a-z][\w-]*-controller|[a-z][\w.-]*)\s+(.+)$"
+    r"(kubelet(?:, [\w.-]+)?|\{kubelet [\w.-]+\}|default-scheduler|[a-z][\w-]*-controller|[a-z][\w.-]*)\s+(.+)$"
 )
 _LOG_WORD_KEY = re.compile(r"^(?:\w*(?:Error|Exception)|Warning|Fatal|Panic|Caused by|Traceback)$")
 _NODE_CONDITION = re.compile(r"^\s*(MemoryPressure|DiskPressure|PIDPressure)\s+(True|False|Unknown)\s")
@@ -132,8 +134,8 @@ class _State:
     yaml_parents: list[tuple[int, str]] = field(default_factory=list)
     last_yaml_leaf: bool = False
     recent: list[str] = field(default_factory=list)
-    log_facts: int = 0
-    dropped_logs: int = 0
+    logs_aggregated: int = 0
+    logs_skipped: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
 
 
@@ -168,6 +170,7 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
         if isinstance(obj, dict) and not _is_k8s_or_metrics(obj) and "limits" not in obj:
             return None  # one JSON log record: the line reader takes it
         return list(_structured_facts(obj, text, ref, 0, Subject(), "k8s-json", problems=problems))
+    text = textwrap.dedent(text)  # values pasted indented, as they sat under a parent key
     if re.search(r"^\$ ", text, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", text, re.MULTILINE):
         return None
     try:
@@ -176,13 +179,30 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
         return None
     if not documents or not all(isinstance(d, dict) for d in documents):
         return None
+    if all(isinstance(v, str) for d in documents for v in d.values()) and any(
+        is_prose(v) for d in documents for v in d.values()
+    ):
+        return None  # `Reporter: "the pods are OOMKilled at ..."`: notes, read line by line
     facts: list[Fact] = []
     for document in documents:
-        if "kind" in document and "apiVersion" in document:
-            facts.extend(ObjectReader(text, ref, "k8s-yaml", problems=problems).read(document))
+        pod = document if "kind" in document and "apiVersion" in document else _bare_pod_status(document)
+        if pod is not None:
+            facts.extend(ObjectReader(text, ref, "k8s-yaml", problems=problems).read(pod))
         else:
             facts.extend(_helm_values(document, text, ref))
     return facts
+
+
+_POD_STATUS_KEYS = {"phase", "containerStatuses", "conditions", "reason", "qosClass", "hostIP", "startTime"}
+
+
+def _bare_pod_status(document: dict[str, Any]) -> dict[str, Any] | None:
+    """A pod's `status:` (or its inside) pasted without `kind`: read as the Pod it belongs to."""
+    status = document.get("status") if isinstance(document.get("status"), dict) else document
+    if not isinstance(status, dict) or len(_POD_STATUS_KEYS & set(status)) < 2:
+        return None
+    metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "status": status}
 
 
 def _structured_facts(
@@ -241,6 +261,41 @@ def _yaml_scalar(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+Claim = list[Fact] | None  # what a line reader makes of a line: None when it does not claim it
+
+# The line readers, tried in this order; the first that claims a line reads it (a claim may yield no
+# fact: a header, a section title). The order is the reasoning: context first, then the shapes that
+# are unmistakable, then the ones that would swallow others' lines if tried earlier.
+LINE_READERS: tuple[tuple[str, str, str], ...] = (
+    ("blank", "_read_blank", "an empty line ends a table and a YAML block"),
+    ("prompt", "_read_prompt", "`$ kubectl ...` says what the lines after it are; it must be seen first"),
+    (
+        "jsonpath",
+        "_read_jsonpath",
+        "`name 320Mi` only means a limit under a jsonpath prompt that asks for one",
+    ),
+    (
+        "redis-reply",
+        "_read_redis_reply",
+        'redis-cli replies (`1) "maxmemory"`) only under a redis-cli prompt',
+    ),
+    ("logs-banner", "_read_logs_banner", "kubectl's `Found N pods, using pod/x` names the pod of the logs"),
+    ("table-row", "_read_table_row", "inside a table the header decides; before fragments guess"),
+    ("fragment", "_read_fragment", "rows without a header, df rows, lone event messages: by their cells"),
+    ("table-header", "_read_table_header", "an upper-case header row starts a table"),
+    ("info-section", "_read_info_section", "`# Memory`: INFO section titles, before headings take `#` lines"),
+    ("info-field", "_read_info_field", "`used_memory:123`: INFO fields, before YAML takes `key:` lines"),
+    ("metric", "_read_metric_sample", "`name{labels} value`: exposition samples"),
+    ("describe-event", "_read_describe_event", "`Warning Unhealthy 3m kubelet ...`: describe's event rows"),
+    ("node-condition", "_read_node_condition", "`MemoryPressure True`: node conditions"),
+    ("describe", "_read_describe", "`Key:  value` of kubectl describe, with its sections and containers"),
+    ("heading", "_read_heading", "`## Logs`, `Artifact 2:`: prose that starts a new artifact"),
+    ("redis-directive", "_read_redis_directive", "`maxmemory 0`: redis.conf, only with a plausible value"),
+    ("yaml", "_read_yaml", "`key: value` left: Helm values, indented or not (never a sentence)"),
+    ("log", "_read_log", "whatever else holds a trigger word is a log line; a sentence may state a limit"),
+)
+
+
 class _Scanner:
     def __init__(self, text: str, ref: str, about: Subject | None = None) -> None:
         self.text = text
@@ -249,14 +304,46 @@ class _Scanner:
         self.about = about or Subject()
         self.state = _State(ref, subject=self.about, container=self.about.container)
         self.unread = 0
+        self.claimed = False  # whether a line reader claimed the last line read
         self.problems: list[str] = []
 
     # -- driver ----------------------------------------------------------------
     def scan(self) -> Iterator[Fact]:
         if len(self.text) > BULK_THRESHOLD:
             yield from self._scan_bulk()
-            return
-        yield from self._scan_lines(0, len(self.lines))
+        else:
+            yield from self._within_budget(list(self._scan_lines(0, len(self.lines))))
+        state = self.state
+        if state.logs_aggregated:
+            self.problems.append(
+                f"{NOTE}{state.logs_aggregated} repeated log line(s) counted into the newest of their kind"
+            )
+        if state.logs_skipped:
+            self.problems.append(
+                f"{NOTE}{state.logs_skipped} older routine log line(s) past the {BUDGET}-line budget skipped"
+            )
+
+    def _within_budget(self, facts: list[Fact]) -> list[Fact]:
+        """All facts but the log lines past the budget (see log_budget)."""
+        logs = [index for index, fact in enumerate(facts) if fact.kind == "log"]
+        if len(logs) <= BUDGET:
+            return facts
+        selection = select([facts[i].source.excerpt for i in logs])
+        self.state.logs_aggregated += selection.aggregated
+        self.state.logs_skipped += selection.skipped
+        keep = {logs[k.index]: k for k in selection.kept}
+        kept: list[Fact] = []
+        for index, fact in enumerate(facts):
+            if fact.kind != "log":
+                kept.append(fact)
+            elif index in keep:
+                choice = keep[index]
+                if choice.count > 1 and isinstance(fact.value, LogRecord):
+                    first = facts[logs[choice.first]] if choice.first is not None else None
+                    record = replace(fact.value, count=choice.count, first_at=first.at if first else None)
+                    fact = replace(fact, value=record)
+                kept.append(fact)
+        return kept
 
     def _scan_lines(self, first: int, end: int) -> Iterator[Fact]:
         index = first
@@ -266,10 +353,10 @@ class _Scanner:
             if consumed:
                 index += consumed
                 continue
-            produced = list(self._line(line, index + 1))
+            produced = list(self._line(unwrap(line), index + 1))
             if not produced and line.strip():
                 self.state.recent = [*self.state.recent[-7:], line]  # a query or a title before a result
-                if not self._is_context_line(line):
+                if not self.claimed and not self._is_context_line(line):
                     self.unread += 1
             yield from produced
             index += 1
@@ -281,39 +368,45 @@ class _Scanner:
         head_lines = min(
             self.text.count("\n", 0, head_end) if head_end > 0 else len(self.lines), len(self.lines)
         )
-        yield from self._scan_lines(0, head_lines)
+        yield from self._within_budget(list(self._scan_lines(0, head_lines)))
         if head_end < 0:
             return
+        spans = self._interesting_lines(head_end)
+        selection = select([self.text[begin:end] for begin, end in spans])
+        self.state.logs_aggregated += selection.aggregated
+        self.state.logs_skipped += selection.skipped
         line_number, counted_to = head_lines, head_end
-        for begin, end in self._interesting_lines(head_end):
+        for kept in selection.kept:
+            begin, end = spans[kept.index]
             line_number += self.text.count("\n", counted_to, begin)
             counted_to = begin
             fact = self._log_line(self.text[begin:end], line_number + 1, found_by_keyword=True)
-            if fact:
-                yield fact
+            if fact is None:
+                continue
+            if kept.count > 1 and isinstance(fact.value, LogRecord) and kept.first is not None:
+                first_begin, first_end = spans[kept.first]
+                first_at = parse_log_time(self.text[first_begin:first_end])
+                fact = replace(fact, value=replace(fact.value, count=kept.count, first_at=first_at))
+            yield fact
 
     def _interesting_lines(self, start: int) -> list[tuple[int, int]]:
         """(begin, end) of the lines after `start` that hold a keyword, found by plain substring search.
 
-        A regex alternation reads a few MB/s; `str.find` per keyword reads GB/s. Lines with the
-        incident's own words are all kept; ordinary errors and warnings up to MAX_LOG_FACTS.
+        A regex alternation reads a few MB/s; `str.find` per keyword reads GB/s. Every such line
+        is returned: which of them become facts is decided by their shape (log_budget).
         """
         text = self.text
         lowered = text.lower() if text.isascii() else None  # lower() keeps offsets only for ASCII
         if lowered is None:
-            return [self._line_around(m.start()) for m in LOG_TRIGGER.finditer(text, start)][:MAX_LOG_FACTS]
+            return sorted({self._line_around(m.start()) for m in LOG_TRIGGER.finditer(text, start)})
         found: dict[int, int] = {}
-        for keyword in BULK_CRITICAL:
-            self._collect(lowered, keyword, start, found, limit=len(found) + MAX_LOG_FACTS)
-        for keyword in BULK_GENERAL:
-            if len(found) >= MAX_LOG_FACTS:
-                break
-            self._collect(lowered, keyword, start, found, limit=MAX_LOG_FACTS)
+        for keyword in (*BULK_CRITICAL, *BULK_GENERAL):
+            self._collect(lowered, keyword, start, found)
         return sorted(found.items())
 
-    def _collect(self, lowered: str, keyword: str, start: int, found: dict[int, int], limit: int) -> None:
+    def _collect(self, lowered: str, keyword: str, start: int, found: dict[int, int]) -> None:
         position = lowered.find(keyword, start)
-        while position >= 0 and len(found) < limit:
+        while position >= 0:
             begin, end = self._line_around(position)
             found[begin] = end
             position = lowered.find(keyword, end)
@@ -454,63 +547,103 @@ class _Scanner:
         state.yaml_parents = []
 
     def _line(self, line: str, number: int) -> Iterator[Fact]:
-        state = self.state
+        """The first reader in LINE_READERS that claims the line reads it; the rest never see it."""
         stripped = line.strip()
-        if not stripped:
-            state.table = None
-            state.yaml_parents = []
-            return
-        if self._maybe_command(line):
-            yield from self._flush_redis_replies()
-            return
-        limit = self._jsonpath_limit(stripped, number)
-        if limit is not None:
-            yield limit
-            return
-        if self._is_redis_reply(stripped):
-            yield from self._redis_reply(stripped, number)
-            return
-        if stripped.startswith("Found ") and "using pod/" in stripped:
-            pod = stripped.split("using pod/", 1)[1].split()[0]
-            state.subject = replace(
-                state.subject, pod=pod, workload=state.subject.workload or workload_of_pod(pod)
-            )
-            return
-        if state.table is not None:
-            if re.fullmatch(r"[-\s]+", stripped):
+        self.claimed = True
+        for _, method, _ in LINE_READERS:
+            claimed = getattr(self, method)(line, stripped, number)
+            if claimed is not None:
+                yield from claimed
                 return
-            fact_list = list(self._table_row(line, number))
-            if fact_list or stripped.split()[0] not in ("Type", "State:"):
-                yield from fact_list
-                if fact_list:
-                    return
-            state.table = None
-        if is_header(line):
-            state.table = Table(line)
-            state.kinds["kubectl-table"] += 1
-            return
-        if stripped.startswith("# ") and stripped[2:].strip().lower() in INFO_SECTIONS:
-            state.in_info = True
-            state.kinds["redis-info"] += 1
-            return
+        self.claimed = False
+
+    # -- line readers, in the order of LINE_READERS; each returns None when it does not claim the line --
+    def _read_blank(self, line: str, stripped: str, number: int) -> Claim:
+        if stripped:
+            return None
+        self.state.table = None
+        self.state.yaml_parents = []
+        return []
+
+    def _read_prompt(self, line: str, stripped: str, number: int) -> Claim:
+        return list(self._flush_redis_replies()) if self._maybe_command(line) else None
+
+    def _read_jsonpath(self, line: str, stripped: str, number: int) -> Claim:
+        limit = self._jsonpath_limit(stripped, number)
+        return None if limit is None else [limit]
+
+    def _read_redis_reply(self, line: str, stripped: str, number: int) -> Claim:
+        return list(self._redis_reply(stripped, number)) if self._is_redis_reply(stripped) else None
+
+    def _read_logs_banner(self, line: str, stripped: str, number: int) -> Claim:
+        if not (stripped.startswith("Found ") and "using pod/" in stripped):
+            return None
+        pod = stripped.split("using pod/", 1)[1].split()[0]
+        state = self.state
+        state.subject = replace(
+            state.subject, pod=pod, workload=state.subject.workload or workload_of_pod(pod)
+        )
+        return []
+
+    def _read_table_row(self, line: str, stripped: str, number: int) -> Claim:
+        state = self.state
+        if state.table is None:
+            return None
+        if re.fullmatch(r"[-\s]+", stripped):
+            return []
+        facts = list(self._table_row(line, number))
+        if facts:
+            return facts
+        state.table = None  # a row that names nothing: the table ended, the line is something else
+        return None
+
+    def _read_fragment(self, line: str, stripped: str, number: int) -> Claim:
+        facts = list(self._fragment(stripped, number))
+        return facts or None
+
+    def _read_table_header(self, line: str, stripped: str, number: int) -> Claim:
+        if not is_header(line):
+            return None
+        self.state.table = Table(line)
+        self.state.kinds["kubectl-table"] += 1
+        return []
+
+    def _read_info_section(self, line: str, stripped: str, number: int) -> Claim:
+        if not (stripped.startswith("# ") and stripped[2:].strip().lower() in INFO_SECTIONS):
+            return None
+        self.state.in_info = True
+        self.state.kinds["redis-info"] += 1
+        return []
+
+    def _read_info_field(self, line: str, stripped: str, number: int) -> Claim:
+        state = self.state
         info = parse_info_line(stripped) if (state.in_info or ":" in stripped) else None
-        if info and (state.in_info or info[0] in INFO_MARKERS):
-            state.in_info = True
-            yield self._fact("redis.info", info[1], stripped, number, "redis-info", key=info[0])
-            return
+        if not info or not (state.in_info or info[0] in INFO_MARKERS):
+            return None
+        state.in_info = True
+        return [self._fact("redis.info", info[1], stripped, number, "redis-info", key=info[0])]
+
+    def _read_metric_sample(self, line: str, stripped: str, number: int) -> Claim:
+        state = self.state
         sample = sample_fact(stripped, state.ref, number, state.subject) if stripped[0].isalpha() else None
-        if sample:
-            state.kinds["prometheus-text"] += 1
-            yield sample
-            return
+        if sample is None:
+            return None
+        state.kinds["prometheus-text"] += 1
+        return [sample]
+
+    def _read_describe_event(self, line: str, stripped: str, number: int) -> Claim:
         event = _EVENT_ROW.match(stripped)
-        if event:  # a describe event row whose `Type Reason Age From Message` header was lost
-            cells = dict(zip(("TYPE", "REASON", "AGE", "FROM", "MESSAGE"), event.groups(), strict=True))
-            yield from self._event_row(cells, stripped, number, state.subject.namespace)
-            return
+        if not event:
+            return None
+        cells = dict(zip(("TYPE", "REASON", "AGE", "FROM", "MESSAGE"), event.groups(), strict=True))
+        return list(self._event_row(cells, stripped, number, self.state.subject.namespace))
+
+    def _read_node_condition(self, line: str, stripped: str, number: int) -> Claim:
         condition = _NODE_CONDITION.match(line)
-        if condition:
-            yield self._fact(
+        if not condition:
+            return None
+        return [
+            self._fact(
                 "node.condition",
                 condition.group(2),
                 stripped,
@@ -518,31 +651,74 @@ class _Scanner:
                 "kubectl-describe",
                 key=condition.group(1),
             )
-            return
-        describe = list(self._describe(line, stripped, number))
-        if describe:
-            state.kinds["kubectl-describe"] += 1
-            yield from describe
-            return
-        if self._is_describe_marker(line):
-            return
-        if _is_heading(stripped):
-            self._start_block(parse_command(""))
-            state.command = None
-            return
+        ]
+
+    def _read_describe(self, line: str, stripped: str, number: int) -> Claim:
+        facts = list(self._describe(line, stripped, number))
+        if facts:
+            self.state.kinds["kubectl-describe"] += 1
+            return facts
+        return [] if self._is_describe_marker(line) else None
+
+    def _read_heading(self, line: str, stripped: str, number: int) -> Claim:
+        if not _is_heading(stripped):
+            return None
+        self._start_block(parse_command(""))
+        self.state.command = None
+        return []
+
+    def _read_redis_directive(self, line: str, stripped: str, number: int) -> Claim:
         directive = parse_directive(stripped)
-        if directive and _plausible_directive(*directive):
-            state.kinds["redis-conf"] += 1
-            yield self._fact("redis.declared", directive[1], stripped, number, "redis-conf", key=directive[0])
-            return
+        if not directive or not _plausible_directive(*directive):
+            return None
+        self.state.kinds["redis-conf"] += 1
+        return [self._fact("redis.declared", directive[1], stripped, number, "redis-conf", key=directive[0])]
+
+    def _read_yaml(self, line: str, stripped: str, number: int) -> Claim:
         yaml_fact = self._yaml_line(line, number)
-        if yaml_fact is not None:
-            if yaml_fact is not True:
-                yield yaml_fact  # type: ignore[misc]
-            return
+        if yaml_fact is None:
+            return None
+        return [] if yaml_fact is True else [yaml_fact]  # type: ignore[list-item]
+
+    def _read_log(self, line: str, stripped: str, number: int) -> Claim:
         log = self._log_line(line, number)
-        if log:
-            yield log
+        facts = [log] if log else []
+        stated = stated_memory_limit(stripped)
+        amount = parse_human_bytes(stated) if stated else None
+        if amount:  # prose around a paste: weaker than a spec, used only when nothing better says it
+            facts.append(self._fact("container.memory_limit", amount, stripped, number, "prose"))
+        return facts or None
+
+    def _fragment(self, stripped: str, number: int) -> Iterator[Fact]:
+        """Rows and messages pasted without their header (see fragments)."""
+        state = self.state
+        cells = get_event_row(stripped)
+        if cells is not None:
+            state.kinds["kubectl-events"] += 1
+            yield from self._event_row(
+                cells, stripped, number, cells.get("NAMESPACE") or state.subject.namespace
+            )
+            return
+        cells = get_pod_row(stripped)
+        if cells is not None:
+            pod = cells["NAME"].removeprefix("pod/")
+            namespace = cells.get("NAMESPACE") or state.subject.namespace
+            subject = Subject(namespace, pod, state.subject.container, workload_of_pod(pod))
+            state.kinds["kubectl-table"] += 1
+            yield from self._pod_cells(cells, subject, stripped, number)
+            return
+        usage = df_row(stripped)
+        if usage is not None:
+            mount, share = usage
+            state.kinds["df"] += 1
+            yield self._fact("volume.usage", share, stripped, number, "df", key=mount)
+            return
+        loose = loose_event(stripped)
+        if loose is not None:
+            reason, event_type, message = loose
+            cells = {"TYPE": event_type, "REASON": reason, "MESSAGE": message}
+            state.kinds["kubectl-events"] += 1
+            yield from self._event_row(cells, stripped, number, state.subject.namespace)
 
     # -- facts -----------------------------------------------------------------------
     def _fact(
@@ -570,11 +746,12 @@ class _Scanner:
         command = self.state.command
         if command is None or "jsonpath" not in command.text or "limits.memory" not in command.text:
             return None
-        found = re.fullmatch(r"([a-z0-9][a-z0-9-]*)\s+(\d+(?:\.\d+)?[KMGT]i?)", stripped)
+        found = re.fullmatch(r"(?:([a-z0-9][a-z0-9-]*)\s+)?(\d+(?:\.\d+)?[KMGT]i?)", stripped)
         amount = parse_k8s_quantity(found.group(2)) if found else None
         if found is None or amount is None:
             return None
-        subject = replace(self.state.subject, container=found.group(1))
+        container = found.group(1) or self.state.subject.container  # `2Gi` alone: the one container asked
+        subject = replace(self.state.subject, container=container)
         return self._fact(
             "container.memory_limit", amount, stripped, number, "kubectl-jsonpath", subject=subject
         )
@@ -636,7 +813,7 @@ class _Scanner:
         excerpt = line.strip()
         namespace = cells.get("NAMESPACE") or self.state.subject.namespace
         if kind in ("pods", "columns", "top"):
-            pod = cells.get("POD") or cells.get("NAME")
+            pod = (cells.get("POD") or cells.get("NAME") or "").removeprefix("pod/")
             if not pod or not re.match(r"^[a-z0-9][a-z0-9.-]*$", pod):
                 return
             container = cells.get("NAME") if "POD" in cells else self.state.subject.container
@@ -898,6 +1075,8 @@ class _Scanner:
             return True
         if value.startswith("#"):
             return True
+        if is_prose(value):
+            return None  # `Note: the limit was raised to 2Gi and it still dies`: a sentence, not a value
         path = ".".join([*[p for _, p in parents][-2:], key])
         self.state.kinds["helm-values"] += 1
         return self._fact("helm.value", value.strip("\"'"), line.strip(), number, "helm-values", key=path)
@@ -910,9 +1089,6 @@ class _Scanner:
         if not found_by_keyword and not LOG_TRIGGER.search(stripped):
             return None
         state = self.state
-        if state.log_facts >= MAX_LOG_FACTS:
-            state.dropped_logs += 1
-            return None
         subject = self._subject()
         prefixed = _COLLECTOR_PREFIX.match(stripped)
         if prefixed:
@@ -931,7 +1107,6 @@ class _Scanner:
         level = next((g for g in level_match.groups() if g), "") if level_match else ""
         if level.isdigit():
             level = {"60": "fatal", "50": "error", "40": "warn", "30": "info"}.get(level, level)
-        state.log_facts += 1
         state.kinds["log"] += 1
         return self._fact(
             "log",

@@ -497,25 +497,35 @@ class RemediationFlow:
         proposal = self.store.get(proposal_id)
         if proposal is None:
             return self._refuse(None, proposal_id, user, "unknown", GONE)
-        decision = policy.decide(proposal, user, self.groups_of)
+        # Membership is looked up now, once per click, and decides both checks below: a user removed
+        # from an approvers' group is refused on the next click. The audit records what was seen.
+        groups_seen = frozenset(self.groups_of(user))
+        membership = _membership(groups_seen)
+
+        def seen(_user: str) -> set[str]:
+            return set(groups_seen)
+
+        decision = policy.decide(proposal, user, seen)
         if decision.verdict == "refuse":
-            return self._refuse(proposal, proposal.id, user, _refusal(decision.code), decision.reason)
+            return self._refuse(
+                proposal, proposal.id, user, _refusal(decision.code), decision.reason, membership
+            )
         now = self.now()
         if now >= proposal.expires_at:
             why = f"expired at {_clock(proposal.expires_at)}: propose it again"
             self.store.transition(proposal.id, ["proposed"], "expired", now, _reason(why))
-            return self._refuse(proposal, proposal.id, user, "expired", f"this proposal {why}")
+            return self._refuse(proposal, proposal.id, user, "expired", f"this proposal {why}", membership)
         if channel != proposal.channel:
-            return self._refuse(proposal, proposal.id, user, "wrong_channel", ANOTHER_CHANNEL)
+            return self._refuse(proposal, proposal.id, user, "wrong_channel", ANOTHER_CHANNEL, membership)
         if proposal.state != "proposed":
-            return self._refuse(proposal, proposal.id, user, "replay", _already(proposal))
+            return self._refuse(proposal, proposal.id, user, "replay", _already(proposal), membership)
         decided: list[policy.Decision] = []
 
         def approve(current: Proposal) -> Proposal | None:
             decided.clear()
             if current.state != "proposed":
                 return None
-            verdict = policy.decide(current, user, self.groups_of)
+            verdict = policy.decide(current, user, seen)
             decided.append(verdict)
             if verdict.verdict == "refuse":
                 return None
@@ -529,11 +539,14 @@ class RemediationFlow:
             return self._refuse(None, proposal.id, user, "unknown", GONE)
         if approved is None:
             if decided and decided[0].verdict == "refuse":
-                return self._refuse(proposal, proposal.id, user, _refusal(decided[0].code), decided[0].reason)
+                return self._refuse(
+                    proposal, proposal.id, user, _refusal(decided[0].code), decided[0].reason, membership
+                )
             latest = self.store.get(proposal.id) or proposal
             return self._refuse(latest, proposal.id, user, "replay", _already(latest))
         count = f"{len(approved.approvals)} of {approved.approvals_needed} approvals"
-        self.audit.append("approved", user, approved.id, approved.service, approved.bounds_reason, count)
+        detail = "; ".join(part for part in (approved.bounds_reason, membership) if part)
+        self.audit.append("approved", user, approved.id, approved.service, detail, count)
         if approved.state == "proposed":
             return Outcome("waiting", decided[0].reason, approved)
         return self._apply(approved, user)
@@ -887,10 +900,16 @@ class RemediationFlow:
 
     # -- helpers -----------------------------------------------------------------------------------
     def _refuse(
-        self, proposal: Proposal | None, proposal_id: str, user: str, reason: Refusal, message: str
+        self,
+        proposal: Proposal | None,
+        proposal_id: str,
+        user: str,
+        reason: Refusal,
+        message: str,
+        detail: str = "",
     ) -> Outcome:
         service = proposal.service if proposal else ""
-        self.audit.append("refused", user, proposal_id, service, "", message, reason)
+        self.audit.append("refused", user, proposal_id, service, detail, message, reason)
         return Outcome("refused", message, proposal, reason)
 
     def _kube(self, context: str | None) -> KubernetesChanger:
@@ -996,3 +1015,8 @@ def _clock(moment: float) -> str:
 
 def _json(body: object) -> str:
     return json.dumps(body, separators=(",", ":"))
+
+
+def _membership(groups: frozenset[str]) -> str:
+    """The approvers' user groups a user was seen in when clicking, for the audit."""
+    return f"user groups at approval: {', '.join(sorted(groups)) or 'none'}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import io
 import json
 import logging
 import threading
@@ -24,9 +25,11 @@ from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 
 from bot.alerts.groups import AlertGroups, NoRoute
 from bot.alerts.queue import AlertQueue
+from bot.alerts.reconcile import MARKER, Reconciler
 from bot.alerts.webhook import WebhookError, parse_notification
 from bot.remediation.flow import KubernetesFactory, RemediationFlow
 from bot.remediation.kubernetes_change import KubernetesChanger
@@ -35,14 +38,18 @@ from bot.server.metrics import BotMetrics
 from bot.server.settings import ServeSettings
 from bot.settings import Catalog
 from bot.slack.commands import PrivateAnswer, interpret
-from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisRequest, ProposalMaker
+from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisQueue, DiagnosisRequest, ProposalMaker
 from bot.slack.poster import SlackPoster, make_web_client
 from bot.slack.remediation_actions import RemediationActions, SlackUserGroups
 
 log = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
+# Slack's slash commands are a few hundred bytes; a button click carries its message (at most 50
+# blocks): well under this. Checked on Content-Length, before the body is read or parsed.
+MAX_SLACK_BYTES = 1024 * 1024
 READY_CACHE_SECONDS = 10.0
+FIRST_RETRY_SECONDS = 0.5  # a worker that cannot reach Redis waits this, doubling up to the setting
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
 
@@ -64,8 +71,13 @@ class TriageBot:
         self.settings = settings
         self.catalog = catalog
         self.metrics = BotMetrics()
-        self.state = redis.Redis.from_url(settings.redis_url, socket_timeout=5, health_check_interval=30)
-        self.client = web_client or make_web_client(settings.slack_bot_token, settings.slack_api_url)
+        self.state = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
+        )
+        self.client = web_client or make_web_client(
+            settings.slack_bot_token, settings.slack_api_url, timeout=settings.slack_timeout_seconds
+        )
+        self._verifier = SignatureVerifier(settings.slack_signing_secret or "")
         # Readiness asks Slack with no retries and a short time-out: a probe waits a few seconds at most.
         self._probe_client = make_web_client(
             settings.slack_bot_token, settings.slack_api_url, timeout=2, retries=0
@@ -84,19 +96,35 @@ class TriageBot:
         self.jobs = DiagnosisJobs(
             diagnose, self.poster, self.metrics, diagnosis_workers, make_proposals, self.foreground
         )
+        self.diagnoses = DiagnosisQueue(
+            self.state, self.jobs, settings.diagnosis_claim_seconds, capacity=diagnosis_workers
+        )
         self.groups = AlertGroups(
             self.state,
             self.poster,
             catalog,
-            self.jobs.submit,
+            self.diagnoses.submit,
             self.metrics,
             default_channel=settings.alert_channel,
             repeat_interval=settings.repeat_interval_seconds,
             storm_groups=settings.storm_groups,
             storm_window=settings.storm_window_seconds,
             storm_threads=settings.storm_threads,
+            intent_grace=3.0 * settings.slack_timeout_seconds,
+            lock_seconds=settings.group_lock_seconds,
         )
-        self.queue = AlertQueue(self.state)
+        self._reconcile_now = threading.Event()
+        self.queue = AlertQueue(
+            self.state,
+            retry_after_ms=int(settings.alert_claim_seconds * 1000),
+            on_recreated=self._reconcile_now.set,
+        )
+        self.reconciler = Reconciler(
+            self.state,
+            catalog.alertmanager_url,
+            self.queue.append,
+            route=lambda body: self.groups.route(parse_notification(body)),
+        )
         self.metrics.watch_dead_letters(self.queue.dead_letters)
         self.app = App(
             client=self.client,
@@ -149,11 +177,13 @@ class TriageBot:
                 if method != "POST":
                     status, body = 405, b"POST only\n"
                 else:
-                    with self.foreground.request():
-                        response: Iterable[bytes] = self._slack_handler(
-                            environ, _recording(start_response, self, endpoint)
-                        )
-                    return response
+                    status, body, signed = self._signed_slack_body(environ)
+                    if signed is not None:
+                        with self.foreground.request():
+                            response: Iterable[bytes] = self._slack_handler(
+                                signed, _recording(start_response, self, endpoint)
+                            )
+                        return response
             elif path == "/alertmanager":
                 endpoint = "alertmanager"
                 status, body = self._alertmanager(environ, method)
@@ -166,9 +196,16 @@ class TriageBot:
                 status, body = (
                     (200, b"ready\n") if problem is None else (503, f"not ready: {problem}\n".encode())
                 )
+                if problem is None and self.reconciler.no_persistence:
+                    body += (
+                        f"warning: the bot's Redis has no persistence ({self.reconciler.no_persistence}): "
+                        "a restart loses its state, rebuilt from Alertmanager and Slack\n"
+                    ).encode()
             elif path == "/metrics":
                 endpoint, status, body = "metrics", 200, generate_latest(self.metrics.registry)
                 headers = [("Content-Type", CONTENT_TYPE_LATEST)]
+        except RecursionError:  # a body nested deeper than any parser goes
+            status, body = 400, b"body nested too deeply\n"
         except Exception:  # nothing a request does may take the server down
             log.exception("%s %s failed", method, path)
             status, body = 500, b"internal error; see the bot's log\n"
@@ -177,6 +214,24 @@ class TriageBot:
             f"{status} {_REASONS.get(status, 'Error')}", [*headers, ("Content-Length", str(len(body)))]
         )
         return [body]
+
+    def _signed_slack_body(self, environ: Environ) -> tuple[int, bytes, Environ | None]:
+        """The request, its body read once and checked against Slack's signature before anything
+        parses it; or the status and reason to answer instead."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return 400, b"bad Content-Length\n", None
+        if length > MAX_SLACK_BYTES:
+            return 413, f"body over {MAX_SLACK_BYTES} bytes\n".encode(), None
+        body = environ["wsgi.input"].read(length)
+        timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""))
+        signature = str(environ.get("HTTP_X_SLACK_SIGNATURE", ""))
+        if self.settings.slack_signing_secret and not (
+            timestamp.isdigit() and self._verifier.is_valid(body, timestamp, signature)
+        ):
+            return 401, b"invalid or missing Slack signature\n", None
+        return 200, b"", {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
 
     def _alertmanager(self, environ: Environ, method: str) -> tuple[int, bytes]:
         if method != "POST":
@@ -232,12 +287,20 @@ class TriageBot:
     # Workers.
     def start_workers(self) -> None:
         for number in range(self._alert_workers):
-            queue = AlertQueue(self.state, consumer=f"{self.queue.consumer}-{number}")
+            queue = AlertQueue(
+                self.state,
+                consumer=f"{self.queue.consumer}-{number}",
+                retry_after_ms=int(self.settings.alert_claim_seconds * 1000),
+                on_recreated=self._reconcile_now.set,
+            )
             self._spawn(f"alerts-{number}", functools.partial(self._alert_loop, queue))
         self._spawn("digests", self._digest_loop)
+        self._spawn("diagnoses", self._diagnosis_loop)
+        self._spawn("reconcile", self._reconcile_loop)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._reconcile_now.set()  # wakes the reconciliation loop, which then sees the stop
         for thread in self._threads:
             thread.join(timeout)
         self.jobs.shutdown()
@@ -250,20 +313,63 @@ class TriageBot:
         self._threads.append(thread)
 
     def _alert_loop(self, queue: AlertQueue) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
                 queue.work(self.groups.handle, block_ms=500)
-            except Exception:  # this thread must outlive any one failure
-                log.exception("alert queue failed; retrying in 2 s")
-                self._stop.wait(2)
+                failures = 0
+            except Exception as error:  # this thread must outlive any one failure
+                failures += 1
+                self._stop.wait(self._backoff("alert queue", error, failures))
+
+    def _diagnosis_loop(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.diagnoses.work(block_ms=500)
+                failures = 0
+            except Exception as error:  # this thread must outlive any one failure
+                failures += 1
+                self._stop.wait(self._backoff("diagnosis queue", error, failures))
+
+    def _reconcile_loop(self) -> None:
+        """Notices the bot's Redis losing its state and rebuilds what was firing from Alertmanager."""
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.reconciler.check_persistence()
+                if self.reconciler.state_lost() or self._reconcile_now.is_set():
+                    self._reconcile_now.clear()
+                    try:
+                        self.reconciler.reconcile()
+                    except Exception:
+                        self.state.delete(MARKER)  # try again next round
+                        raise
+                failures = 0
+                self._reconcile_now.wait(self.settings.reconcile_interval_seconds)
+            except Exception as error:  # this thread must outlive any one failure
+                failures += 1
+                self._stop.wait(self._backoff("reconciliation", error, failures))
 
     def _digest_loop(self) -> None:
+        failures = 0
         while not self._stop.wait(1.0):
             try:
                 self.groups.flush_digests()
                 self.groups.flush_announcements()
-            except Exception:  # this thread must outlive any one failure
-                log.exception("digest updates failed; trying again in a second")
+                failures = 0
+            except Exception as error:  # this thread must outlive any one failure
+                failures += 1
+                self._stop.wait(self._backoff("digest updates", error, failures))
+
+    def _backoff(self, what: str, error: Exception, failures: int) -> float:
+        """Logs a failed round of background work; returns how long to wait before the next one."""
+        delay = min(self.settings.redis_retry_max_seconds, FIRST_RETRY_SECONDS * 2.0 ** min(failures - 1, 16))
+        if isinstance(error, redis.ConnectionError | redis.TimeoutError):
+            log.warning("%s: Redis unavailable (%s); retrying in %.1fs", what, error, delay)
+        else:
+            log.exception("%s failed; retrying in %.1fs", what, delay)
+        return delay
 
 
 def _recording(start_response: StartResponse, bot: TriageBot, endpoint: str) -> StartResponse:
@@ -283,6 +389,7 @@ _REASONS = {
     202: "Accepted",
     400: "Bad Request",
     401: "Unauthorized",
+    411: "Length Required",
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Payload Too Large",

@@ -7,12 +7,14 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from types import FrameType
+from typing import Any
 
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.check import SourceChoice, diagnose_live
-from bot.server.app import TriageBot
+from bot.server.app import MAX_WEBHOOK_BYTES, StartResponse, TriageBot
 from bot.server.settings import SettingsError, load_serve_settings
 from bot.settings import CatalogError, load_catalog
 
@@ -26,6 +28,35 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--socket-mode", action="store_true", help="talk to Slack over Socket Mode (needs SLACK_APP_TOKEN)"
     )
     parser.add_argument("--threads", type=int, default=16, help="HTTP worker threads (default 16)")
+
+
+# Waitress reads a request completely before a worker thread sees it, so slow clients hold
+# connections, not threads: enough connections (polled, not select()ed: no 1024-descriptor
+# ceiling) keep /healthz answering while many trickle in, and idle ones are closed.
+CONNECTION_LIMIT = 2000
+CHANNEL_TIMEOUT_SECONDS = 30
+MAX_HEADER_BYTES = 64 * 1024
+
+
+def make_http_server(
+    app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]], host: str, port: int, threads: int
+) -> BaseWSGIServer | MultiSocketServer:
+    """The waitress server `triage serve` runs: bodies over the largest route's limit are refused
+    (413) before they are read; idle connections closed after CHANNEL_TIMEOUT_SECONDS."""
+    return create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=CHANNEL_TIMEOUT_SECONDS,
+        cleanup_interval=5,
+        max_request_body_size=MAX_WEBHOOK_BYTES,
+        max_request_header_size=MAX_HEADER_BYTES,
+        asyncore_use_poll=True,
+        backlog=1024,
+        ident="triage",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -43,7 +74,7 @@ def run_serve(args: argparse.Namespace) -> int:
             service, catalog, SourceChoice(namespace=namespace)
         ),
     )
-    server = create_server(bot.wsgi, host=args.host, port=args.port, threads=args.threads)
+    server = make_http_server(bot.wsgi, args.host, args.port, args.threads)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt

@@ -32,6 +32,12 @@ class ServeSettings(BaseModel):
     storm_threads: int = Field(default=3, ge=0)  # groups of a storm that still get a thread
     channel_rate_per_second: float = Field(default=1.0, gt=0)
     channel_burst: int = Field(default=3, gt=0)
+    slack_timeout_seconds: int = Field(default=10, gt=0)  # one Slack Web API call
+    redis_retry_max_seconds: float = Field(default=10.0, gt=0)  # backoff ceiling while Redis is away
+    alert_claim_seconds: float = Field(default=30.0, gt=0)  # a notification pending this long is taken over
+    diagnosis_claim_seconds: float = Field(default=30.0, gt=0)  # a diagnosis job not heard of this long, too
+    group_lock_seconds: float = Field(default=90.0, gt=0)  # a dead replica's hold on a group lasts this long
+    reconcile_interval_seconds: float = Field(default=10.0, gt=0)  # how often lost state is looked for
 
 
 # Environment variable -> field, and whether it is required.
@@ -50,6 +56,12 @@ _VARIABLES: tuple[tuple[str, str], ...] = (
     ("TRIAGE_STORM_WINDOW_SECONDS", "storm_window_seconds"),
     ("TRIAGE_CHANNEL_RATE_PER_SECOND", "channel_rate_per_second"),
     ("TRIAGE_CHANNEL_BURST", "channel_burst"),
+    ("TRIAGE_SLACK_TIMEOUT_SECONDS", "slack_timeout_seconds"),
+    ("TRIAGE_REDIS_RETRY_MAX_SECONDS", "redis_retry_max_seconds"),
+    ("TRIAGE_ALERT_CLAIM_SECONDS", "alert_claim_seconds"),
+    ("TRIAGE_DIAGNOSIS_CLAIM_SECONDS", "diagnosis_claim_seconds"),
+    ("TRIAGE_GROUP_LOCK_SECONDS", "group_lock_seconds"),
+    ("TRIAGE_RECONCILE_INTERVAL_SECONDS", "reconcile_interval_seconds"),
 )
 
 

@@ -8,7 +8,11 @@ collected once: jobs for it share one diagnosis while it runs and for a few seco
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import logging
+import os
+import socket
 import tempfile
 import threading
 import time
@@ -16,7 +20,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import redis
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
@@ -298,3 +304,142 @@ def _footer(request: DiagnosisRequest) -> str:
     if request.owners:
         parts.append("owners: " + " ".join(mention(owner) for owner in request.owners))
     return " · ".join(parts)
+
+
+DIAGNOSIS_STREAM = "triage:diagnoses"
+DIAGNOSIS_GROUP = "triage"
+
+
+class DiagnosisQueue:
+    """Alert diagnoses kept in a Redis stream until posted, so a replica that dies loses none.
+
+    Every replica reads the stream as one consumer group and runs what it took on its
+    DiagnosisJobs. While a job runs, its entry is claimed again every third of `claim_seconds`
+    (which resets its idle time); an entry idle longer than that belongs to a dead replica and is
+    taken over (XAUTOCLAIM). A job whose group is already marked diagnosed is dropped, so a
+    replica dying between posting and acknowledging costs no second diagnosis.
+    """
+
+    def __init__(
+        self,
+        state: redis.Redis,
+        jobs: DiagnosisJobs,
+        claim_seconds: float = 30.0,
+        capacity: int = 4,
+        consumer: str | None = None,
+        keep_seconds: int = 7 * 86400,
+    ) -> None:
+        self._state = state
+        self._jobs = jobs
+        self._claim_ms = max(1, int(claim_seconds * 1000))
+        self._capacity = capacity
+        self._keep_seconds = keep_seconds
+        self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-diagnoses"
+        self._running: dict[str, str] = {}  # entry id -> done key
+        self._lock = threading.Lock()
+        self._beat_at = 0.0
+
+    def submit(self, request: DiagnosisRequest, done_key: str) -> str:
+        """Queues an alert's diagnosis; `done_key` is set once it is posted. Raises redis errors."""
+        fields = {"request": json.dumps(dataclasses.asdict(request)), "done_key": done_key}
+        entry = self._state.xadd(DIAGNOSIS_STREAM, fields, maxlen=100_000, approximate=True)  # type: ignore[arg-type]
+        return entry.decode() if isinstance(entry, bytes) else str(entry)
+
+    @property
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def waiting(self) -> int:
+        """Jobs queued or running, in all replicas."""
+        return int(self._state.xlen(DIAGNOSIS_STREAM))
+
+    def work(self, block_ms: int = 500) -> int:
+        """Takes what this replica has room for (stale entries of dead replicas first), keeps its
+        running entries claimed; returns how many jobs it started."""
+        self._heartbeat()
+        room = self._capacity - self.running
+        if room <= 0:
+            time.sleep(block_ms / 1000)
+            return 0
+        try:
+            answer: Any = self._state.xautoclaim(
+                DIAGNOSIS_STREAM, DIAGNOSIS_GROUP, self.consumer, self._claim_ms, "0-0", count=room
+            )
+            entries = [entry for entry in answer[1] if entry and entry[1]]
+            if not entries:
+                read: Any = self._state.xreadgroup(
+                    DIAGNOSIS_GROUP, self.consumer, {DIAGNOSIS_STREAM: ">"}, count=room, block=block_ms
+                )
+                entries = [entry for _, found in read or [] for entry in found]
+        except redis.ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            self._ensure_group()
+            return 0
+        started = 0
+        for entry_id, fields in entries:
+            if self._start(_str(entry_id), fields):
+                started += 1
+        return started
+
+    def _ensure_group(self) -> None:
+        try:
+            self._state.xgroup_create(DIAGNOSIS_STREAM, DIAGNOSIS_GROUP, id="0", mkstream=True)
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def _start(self, entry_id: str, fields: dict[bytes, bytes]) -> bool:
+        done_key = _str(fields.get(b"done_key", b""))
+        with self._lock:
+            if entry_id in self._running:
+                return False  # claimed back by this replica while it still runs here
+        try:
+            request = DiagnosisRequest(**json.loads(fields.get(b"request", b"{}")))
+            request = dataclasses.replace(request, owners=tuple(request.owners))
+        except (TypeError, ValueError) as error:
+            log.error("diagnosis job %s unreadable (%s); dropped", entry_id, error)
+            self._finish(entry_id)
+            return False
+        if done_key and self._state.exists(done_key):
+            self._finish(entry_id)  # posted by a replica that died before acknowledging it
+            return False
+        with self._lock:
+            self._running[entry_id] = done_key
+        future = self._jobs.submit(request)
+        future.add_done_callback(functools.partial(self._done, entry_id, done_key))
+        return True
+
+    def _done(self, entry_id: str, done_key: str, finished: Future[PostedDiagnosis | None]) -> None:
+        try:
+            posted = (
+                not finished.cancelled() and finished.exception() is None and finished.result() is not None
+            )
+            if posted and done_key:
+                self._state.set(done_key, "1", ex=self._keep_seconds)
+            self._finish(entry_id)  # a failure was told in the thread: it is done too
+        except redis.RedisError as error:  # stays pending: claimed again and found done or redone
+            log.warning("cannot acknowledge diagnosis job %s: %s", entry_id, error)
+        finally:
+            with self._lock:
+                self._running.pop(entry_id, None)
+
+    def _finish(self, entry_id: str) -> None:
+        self._state.xack(DIAGNOSIS_STREAM, DIAGNOSIS_GROUP, entry_id)
+        self._state.xdel(DIAGNOSIS_STREAM, entry_id)
+
+    def _heartbeat(self) -> None:
+        """Claims the running entries again (idle time back to 0) every third of the claim time-out."""
+        now = time.monotonic()
+        if now - self._beat_at < self._claim_ms / 3000:
+            return
+        self._beat_at = now
+        with self._lock:
+            running: Any = list(self._running)
+        if running:
+            self._state.xclaim(DIAGNOSIS_STREAM, DIAGNOSIS_GROUP, self.consumer, 0, running, justid=True)
+
+
+def _str(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -104,6 +104,14 @@ class SlackPoster:
         self._rate = rate_per_second
         self._burst = burst
         self._take_token = state.register_script(_TAKE_TOKEN)
+        # For posts that must not be repeated blindly: only rate limits (Slack posted nothing) are
+        # retried; a time-out, a dropped connection or a 5xx may have posted it.
+        self._once_client = WebClient(
+            token=client.token,
+            base_url=client.base_url,
+            timeout=client.timeout,
+            retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=RETRIES)],
+        )
 
     def post(
         self,
@@ -113,15 +121,19 @@ class SlackPoster:
         thread_ts: str | None = None,
         metadata: dict[str, Any] | None = None,
         max_wait: float | None = None,
+        once: bool = False,
     ) -> str:
-        """Posts (paced for the channel) and returns the message's ts; raises SlackApiError if lost."""
+        """Posts (paced for the channel) and returns the message's ts; raises SlackApiError if lost.
+
+        `once`: no retry of time-outs, dropped connections or 5xx, which may have posted it; the
+        caller looks for the message before posting again."""
         arguments: dict[str, Any] = {"channel": channel, "text": _fit(text), "unfurl_links": False}
         if thread_ts:
             arguments["thread_ts"] = thread_ts
         if metadata:
             arguments["metadata"] = metadata
         self.wait_for_turn(channel, max_wait)
-        answer = self._call("chat_postMessage", arguments, blocks)
+        answer = self._call("chat_postMessage", arguments, blocks, self._once_client if once else None)
         self.metrics.slack_messages.labels("reply" if thread_ts else "message").inc()
         return str(answer["ts"])
 
@@ -163,8 +175,14 @@ class SlackPoster:
         if wait > 0:
             time.sleep(wait)
 
-    def _call(self, method: str, arguments: dict[str, Any], blocks: list[dict[str, Any]] | None) -> Any:
-        call = getattr(self.client, method)
+    def _call(
+        self,
+        method: str,
+        arguments: dict[str, Any],
+        blocks: list[dict[str, Any]] | None,
+        client: WebClient | None = None,
+    ) -> Any:
+        call = getattr(client or self.client, method)
         try:
             return call(**arguments, **({"blocks": blocks} if blocks else {}))
         except SlackApiError as error:

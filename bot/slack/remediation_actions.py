@@ -62,7 +62,9 @@ GROUPS_CACHE_SECONDS = 300.0
 
 
 class SlackUserGroups:
-    """`groups_of(user)` for the approval policy: the catalog's user groups the user is in."""
+    """`groups_of(user)` for the approval policy: the catalog's user groups the user is in, asked
+    of Slack at each call (a decision is never taken on a cached membership); `cached(user)` is
+    for display only."""
 
     def __init__(self, client: WebClient, catalog: Catalog) -> None:
         self._client = client
@@ -73,12 +75,16 @@ class SlackUserGroups:
         self._lock = threading.Lock()
 
     def __call__(self, user: str) -> set[str]:
-        return {group for group in self._groups if user in self._users(group)}
+        return {group for group in self._groups if user in self._users(group, fresh=True)}
 
-    def _users(self, group: str) -> frozenset[str]:
+    def cached(self, user: str) -> set[str]:
+        """The same, from members read up to GROUPS_CACHE_SECONDS ago: for display, never to decide."""
+        return {group for group in self._groups if user in self._users(group, fresh=False)}
+
+    def _users(self, group: str, fresh: bool) -> frozenset[str]:
         with self._lock:
             cached = self._members.get(group)
-        if cached and time.monotonic() - cached[0] < GROUPS_CACHE_SECONDS:
+        if not fresh and cached and time.monotonic() - cached[0] < GROUPS_CACHE_SECONDS:
             return cached[1]
         try:
             users = frozenset(self._client.usergroups_users_list(usergroup=group).get("users") or [])

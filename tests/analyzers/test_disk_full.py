@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzer_kit import incident, only
+from analyzer_kit import fact, incident, only
 
 from analyzers import disk_full
 
@@ -54,4 +54,187 @@ def test_another_pod_out_of_ephemeral_storage_is_not_ours() -> None:
         payments    3m          Warning   Evicted   pod/ledger-worker-5d8f7c9b4-q2w7e   The node was low on resource: ephemeral-storage. Container ledger was using 9Gi, which exceeds its request of 0.
         """
     )
+    assert pasted.run(disk_full.analyze, "orders-api") == []
+
+
+def df(*rows: str) -> str:
+    return "\n".join(
+        [
+            "$ kubectl exec orders-db-0 -n shop -- df -h",
+            "Filesystem      Size  Used Avail Use% Mounted on",
+            *rows,
+        ]
+    )
+
+
+def test_a_df_row_at_98_percent_is_a_full_disk() -> None:
+    pasted = incident(
+        df(
+            "overlay          80G   45G   35G  57% /",
+            "/dev/nvme1n1     20G   19.6G 400M  98% /var/lib/postgresql/data",
+        )
+    )
+    finding = only(pasted.run(disk_full.analyze, "orders-db"), "disk-full")
+    assert finding.data["mount"] == "/var/lib/postgresql/data"
+    assert "98%" in finding.evidence[0].excerpt
+    pasted.assert_cited(finding)
+
+
+def test_df_with_room_and_a_snap_image_at_100_percent_gives_nothing() -> None:
+    pasted = incident(
+        df(
+            "overlay          80G   45G   35G  57% /",
+            "/dev/loop3       56M   56M     0 100% /snap/core18/2128",
+            "tmpfs           3.9G     0  3.9G   0% /dev/shm",
+        )
+    )
+    assert len(pasted.read("volume.usage")) == 3
+    assert pasted.run(disk_full.analyze, "orders-db") == []
+
+
+MISCONF = """
+    $ kubectl logs sidekiq-7d9f8c6b5-x2k4m -n web
+    2024-11-03T02:11:09Z ERROR: heartbeat: MISCONF Redis is configured to save RDB snapshots, but is currently not able to persist on disk. Commands that may modify the data set are disabled.
+"""
+
+
+def test_misconf_alone_is_not_a_full_disk() -> None:
+    pasted = incident(MISCONF)
+    assert pasted.read("log")
+    assert pasted.run(disk_full.analyze, "sidekiq") == []
+
+
+def test_misconf_with_df_showing_room_is_not_a_full_disk() -> None:
+    pasted = incident(
+        MISCONF,
+        df("/dev/sda1        50G   21G   29G  42% /").replace("kubectl exec orders-db-0 -n shop -- ", ""),
+    )
+    pasted.with_facts(fact("text.note", "the disk is full again?", "the disk is full again?"))
+    assert pasted.run(disk_full.analyze, "sidekiq") == []
+
+
+def test_misconf_when_someone_reports_the_disk_ran_out() -> None:
+    pasted = incident(MISCONF).with_facts(
+        fact("text.note", "my instance shut down after I ran out of disk space", "I ran out of disk space")
+    )
+    finding = only(pasted.run(disk_full.analyze, "sidekiq"), "disk-full")
+    assert {"MISCONF", "ran out of disk space"} <= {
+        word for s in finding.evidence for word in ("MISCONF", "ran out of disk space") if word in s.excerpt
+    }
+    pasted.assert_cited(finding)
+
+
+def test_misconf_with_no_space_left_in_the_redis_log() -> None:
+    pasted = incident(
+        MISCONF,
+        """
+        $ kubectl logs redis-0 -n web
+        1:M 03 Nov 2024 02:11:01.118 # Write error saving DB on disk: No space left on device
+        """,
+    )
+    finding = only(pasted.run(disk_full.analyze, "sidekiq"), "disk-full")
+    pasted.assert_cited(finding)
+
+
+def node_events(*rows: str) -> str:
+    return "\n".join(
+        [
+            "$ kubectl describe node ip-10-0-3-17",
+            "Events:",
+            "  Type     Reason                Age    From     Message",
+            "  ----     ------                ----   ----     -------",
+            *rows,
+        ]
+    )
+
+
+def test_the_kubelet_reclaiming_nodefs_is_a_full_disk() -> None:
+    pasted = incident(
+        node_events("  Warning  EvictionThresholdMet  4m32s  kubelet  Attempting to reclaim nodefs")
+    )
+    finding = only(pasted.run(disk_full.analyze, "orders-api"), "disk-full")
+    assert "Attempting to reclaim nodefs" in finding.evidence[0].excerpt
+    pasted.assert_cited(finding)
+
+
+def test_the_kubelet_reclaiming_memory_is_not_a_full_disk() -> None:
+    pasted = incident(
+        node_events("  Warning  EvictionThresholdMet  4m32s  kubelet  Attempting to reclaim memory")
+    )
+    assert pasted.read("event")
+    assert pasted.run(disk_full.analyze, "orders-api") == []
+
+
+def test_an_eviction_for_disk_pressure_in_the_old_format() -> None:
+    pasted = incident(
+        """
+        $ kubectl get events -n shop
+        LAST SEEN   TYPE      REASON    OBJECT                           MESSAGE
+        1m          Warning   Evicted   pod/orders-api-7c9f8d6b5-m4k2p   The node was low on resource: [DiskPressure].
+        """
+    )
+    finding = only(pasted.run(disk_full.analyze, "orders-api"), "disk-full")
+    pasted.assert_cited(finding)
+
+
+def test_a_pod_described_as_evicted_for_ephemeral_storage() -> None:
+    pasted = incident(
+        """
+        $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
+        Name:         orders-api-7c9f8d6b5-m4k2p
+        Namespace:    shop
+        Status:       Failed
+        Reason:       Evicted
+        Message:      The node was low on resource: ephemeral-storage. Container orders-api was using 5Gi, which exceeds its request of 0.
+        """
+    )
+    finding = only(pasted.run(disk_full.analyze, "orders-api"), "disk-full")
+    assert any("ephemeral-storage" in s.excerpt for s in finding.evidence)
+    pasted.assert_cited(finding)
+
+
+def test_a_pod_described_as_evicted_for_memory_is_not_a_full_disk() -> None:
+    pasted = incident(
+        """
+        $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
+        Name:         orders-api-7c9f8d6b5-m4k2p
+        Namespace:    shop
+        Status:       Failed
+        Reason:       Evicted
+        Message:      The node was low on resource: memory. Container orders-api was using 402112Ki, which exceeds its request of 256Mi.
+        """
+    )
+    assert pasted.read("text.note")
+    assert pasted.run(disk_full.analyze, "orders-api") == []
+
+
+def test_pods_not_scheduled_for_lack_of_ephemeral_storage_requests_is_not_a_full_disk() -> None:
+    pasted = incident(
+        """
+        $ kubectl get events -n shop
+        LAST SEEN   TYPE      REASON             OBJECT                           MESSAGE
+        1m          Warning   FailedScheduling   pod/orders-api-7c9f8d6b5-m4k2p   0/3 nodes are available: 3 Insufficient ephemeral-storage.
+        """
+    )
+    assert pasted.read("event")
+    assert pasted.run(disk_full.analyze, "orders-api") == []
+
+
+def test_an_eviction_naming_only_another_pods_container_is_not_ours() -> None:
+    pasted = incident(
+        """
+        $ kubectl get pods -A
+        NAMESPACE   NAME                              READY   STATUS    RESTARTS   AGE
+        payments    ledger-worker-5d8f7c9b4-q2w7e     0/1     Evicted   0          5m
+        """,
+        """
+        $ kubectl describe pod ledger-worker-5d8f7c9b4-q2w7e -n payments | grep -A3 Containers
+        Containers:
+          ledger:
+            Image:      registry.local/ledger:4.2.0
+        """,
+        "Warning  Evicted  6m28s  kubelet, host-1  The node was low on resource: ephemeral-storage. "
+        "Container ledger was using 9Gi, which exceeds its request of 0.",
+    )
+    assert pasted.read("container.image")
     assert pasted.run(disk_full.analyze, "orders-api") == []

@@ -109,3 +109,42 @@ def test_max_ram_percentage_75_fits_the_limit() -> None:
 def test_java_options_without_a_memory_limit_give_nothing() -> None:
     pasted = incident(BILLING_SVC_XMX_1536M_NO_LIMIT)
     assert pasted.run(jvm_heap.analyze, "billing-svc") == []
+
+
+START_SCRIPT_HEAP = """
+    $ kubectl logs ledger-api-5c9d7b8f6-x7k2p
+    + exec java -Xmx3072m -jar /app/ledger.jar
+    $ kubectl get deploy ledger-api -o jsonpath='{.spec.template.spec.containers[*].resources.limits.memory}'
+    2Gi
+"""
+
+
+def test_a_heap_set_by_a_start_script_above_the_limit_with_no_oom_yet() -> None:
+    pasted = incident(START_SCRIPT_HEAP)
+    finding = only(pasted.run(jvm_heap.analyze, "ledger-api"), "jvm-heap-exceeds-limit")
+    assert finding.severity == "critical"  # the heap alone is larger than the limit
+    assert "3Gi" in finding.detail and "2Gi" in finding.detail
+    pasted.assert_cited(finding)
+
+
+def test_a_chart_value_that_carries_heap_flags() -> None:
+    values = """
+        esJavaOpts: "-Xmx2g -Xms2g"
+        resources:
+          limits:
+            memory: 2Gi
+    """
+    finding = only(incident(values).run(jvm_heap.analyze, None), "jvm-heap-exceeds-limit")
+    assert "heap of 2Gi" in finding.detail
+
+
+def test_a_start_script_heap_that_fits_is_silent() -> None:
+    fits = START_SCRIPT_HEAP.replace("-Xmx3072m", "-Xmx1024m")
+    assert incident(fits).run(jvm_heap.analyze, "ledger-api") == []
+
+
+def test_another_services_java_command_is_not_ours() -> None:
+    other = START_SCRIPT_HEAP.replace(
+        "$ kubectl logs ledger-api-5c9d7b8f6-x7k2p", "$ kubectl logs billing-7d9f8c6b5-q2w8z"
+    )
+    assert incident(other).run(jvm_heap.analyze, "ledger-api") == []

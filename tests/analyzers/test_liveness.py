@@ -81,3 +81,29 @@ def test_readiness_failures_alone_are_not_liveness_failures() -> None:
         """
     )
     assert pasted.run(liveness.analyze, "orders-api") == []
+
+
+STARTUP_PROBE_KILLS_A_SYNCING_REPLICA = """
+    $ kubectl describe pod cache-server-1 -n services
+    Name:         cache-server-1
+    Namespace:    services
+    Events:
+      Type     Reason     Age                From     Message
+      ----     ------     ----               ----     -------
+      Warning  Unhealthy  17s (x3 over 37s)  kubelet  Startup probe failed: role=slave; repl=sync
+      Normal   Killing    17s                kubelet  Container redis failed startup probe, will be restarted
+"""
+
+
+def test_a_startup_probe_that_kills_a_replica_still_syncing_is_a_probe_failure() -> None:
+    pasted = incident(STARTUP_PROBE_KILLS_A_SYNCING_REPLICA)
+    finding = only(pasted.run(liveness.analyze, "cache-server"), "liveness-probe-failing")
+    assert finding.title.startswith("Startup probe failing (3 failures)")
+    assert "still busy starting" in finding.detail
+    assert finding.data["startup_probe"] is True
+    pasted.assert_cited(finding)
+
+
+def test_startup_probe_failures_of_another_service_are_not_ours() -> None:
+    pasted = incident(STARTUP_PROBE_KILLS_A_SYNCING_REPLICA)
+    assert pasted.run(liveness.analyze, "orders-api") == []

@@ -64,3 +64,71 @@ def test_another_service_not_ready_is_not_ours() -> None:
         """
     )
     assert pasted.run(readiness.analyze, "orders-api") == []
+
+
+MONGOSH_MISSING = """
+    Events:
+      Type     Reason     Age               From               Message
+      ----     ------     ----              ----               -------
+      Normal   Started    72s               kubelet            Started container mongodb
+      Warning  Unhealthy  3s (x4 over 33s)  kubelet            Liveness probe failed: /bitnami/scripts/ping-mongodb.sh: line 2: mongosh: command not found
+      Warning  Unhealthy  3s (x7 over 63s)  kubelet            Readiness probe failed: /bitnami/scripts/readiness-probe.sh: line 9: mongosh: command not found
+"""
+
+
+def test_a_probe_command_missing_from_the_image_is_a_probe_error_even_next_to_liveness() -> None:
+    pasted = incident(MONGOSH_MISSING)
+    finding = only(pasted.run(readiness.analyze, "mongodb"), "readiness-probe-failing")
+    assert finding.data["probe_command_missing"] is True
+    assert finding.data["command"] == "mongosh"
+    assert "not the service slow" in finding.detail
+    pasted.assert_cited(finding)
+
+
+def test_an_exec_probe_whose_binary_is_not_in_path_is_named() -> None:
+    pasted = incident(
+        """
+        $ kubectl get events -n db
+        LAST SEEN   TYPE      REASON      OBJECT                         MESSAGE
+        20s         Warning   Unhealthy   pod/mongodb-869dfbd697-nqxql   Readiness probe errored: rpc error: code = Unknown desc = failed to exec in container: exec: "mongosh": executable file not found in $PATH
+        """
+    )
+    finding = only(pasted.run(readiness.analyze, "mongodb"), "readiness-probe-failing")
+    assert finding.data["probe_command_missing"] is True
+    assert finding.data["command"] == "mongosh"
+
+
+def test_a_plain_readiness_failure_says_the_command_is_there() -> None:
+    pasted = incident(READINESS_EVENTS)
+    finding = only(pasted.run(readiness.analyze, "orders-api"), "readiness-probe-failing")
+    assert finding.data["probe_command_missing"] is False
+
+
+def test_a_file_check_probe_failing_is_readiness_not_a_missing_command() -> None:
+    pasted = incident(
+        """
+        $ kubectl get events -n shop
+        LAST SEEN   TYPE      REASON      OBJECT                           MESSAGE
+        40s         Warning   Unhealthy   pod/orders-api-7c9f8d6b5-m4k2p   Readiness probe failed: cat: /tmp/ready: No such file or directory
+        """
+    )
+    finding = only(pasted.run(readiness.analyze, "orders-api"), "readiness-probe-failing")
+    assert finding.data["probe_command_missing"] is False
+
+
+def test_readiness_failures_days_old_are_history() -> None:
+    pasted = incident(READINESS_EVENTS.replace("40s  ", "3d   ").replace("35s  ", "3d   "))
+    assert pasted.read("event")
+    assert pasted.run(readiness.analyze, "orders-api") == []
+
+
+def test_another_services_missing_probe_command_is_not_ours() -> None:
+    pasted = incident(
+        """
+        $ kubectl get events -A
+        NAMESPACE   LAST SEEN   TYPE      REASON      OBJECT                              MESSAGE
+        payments    40s         Warning   Unhealthy   pod/ledger-worker-5d8f7c9b4-q2w7e   Readiness probe failed: sh: 1: pg_isready: not found
+        """
+    )
+    assert pasted.read("event")
+    assert pasted.run(readiness.analyze, "orders-api") == []

@@ -96,3 +96,41 @@ def test_another_redis_without_maxmemory_is_not_ours() -> None:
         'redis_config_maxmemory{instance="rate-limiter:6379",service="rate-limiter"} 0\n',
     )
     assert pasted.run(redis_maxmemory_unset.analyze, "session-store") == []
+
+
+CHART_WITH_A_REDIS_AND_NO_BOUND = """
+    redis:
+      enabled: true
+      image:
+        repository: redis/redis-stack
+        tag: "7.2.0-v8"
+      resources:
+        limits:
+          cpu: 2000m
+          memory: 4096Mi
+"""
+
+
+def test_a_chart_that_runs_redis_under_a_limit_with_no_maxmemory_anywhere() -> None:
+    pasted = incident(CHART_WITH_A_REDIS_AND_NO_BOUND)
+    finding = only(pasted.run(redis_maxmemory_unset.analyze, None), "redis-maxmemory-unset")
+    assert "redis/redis-stack with a 4Gi memory limit" in finding.detail
+    assert finding.confidence < 0.75  # a chart says what was asked for, not what runs
+    pasted.assert_cited(finding)
+    remediations = [r.id for r in pasted.diagnose(None).remediations]
+    assert "set-redis-maxmemory" in remediations
+
+
+def test_a_chart_that_passes_maxmemory_somewhere_is_bounded() -> None:
+    flags = (
+        CHART_WITH_A_REDIS_AND_NO_BOUND
+        + """
+      extraFlags:
+        - "--maxmemory 3gb"
+"""
+    )
+    assert incident(flags).run(redis_maxmemory_unset.analyze, None) == []
+
+
+def test_a_chart_whose_redis_is_not_the_service_says_nothing_about_it() -> None:
+    assert incident(CHART_WITH_A_REDIS_AND_NO_BOUND).run(redis_maxmemory_unset.analyze, "webui") == []

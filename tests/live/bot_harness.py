@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests  # type: ignore[import-untyped, unused-ignore]
-from waitress.server import create_server
 
 from analyzers import analyze
 from analyzers.diagnosis import Diagnosis
@@ -19,6 +18,7 @@ from analyzers.evidence import Evidence
 from bot.readers import read_paths, read_string
 from bot.remediation.kubernetes_change import KubernetesChanger
 from bot.server.app import TriageBot
+from bot.server.serve import make_http_server
 from bot.server.settings import ServeSettings
 from bot.settings import Catalog
 from bot.slack.diagnosis_jobs import Diagnose, ProposalMaker
@@ -102,7 +102,7 @@ def start_bot(
         make_proposals=make_proposals,
         kubernetes=kubernetes,
     )
-    server = create_server(bot.wsgi, host="127.0.0.1", port=0, threads=8)
+    server = make_http_server(bot.wsgi, "127.0.0.1", 0, threads=8)
     port = server.effective_port  # type: ignore[union-attr]
 
     def serve() -> None:

@@ -164,9 +164,10 @@ class AlertmanagerServer:
         return silences
 
 
-def launch_redis(servers: Servers, *extra: str) -> RedisServer:
-    """A new Redis without persistence or memory bound; extra arguments are passed on."""
-    port = free_port()
+def launch_redis(servers: Servers, *extra: str, port: int | None = None) -> RedisServer:
+    """A new Redis without persistence or memory bound, on `port` or a free one; extra arguments
+    are passed on."""
+    port = port or free_port()
     args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     process = servers.start("redis-server", *args, "--maxmemory", "0", *extra)
     server = RedisServer(port)

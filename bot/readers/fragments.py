@@ -1,0 +1,172 @@
+"""Readers for fragments: rows and lines that lost their table header or their context.
+
+People paste the three lines that matter, not the whole output: `kubectl get events`
+rows without `LAST SEEN TYPE REASON`, a `kubectl get pods | grep` row, an event's
+message quoted on its own in a chat, text inside a chat's quote or a box-drawing
+border. Each function here recognises one such shape by its content (the columns'
+values, not their names) and returns its cells, or None when the line is not one.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Quote markers and borders around pasted text: `> `, `│ … │`, `┃`, `║`.
+_WRAPPER = re.compile(r"^\s*(?:>\s?|[│┃║|]\s)(.*?)(?:\s[│┃║|])?\s*$")
+_BOX_ONLY = re.compile(r"^[\s─━═┌┐└┘├┤┬┴┼╭╮╯╰+|-]+$")
+
+_AGE = r"(?:\d+[smhdy][\dsmhdy]*|<unknown>|<invalid>)"
+_KINDS = (
+    r"pod|node|deployment|replicaset|statefulset|daemonset|job|cronjob|persistentvolumeclaim|"
+    r"persistentvolume|service|endpoints|ingress|horizontalpodautoscaler|configmap|secret|lease|"
+    r"poddisruptionbudget|namespace"
+)
+# `kubectl get events` rows: [NAMESPACE] LAST-SEEN [(xN over M)] TYPE REASON OBJECT MESSAGE
+_GET_EVENT = re.compile(
+    rf"^(?:(?P<namespace>[a-z0-9][a-z0-9-]*)\s+)?(?P<age>{_AGE}(?:\s+\(x\d+ over {_AGE}\))?)\s+"
+    r"(?P<type>Normal|Warning)\s+(?P<reason>[A-Z][A-Za-z]+)\s+"
+    rf"(?P<object>(?:{_KINDS})(?:\.[a-z.]+)?/[\w.:-]+)\s+(?P<message>.+)$",
+    re.IGNORECASE,
+)
+# The same cells in another order (custom columns, or a chat that re-flowed them): TYPE REASON AGE OBJECT MESSAGE
+_TYPE_FIRST_EVENT = re.compile(
+    rf"^(?P<type>Normal|Warning)\s+(?P<reason>[A-Z][A-Za-z]+)\s+(?P<age>{_AGE}(?:\s+\(x\d+ over {_AGE}\))?)\s+"
+    rf"(?P<object>(?:{_KINDS})(?:\.[a-z.]+)?/[\w.:-]+)\s+(?P<message>.+)$"
+)
+# Before kubectl 1.14: FIRSTSEEN LASTSEEN COUNT FROM [SUBOBJECTPATH] TYPE REASON MESSAGE
+_OLD_EVENT = re.compile(
+    rf"^(?P<first>{_AGE})\s+(?P<age>{_AGE})\s+(?P<count>\d+)\s+(?P<source>\{{[^}}]*\}}|[a-z][\w.-]*)\s+"
+    r"(?:(?P<path>spec\.\S+|\S*\{\S*\})\s+)?(?P<type>Normal|Warning)\s+(?P<reason>[A-Z][A-Za-z]+)\s+"
+    r"(?P<message>.+)$"
+)
+# `kubectl get pods` rows: [NAMESPACE] NAME READY STATUS RESTARTS AGE ...
+_GET_POD = re.compile(
+    r"^(?:(?P<namespace>[a-z0-9][a-z0-9-]*)\s+)?(?P<name>(?:pod/)?[a-z0-9][a-z0-9.-]*[a-z0-9])\s+"
+    r"(?P<ready>\d+/\d+)\s+(?P<status>[A-Za-z][\w:-]*)\s+(?P<restarts>\d+(?:\s+\([^)]*\))?)\s+"
+    rf"(?P<age>{_AGE})(?:\s|$)"
+)
+# Event messages quoted on their own, with the reason the kubelet gives them.
+_LOOSE_EVENTS: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"^Failed to pull image \""), "Failed", "Warning"),
+    (re.compile(r"^Back-off pulling image \""), "BackOff", "Normal"),
+    (re.compile(r"^Error: (?:ErrImagePull|ImagePullBackOff|InvalidImageName)\b"), "Failed", "Warning"),
+    (re.compile(r"^Back-off restarting failed container"), "BackOff", "Warning"),
+    (re.compile(r"^(?:Liveness|Readiness|Startup) probe (?:failed|errored)"), "Unhealthy", "Warning"),
+    (re.compile(r"^Container [\w-]+ failed (?:liveness|startup) probe"), "Killing", "Normal"),
+    (re.compile(r"^The node (?:was|had) low on resource"), "Evicted", "Warning"),
+    (re.compile(r"^MountVolume\.\w+ failed for volume"), "FailedMount", "Warning"),
+    (re.compile(r"^Unable to (?:attach or )?mount volumes for pod"), "FailedMount", "Warning"),
+    (
+        re.compile(r"^Error: (?:secret|configmap|configmaps|secrets) \"[^\"]+\" not found"),
+        "Failed",
+        "Warning",
+    ),
+    (re.compile(r"^Error: couldn't find key \S+ in (?:Secret|ConfigMap)"), "Failed", "Warning"),
+    (re.compile(r"^\d+/\d+ nodes are available:"), "FailedScheduling", "Warning"),
+    (re.compile(r"^Error: failed to (?:create|start) container"), "Failed", "Warning"),
+)
+# `ImagePullBackOff: Back-off pulling image "x"`: a waiting reason and its message, as a pod's status shows them.
+_REASON_LINE = re.compile(
+    r"^(?P<reason>ImagePullBackOff|ErrImagePull|InvalidImageName|CrashLoopBackOff|CreateContainerConfigError|"
+    r"CreateContainerError|RunContainerError|ContainerCannotRun|OOMKilled|Evicted|ErrImageNeverPull):\s+"
+    r"(?P<message>\S.*)$"
+)
+
+
+# `df -h` / `df -k` rows: FILESYSTEM SIZE USED AVAIL USE% MOUNTED-ON (the header is often not pasted).
+_DF_ROW = re.compile(
+    r"^(?P<filesystem>\S+)\s+(?P<size>\d[\d.,]*[KMGTPE]?i?B?)\s+(?P<used>\d[\d.,]*[KMGTPE]?i?B?)\s+"
+    r"(?P<avail>\d[\d.,]*[KMGTPE]?i?B?)\s+(?P<share>\d{1,3})%\s+(?P<mount>/\S*)$"
+)
+
+
+def df_row(stripped: str) -> tuple[str, float] | None:
+    """(mount point, share in use 0..1) of a `df` row."""
+    match = _DF_ROW.match(stripped)
+    if not match or int(match["share"]) > 100:
+        return None
+    return match["mount"], int(match["share"]) / 100
+
+
+# A memory limit stated in a sentence: "the memory limit is only 100Mb", "limits - `2Gi`", "the limit to 8Gi".
+_STATED_LIMIT = re.compile(
+    r"\blimits?\b[^.;\n]{0,60}?(?<![\w.])(?P<amount>\d+(?:\.\d+)?\s?(?:[KMGT]i|[KMGT]i?B|[KMGT]b))(?![\w])",
+    re.IGNORECASE,
+)
+_ABOUT_MEMORY = re.compile(r"memory|\boom|\bram\b", re.IGNORECASE)
+
+
+def stated_memory_limit(stripped: str) -> str | None:
+    """The amount of a memory limit a sentence states (`8Gi`, `100Mb`), or None."""
+    if not _ABOUT_MEMORY.search(stripped):
+        return None
+    match = _STATED_LIMIT.search(stripped)
+    return match["amount"] if match else None
+
+
+def unwrap(line: str) -> str:
+    """The text inside a chat quote (`> `) or a box-drawing border; the line itself otherwise."""
+    if _BOX_ONLY.match(line) and line.strip():
+        return ""
+    match = _WRAPPER.match(line)
+    return match.group(1) if match else line
+
+
+def get_event_row(stripped: str) -> dict[str, str] | None:
+    """The cells of a `kubectl get events` row whose header was not pasted (new or old layout)."""
+    match = _GET_EVENT.match(stripped) or _TYPE_FIRST_EVENT.match(stripped)
+    if match:
+        cells = {
+            "LAST SEEN": match["age"],
+            "TYPE": match["type"].capitalize(),
+            "REASON": match["reason"],
+            "OBJECT": match["object"],
+            "MESSAGE": match["message"],
+        }
+        if match.re is _GET_EVENT and match["namespace"]:
+            cells["NAMESPACE"] = match["namespace"]
+        return cells
+    match = _OLD_EVENT.match(stripped)
+    if match:
+        count = int(match["count"])
+        age = match["age"] if count <= 1 else f"{match['age']} (x{count} over {match['first']})"
+        return {
+            "LAST SEEN": age,
+            "TYPE": match["type"],
+            "REASON": match["reason"],
+            "MESSAGE": match["message"],
+        }
+    return None
+
+
+def get_pod_row(stripped: str) -> dict[str, str] | None:
+    """The cells of a `kubectl get pods` row whose header was not pasted."""
+    match = _GET_POD.match(stripped)
+    if not match:
+        return None
+    cells = {
+        "NAME": match["name"],
+        "READY": match["ready"],
+        "STATUS": match["status"],
+        "RESTARTS": match["restarts"],
+        "AGE": match["age"],
+    }
+    if match["namespace"]:
+        cells["NAMESPACE"] = match["namespace"]
+    return cells
+
+
+def loose_event(stripped: str) -> tuple[str, str, str] | None:
+    """(reason, type, message) of an event message quoted without its row, or of a `Reason: message` line."""
+    reason_line = _REASON_LINE.match(stripped)
+    if reason_line:
+        return reason_line["reason"], "Warning", stripped
+    for pattern, reason, kind in _LOOSE_EVENTS:
+        if pattern.match(stripped):
+            return reason, kind, stripped
+    return None
+
+
+def is_prose(value: str) -> bool:
+    """A sentence rather than a setting: `Reporter: "Currently istiod is deployed with ..."`."""
+    return len(value.split()) >= 8 and not value.startswith(("|", ">", "{", "["))

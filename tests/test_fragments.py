@@ -1,0 +1,204 @@
+"""Line readers for fragments: rows without their header, quoted or boxed text, loose event messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzers.evidence import EventRecord
+from bot.readers import read_string
+from bot.readers.fragments import (
+    df_row,
+    get_event_row,
+    get_pod_row,
+    is_prose,
+    loose_event,
+    stated_memory_limit,
+    unwrap,
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "inner"),
+    [
+        (
+            "> 42m   Warning   Failed   pod/x-1   Error: ErrImagePull",
+            "42m   Warning   Failed   pod/x-1   Error: ErrImagePull",
+        ),
+        ("│ used_memory:     1.2G │", "used_memory:     1.2G"),
+        ("┃ maxmemory 0", "maxmemory 0"),
+        ("plain line", "plain line"),
+        ("    indented: yaml", "    indented: yaml"),
+    ],
+)
+def test_unwrap(line: str, inner: str) -> None:
+    assert unwrap(line) == inner
+
+
+def test_unwrap_drops_box_borders() -> None:
+    assert unwrap("└──────────┴─────┘") == ""
+
+
+def test_a_get_events_row_without_its_header() -> None:
+    cells = get_event_row(
+        "42m         Warning   Failed             pod/freenas-nfs-controller-697cb8cd9b-fgnqj    "
+        'Failed to pull image "democraticcsi/democratic-csi:latest": toomanyrequests'
+    )
+    assert cells is not None
+    assert (cells["TYPE"], cells["REASON"], cells["OBJECT"]) == (
+        "Warning",
+        "Failed",
+        "pod/freenas-nfs-controller-697cb8cd9b-fgnqj",
+    )
+    assert cells["MESSAGE"].startswith("Failed to pull image")
+
+
+def test_a_get_events_row_with_namespace_and_repeat_count() -> None:
+    cells = get_event_row(
+        "kube-system   5m (x12 over 1h)   Warning   BackOff   pod/app-0   Back-off restarting failed container"
+    )
+    assert cells is not None
+    assert cells["NAMESPACE"] == "kube-system" and cells["LAST SEEN"] == "5m (x12 over 1h)"
+
+
+def test_an_old_layout_events_row() -> None:
+    cells = get_event_row(
+        '18m           8s              90      {kubelet 10.3.9.6}                      Warning         FailedMount     configmaps "searchlight-init" not found'
+    )
+    assert cells is not None
+    assert cells["REASON"] == "FailedMount" and cells["LAST SEEN"] == "8s (x90 over 18m)"
+
+
+def test_a_type_first_events_row() -> None:
+    cells = get_event_row(
+        "Warning Evicted 6d pod/settlement-svc-64f9c7d7d8-hh2lz The node was low on resource: memory."
+    )
+    assert cells is not None and cells["LAST SEEN"] == "6d" and cells["REASON"] == "Evicted"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Warning  Unhealthy  3m  kubelet  Liveness probe failed",  # a describe row: read elsewhere
+        "2024-01-01 10:00:00 Warning something happened",
+        "NAME   READY   STATUS",
+    ],
+)
+def test_what_is_not_a_headerless_event_row(line: str) -> None:
+    assert get_event_row(line) is None
+
+
+def test_a_get_pods_row_without_its_header() -> None:
+    cells = get_pod_row("metrics-5bdbb7994-j22k6              0/1     CrashLoopBackOff   1148       4d1h")
+    assert cells == {
+        "NAME": "metrics-5bdbb7994-j22k6",
+        "READY": "0/1",
+        "STATUS": "CrashLoopBackOff",
+        "RESTARTS": "1148",
+        "AGE": "4d1h",
+    }
+
+
+def test_a_grepped_pods_row_with_namespace_prefix_and_restart_age() -> None:
+    cells = get_pod_row("redis   redis-ha-server-0   2/3   Running   5 (61s ago)   10m")
+    assert cells is not None
+    assert cells["NAMESPACE"] == "redis" and cells["RESTARTS"] == "5 (61s ago)"
+    assert get_pod_row("pod/elastic-operator-0   0/1     OOMKilled   6          7m56s") is not None
+
+
+@pytest.mark.parametrize("line", ["used_memory:1024", "requests 12 3/4 done", "a b 1/2 c d"])
+def test_what_is_not_a_pods_row(line: str) -> None:
+    assert get_pod_row(line) is None
+
+
+def test_df_rows() -> None:
+    assert df_row("/dev/sda1        50G   48G  2.0G  97% /data") == ("/data", 0.97)
+    assert df_row("overlay          97G   28G   69G  29% /") == ("/", 0.29)
+    assert df_row("Filesystem      Size  Used Avail Use% Mounted on") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ('Failed to pull image "grafana/grafana:6.1.2": manifest unknown', "Failed"),
+        ('ImagePullBackOff: Back-off pulling image "drainnode/leader:v1.0-rc9"', "ImagePullBackOff"),
+        ("Liveness probe failed: HTTP probe failed with statuscode: 500", "Unhealthy"),
+        ("The node was low on resource: ephemeral-storage.", "Evicted"),
+        ("0/3 nodes are available: 3 Insufficient memory.", "FailedScheduling"),
+    ],
+)
+def test_loose_event_messages(line: str, reason: str) -> None:
+    found = loose_event(line)
+    assert found is not None and found[0] == reason
+
+
+@pytest.mark.parametrize("line", ["pulling image done", "Reason: ImagePullBackOff", "probe ok"])
+def test_what_is_not_a_loose_event(line: str) -> None:
+    assert loose_event(line) is None
+
+
+def test_memory_limits_stated_in_prose() -> None:
+    assert (
+        stated_memory_limit("I noticed the memory limit set for the operator is also small (only 100Mb)")
+        == "100Mb"
+    )
+    assert stated_memory_limit("deployed with static memory and cpu limits - `2Gi` and 1 CPU core") == "2Gi"
+    assert stated_memory_limit("the cpu limit is 2 cores") is None
+    assert stated_memory_limit("rate limit of 100Mb per second on the uplink") is None
+
+
+def test_prose_is_not_a_value() -> None:
+    assert is_prose("Currently istiod Deployment is deployed with static memory and cpu limits")
+    assert not is_prose("allkeys-lru")
+
+
+def test_quoted_event_rows_become_events_of_their_pod() -> None:
+    evidence = read_string(
+        '> 42m   Warning   Failed   pod/web-6d4cf56db6-x2k9p   Failed to pull image "web:1.2": not found\n',
+        "chat.txt",
+    )
+    events = [f for f in evidence.of("event") if isinstance(f.value, EventRecord)]
+    assert len(events) == 1
+    assert events[0].subject.pod == "web-6d4cf56db6-x2k9p" and events[0].value.reason == "Failed"
+    assert events[0].source.excerpt.startswith("42m")
+
+
+def test_a_sentence_in_a_notes_file_is_not_read_as_helm_values() -> None:
+    evidence = read_string(
+        'Reporter: "We run it with static memory and cpu limits - `2Gi` and it is OOMKilled"\n', "notes.md"
+    )
+    assert not list(evidence.of("helm.value"))
+    assert [f.value for f in evidence.of("container.memory_limit")] == [2 * 2**30]
+
+
+def test_helm_values_pasted_indented_keep_their_full_paths() -> None:
+    evidence = read_string(
+        "    redis:\n      resources:\n        limits:\n          memory: 4096Mi\n", "values.yaml"
+    )
+    assert [f.key for f in evidence.of("helm.value")] == ["redis.resources.limits.memory"]
+
+
+def test_a_pod_status_pasted_without_kind_is_read_as_the_pod() -> None:
+    text = (
+        "status:\n  phase: Failed\n  reason: Evicted\n"
+        "  message: 'The node was low on resource: ephemeral-storage. Container worker was using 60Gi.'\n"
+        "  startTime: '2019-03-12T17:39:35Z'\n"
+    )
+    evidence = read_string(text, "pod-status.yaml")
+    assert not list(evidence.of("helm.value"))
+    events = [f.value for f in evidence.of("event") if isinstance(f.value, EventRecord)]
+    assert [(e.reason, e.object_kind) for e in events] == [("Evicted", "Pod")]
+
+
+def test_the_line_readers_table_names_real_readers_with_a_reason() -> None:
+    from bot.readers.text import LINE_READERS, _Scanner
+
+    assert len({name for name, _, _ in LINE_READERS}) == len(LINE_READERS)
+    for _, method, why in LINE_READERS:
+        assert callable(getattr(_Scanner, method)) and why
+
+
+def test_a_claimed_line_without_facts_is_not_counted_as_not_understood() -> None:
+    evidence = read_string(
+        "NAME   READY   STATUS   RESTARTS   AGE\n\nthis line means nothing at all\n", "pods.txt"
+    )
+    assert "1 line(s) or object(s) not understood" in evidence.sources[0].detail
