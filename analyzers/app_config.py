@@ -20,7 +20,7 @@ from typing import Any
 from analyzers.base import event_is_recent, finding, is_recent, narrow
 from analyzers.containers import ContainerView, containers
 from analyzers.context import Context
-from analyzers.dependency import loopback_failures
+from analyzers.dependency import Failure, loopback_failures
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact, Subject
 
@@ -418,6 +418,9 @@ def _loopback_instead_of_configured(context: Context) -> _Cause | None:
     for failure in loopback_failures(context):
         configured = _configured_host(context, failure.port)
         if configured is None:
+            alone = _loopback_alone_in_container(context, failure)
+            if alone is not None:
+                return alone
             continue
         detail = (
             f"The service dials {failure.name}, its own loopback address inside the container, while its "
@@ -434,6 +437,34 @@ def _loopback_instead_of_configured(context: Context) -> _Cause | None:
             {"dials": failure.name},
         )
     return None
+
+
+_IN_CONTAINER = re.compile(r"\b(?:in|inside|from) (?:my |the |a |our )?(?:docker )?(?:container|pod)\b", re.I)
+
+
+def _loopback_alone_in_container(context: Context, failure: Failure) -> _Cause | None:
+    """127.0.0.1 from inside a container is the container itself: with nothing of the dependency in the
+    same pod (a sidecar, its own log lines), the client was pointed at the wrong address."""
+    said = next((f for f in context.mine("text.note") if _IN_CONTAINER.search(str(f.value))), None)
+    if said is None:
+        return None
+    containers = {f.subject.container for f in context.evidence.facts if f.subject.container}
+    words = _WELL_KNOWN_PORTS.get(failure.port or "", ())
+    if any(word in (name or "").lower() for name in containers for word in words):
+        return None  # the dependency runs beside the service (a sidecar): localhost is right
+    detail = (
+        f"The service runs in a container and dials {failure.name}: inside a container that address is the "
+        "container itself, not the machine or the service the dependency runs in. Point the client at the "
+        "dependency's service name or the host's address."
+    )
+    return _Cause(
+        "loopback",
+        f"Connects to {failure.name} from inside a container",
+        detail,
+        0.6,
+        [narrow(failure.fact, failure.needle), said],
+        {"dials": failure.name},
+    )
 
 
 def _configured_host(context: Context, port: str | None) -> Fact | None:

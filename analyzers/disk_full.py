@@ -10,6 +10,7 @@ from analyzers.base import event_is_recent, finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
+from analyzers.rollouts import replaced
 
 NO_SPACE = "No space left on device"
 FULL_SHARE = 0.95
@@ -116,10 +117,15 @@ def _evicted_pod(context: Context) -> list[Fact]:
         if _DISK_EVICTION.search(str(f.value))
         and (f.kind == "text.note" or _is_message_key(f.key))
         and not _another_pods(context, str(f.value))
+        and not replaced(context, f.subject.pod)
     ]
     if not messages:
         return []
-    statuses = [f for f in context.mine("pod.status") if f.value in _EVICTED_STATUS]
+    statuses = [
+        f
+        for f in context.mine("pod.status")
+        if f.value in _EVICTED_STATUS and not replaced(context, f.subject.pod)
+    ]
     kubelet_words = [
         f for f in messages if str(f.value).lstrip("*").startswith("The node was low on resource")
     ]

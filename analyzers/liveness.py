@@ -15,6 +15,10 @@ from analyzers.quantity import human_bytes
 _FAILED = re.compile(r"(Liveness|Startup) probe failed")
 _KILLED = re.compile(r"failed (liveness|startup) probe")
 # What a probe's own output says about a process that is busy starting, not hung.
+# The probe cannot run at all: its command is not in the image. No timeout or threshold fixes that.
+_COMMAND_MISSING = re.compile(
+    r"executable file not found|command not found|exec: \"[^\"]+\": not found|no such file or directory"
+)
 _STILL_STARTING = re.compile(r"repl=sync|master_sync_in_progress|LOADING|loading the dataset|migrat", re.I)
 
 
@@ -25,6 +29,7 @@ def analyze(context: Context) -> list[Finding]:
         return []
     startup = any("tartup" in context.text_of(f) for f in failures + kills)
     starting = [f for f in failures if _STILL_STARTING.search(context.text_of(f))]
+    missing = [f for f in failures if _COMMAND_MISSING.search(context.text_of(f))]
     views = containers(context, include_sidecars=False)
     if any(recent_oom_kills(context, v) for v in views):
         return []  # the kernel killed it for memory; failing probes were a symptom
@@ -37,6 +42,11 @@ def analyze(context: Context) -> list[Finding]:
         detail = "The kubelet restarts the container because its startup probe gives up before it is ready"
     if starting:
         detail += " while the process is still busy starting (the probe's own answer shows it)"
+    if missing:
+        detail = (
+            "The kubelet restarts the container because its liveness probe cannot run: the probe's "
+            "command is not in the image"
+        )
     if exit_137:
         detail += (
             " (exit code 137 with reason Error: a SIGKILL from the kubelet, not the kernel's OOM killer)"
@@ -69,6 +79,7 @@ def analyze(context: Context) -> list[Finding]:
             memory_used=memory[1] if memory else None,
             memory_limit=memory[2] if memory else None,
             startup_probe=startup,
+            probe_command_missing=bool(missing),
         )
     ]
 

@@ -9,6 +9,7 @@ from analyzers.base import event_is_recent, finding, is_recent, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
+from analyzers.rollouts import replaced
 
 # What the kubelet says when memory (not disk) runs short on the node.
 _MEMORY_EVICTION = re.compile(r"low on resource: \[?memory|\[MemoryPressure\]", re.I)
@@ -93,11 +94,17 @@ def _evicted_pod(context: Context) -> list[Fact]:
     messages = [
         f
         for f in [*context.mine("text.note"), *context.mine("helm.value")]
-        if _MEMORY_EVICTION.search(str(f.value)) and (f.kind == "text.note" or _is_message_key(f.key))
+        if _MEMORY_EVICTION.search(str(f.value))
+        and (f.kind == "text.note" or _is_message_key(f.key))
+        and not replaced(context, f.subject.pod)
     ]
     if not messages:
         return []
-    statuses = [f for f in context.mine("pod.status") if f.value in _EVICTED_STATUS]
+    statuses = [
+        f
+        for f in context.mine("pod.status")
+        if f.value in _EVICTED_STATUS and not replaced(context, f.subject.pod)
+    ]
     kubelet_words = [
         f for f in messages if str(f.value).lstrip("*").startswith("The node was low on resource")
     ]

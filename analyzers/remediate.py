@@ -409,6 +409,11 @@ def _liveness(plan: _Plan) -> list[Remediation]:
     finding = plan.by_id.get("liveness-probe-failing")
     if finding is None:
         return []
+    readiness = plan.by_id.get("readiness-probe-failing")
+    if finding.data.get("probe_command_missing") or (
+        readiness and readiness.data.get("probe_command_missing")
+    ):
+        return []  # the probe's command is not in the image: no timing makes it pass
     params: dict[str, object] = {"timeoutSeconds": 5, "failureThreshold": 6}
     if finding.data.get("checks_dependency"):
         params["check_dependencies"] = False

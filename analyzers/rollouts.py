@@ -65,3 +65,24 @@ def previous_revision_image(context: Context, failing: str | None) -> tuple[str,
         return None
     _, image, fact = max(revisions, key=lambda r: r[0])
     return image, fact
+
+
+def _template(pod: str) -> str:
+    """`claims-engine-66f9c7d4b8-tq7wd` -> `claims-engine-66f9c7d4b8`: the ReplicaSet a pod came from."""
+    return pod.rsplit("-", 1)[0]
+
+
+def replaced(context: Context, pod: str | None) -> bool:
+    """The pod belongs to a pod template whose place another one took: its own trouble is history.
+
+    True when the service runs pods of another template (a later rollout) and none of this pod's.
+    """
+    if not pod:
+        return False
+    running = {
+        f.subject.pod
+        for f in context.mine("pod.status")
+        if f.value == "Running" and f.subject.pod and f.subject.pod != pod
+    }
+    templates = {_template(name) for name in running}
+    return bool(templates) and _template(pod) not in templates

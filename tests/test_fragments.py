@@ -202,3 +202,48 @@ def test_a_claimed_line_without_facts_is_not_counted_as_not_understood() -> None
         "NAME   READY   STATUS   RESTARTS   AGE\n\nthis line means nothing at all\n", "pods.txt"
     )
     assert "1 line(s) or object(s) not understood" in evidence.sources[0].detail
+
+
+def test_bold_markers_are_taken_off_but_redis_banners_kept() -> None:
+    assert (
+        unwrap("**Message:   The node was low on resource: memory.**")
+        == "Message:   The node was low on resource: memory."
+    )
+    assert unwrap("*** FATAL CONFIG FILE ERROR ***") == "*** FATAL CONFIG FILE ERROR ***"
+
+
+def test_sentences_around_a_paste_are_notes() -> None:
+    evidence = read_string(
+        'Reporter: "the volume ran out of disk space after the upgrade last night"\n', "notes.md"
+    )
+    assert [f.value for f in evidence.of("text.note")] == [
+        'Reporter: "the volume ran out of disk space after the upgrade last night"'
+    ]
+    assert not list(
+        read_string("1:M 04 Mar 2025 09:02:49.331 * Background saving started by pid 7\n", "r").of(
+            "text.note"
+        )
+    )
+
+
+def test_describe_keys_after_the_annotations_are_the_pods_own() -> None:
+    text = (
+        "Annotations:    kubernetes.io/psp: eks.privileged\nStatus:         Failed\nReason:         Evicted\n"
+    )
+    assert [f.value for f in read_string(text, "describe.txt").of("pod.status")] == ["Failed", "Evicted"]
+
+
+@pytest.mark.parametrize(
+    ("command", "pod", "container", "workload"),
+    [
+        ("kubectl logs pod/jenkins-0 init", "jenkins-0", "init", "jenkins"),
+        ("kubectl logs deploy/web", None, None, "web"),
+        ("kubectl logs -n x web-0 sidecar --previous", "web-0", "sidecar", "web"),
+        ("kubectl logs web-0 --tail 100", "web-0", None, "web"),
+    ],
+)
+def test_kubectl_logs_targets(command: str, pod: str | None, container: str | None, workload: str) -> None:
+    from bot.readers.commands import parse_command
+
+    subject = parse_command(command).subject
+    assert (subject.pod, subject.container, subject.workload) == (pod, container, workload)

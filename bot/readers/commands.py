@@ -63,10 +63,13 @@ def parse_command(text: str, interactive_redis: bool = False) -> Command:
                     workload = workload or names[0]
             elif verb in {"logs", "exec"} and rest:
                 target = rest[0]
-                if "/" in target:
-                    workload = target.split("/", 1)[1]
+                kind, _, name = target.rpartition("/")
+                if kind in {"", "pod", "pods", "po"}:
+                    pod = name
                 else:
-                    pod = target
+                    workload = name  # deploy/x, statefulset/x: some pod of it
+                if verb == "logs" and len(rest) > 1 and not container:
+                    container = rest[1]  # `kubectl logs POD CONTAINER`
     elif raw_words and raw_words[0] in {"logcli", "gcloud"}:
         verb = "logs"
         found = dict(_SELECTOR.findall(text))

@@ -13,6 +13,7 @@ import re
 
 # Quote markers and borders around pasted text: `> `, `│ … │`, `┃`, `║`.
 _WRAPPER = re.compile(r"^\s*(?:>\s?|[│┃║|]\s)(.*?)(?:\s[│┃║|])?\s*$")
+_BOLD = re.compile(r"^\s*\*\*(?!\*)(.+?)(?<!\*)\*\*\s*$")  # a line a chat or ticket set in bold
 _BOX_ONLY = re.compile(r"^[\s─━═┌┐└┘├┤┬┴┼╭╮╯╰+|-]+$")
 
 _AGE = r"(?:\d+[smhdy][\dsmhdy]*|<unknown>|<invalid>)"
@@ -109,7 +110,9 @@ def unwrap(line: str) -> str:
     if _BOX_ONLY.match(line) and line.strip():
         return ""
     match = _WRAPPER.match(line)
-    return match.group(1) if match else line
+    inner = match.group(1) if match else line
+    bold = _BOLD.match(inner)
+    return bold.group(1) if bold else inner
 
 
 def get_event_row(stripped: str) -> dict[str, str] | None:

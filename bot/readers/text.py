@@ -75,6 +75,7 @@ BULK_GENERAL = (
 )
 BULK_THRESHOLD = 4 * 2**20
 BULK_HEAD = 256 * 2**10
+YAML_SNIFF = 64 * 2**10
 
 LOG_TRIGGER = re.compile(
     r"error|warn|fatal|panic|exception|fail|refused|reset by peer|timeout|timed out|deadline|\boom\b|"
@@ -170,8 +171,11 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
         if isinstance(obj, dict) and not _is_k8s_or_metrics(obj) and "limits" not in obj:
             return None  # one JSON log record: the line reader takes it
         return list(_structured_facts(obj, text, ref, 0, Subject(), "k8s-json", problems=problems))
-    text = textwrap.dedent(text)  # values pasted indented, as they sat under a parent key
-    if re.search(r"^\$ ", text, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", text, re.MULTILINE):
+    if text[:1] in " \t" and len(text) <= BULK_THRESHOLD:
+        text = textwrap.dedent(text)  # values pasted indented, as they sat under a parent key
+    # A huge text is sniffed by its top only: a YAML document shows its first key (and a prompt) there.
+    head = text if len(text) <= BULK_THRESHOLD else text[:YAML_SNIFF]
+    if re.search(r"^\$ ", head, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", head, re.MULTILINE):
         return None
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
@@ -261,6 +265,8 @@ def _yaml_scalar(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# A line a program wrote (a time stamp, a level, a Redis `1:M` prefix), not a person.
+_LOG_SHAPE = re.compile(r"^(?:\[?\d{4}-\d\d-\d\d|\d+:[MCSX] |\[?\d\d:\d\d|I\d{4}|[EWIF]\d{4} |level=|\{)")
 Claim = list[Fact] | None  # what a line reader makes of a line: None when it does not claim it
 
 # The line readers, tried in this order; the first that claims a line reads it (a claim may yield no
@@ -683,6 +689,9 @@ class _Scanner:
     def _read_log(self, line: str, stripped: str, number: int) -> Claim:
         log = self._log_line(line, number)
         facts = [log] if log else []
+        if is_prose(stripped) and not _LOG_SHAPE.match(stripped):
+            # What a person wrote around the paste (`Reporter: "it ran out of disk space"`): citable notes.
+            facts.append(self._fact("text.note", stripped, stripped, number, "notes"))
         stated = stated_memory_limit(stripped)
         amount = parse_human_bytes(stated) if stated else None
         if amount:  # prose around a paste: weaker than a spec, used only when nothing better says it
@@ -973,6 +982,10 @@ class _Scanner:
         if not key_match:
             return
         key, value = key_match.group(1), key_match.group(2) or ""
+        if state.describe_section in ("Labels", "Annotations"):
+            state.describe_section = (
+                ""  # `Status:` after the annotations: a capitalised key is top level again
+            )
         yield from self._describe_key(key, value, stripped, number)
 
     def _describe_key(self, key: str, value: str, stripped: str, number: int) -> Iterator[Fact]:

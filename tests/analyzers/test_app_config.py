@@ -391,3 +391,35 @@ def test_dialling_localhost_with_no_other_host_configured_is_not_shown_to_be_con
     )
     assert pasted.read("container.env")
     assert pasted.run(app_config.analyze, "redisadmin") == []
+
+
+LOOPBACK_FROM_A_CONTAINER = """
+    In my container I notice that it doesnt connect to redis, running on the same machine.
+    Cannot connect to redis://127.0.0.1:6379/0: Error 111 connecting to 127.0.0.1:6379. Connection refused..
+"""
+
+
+def test_loopback_from_inside_a_container_is_the_wrong_address() -> None:
+    pasted = incident(LOOPBACK_FROM_A_CONTAINER)
+    finding = only(pasted.run(app_config.analyze, None), "app-config-error")
+    assert "inside a container that address is the container itself" in finding.detail
+    assert pasted.diagnose(None).root_causes[0] == "app-config-error"
+    pasted.assert_cited(finding)
+
+
+def test_loopback_to_a_sidecar_of_the_same_pod_is_right() -> None:
+    sidecar = """
+        $ kubectl describe pod worker-7d9f8c6b5-q2w8z
+        Name:         worker-7d9f8c6b5-q2w8z
+        Containers:
+          worker:
+            Image:  corp/worker:1.0
+          redis:
+            Image:  redis:7.2
+    """
+    assert incident(LOOPBACK_FROM_A_CONTAINER, sidecar).run(app_config.analyze, "worker") == []
+
+
+def test_loopback_with_nothing_said_about_containers_is_left_to_the_dependency() -> None:
+    bare = "Cannot connect to redis://127.0.0.1:6379/0: Error 111 connecting to 127.0.0.1:6379. Connection refused.."
+    assert incident(bare).run(app_config.analyze, None) == []

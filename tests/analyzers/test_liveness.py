@@ -107,3 +107,21 @@ def test_a_startup_probe_that_kills_a_replica_still_syncing_is_a_probe_failure()
 def test_startup_probe_failures_of_another_service_are_not_ours() -> None:
     pasted = incident(STARTUP_PROBE_KILLS_A_SYNCING_REPLICA)
     assert pasted.run(liveness.analyze, "orders-api") == []
+
+
+def test_a_probe_whose_command_is_not_in_the_image_is_not_tuned() -> None:
+    pasted = incident(
+        """
+        $ kubectl describe pod mongodb-6f7d9c8b5-q2w8z
+        Name:         mongodb-6f7d9c8b5-q2w8z
+        Events:
+          Type     Reason     Age                From     Message
+          ----     ------     ----               ----     -------
+          Warning  Unhealthy  2m (x9 over 6m)    kubelet  Liveness probe failed: sh: 1: mongosh: not found: exec: "mongosh": executable file not found in $PATH
+          Normal   Killing    2m                 kubelet  Container mongodb failed liveness probe, will be restarted
+        """
+    )
+    finding = only(pasted.run(liveness.analyze, "mongodb"), "liveness-probe-failing")
+    assert finding.data["probe_command_missing"] is True
+    assert "command is not in the image" in finding.detail
+    assert "tune-liveness-probe" not in [r.id for r in pasted.diagnose("mongodb").remediations]

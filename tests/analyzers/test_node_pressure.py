@@ -215,3 +215,29 @@ def test_a_memory_eviction_days_ago_is_history() -> None:
     )
     assert pasted.read("event")
     assert pasted.run(node_pressure.analyze, "orders-api") == []
+
+
+EVICTED_CLAIMS_POD = """
+    $ kubectl -n insure describe pod claims-engine-66f9c7d4b8-tq7wd
+    Name:             claims-engine-66f9c7d4b8-tq7wd
+    Status:           Failed
+    Reason:           Evicted
+    Message:          The node was low on resource: memory. Container claims-engine was using 2587112Ki.
+"""
+
+
+def test_an_eviction_of_a_pod_template_a_later_rollout_replaced_is_history() -> None:
+    pods = """
+        $ kubectl -n insure get pods -l app=claims-engine
+        NAME                              READY   STATUS    RESTARTS   AGE
+        claims-engine-66f9c7d4b8-tq7wd    0/1     Evicted   0          31d
+        claims-engine-7b5c9d8f6-4kx2m     1/1     Running   0          6d
+    """
+    assert incident(pods, EVICTED_CLAIMS_POD).run(node_pressure.analyze, "claims-engine") == []
+
+
+def test_an_eviction_with_no_later_rollout_is_node_pressure() -> None:
+    finding = only(
+        incident(EVICTED_CLAIMS_POD).run(node_pressure.analyze, "claims-engine"), "node-memory-pressure"
+    )
+    assert any("low on resource: memory" in s.excerpt for s in finding.evidence)
