@@ -92,4 +92,5 @@ def analyze(evidence: Evidence, service: str | None = None) -> Diagnosis:
         remediations=fixes,
         checks=checks(context, root_causes, ordered),
         sources=[*evidence.sources, *failures],
+        facts_read=len(evidence.facts),
     )

@@ -90,6 +90,7 @@ def analyze(context: Context) -> list[Finding]:
             0.95 if over else 0.75,
             cited,
             heap=heap,
+            off_heap=off_heap,
             limit=limit_bytes,
             container=limit[2].container,
             percentage=setting[0] is None,

@@ -35,7 +35,8 @@ def analyze(context: Context) -> list[Finding]:
         return []  # the kernel killed it for memory; failing probes were a symptom
     exit_137 = [f for v in views for f in v.facts.get("container.last_exit_code", []) if f.value == 137]
     probe = next(context.main("container.probe", "liveness"), None)
-    headroom = _memory_headroom(context, views)
+    memory = _memory_headroom(context, views)
+    headroom = memory[0] if memory else None
     detail = "The kubelet restarts the container because its liveness probe times out"
     if startup:
         detail = "The kubelet restarts the container because its startup probe gives up before it is ready"
@@ -75,6 +76,8 @@ def analyze(context: Context) -> list[Finding]:
             max_sources=5,
             probe=str(probe.value) if probe else None,
             checks_dependency=bool(dependency),
+            memory_used=memory[1] if memory else None,
+            memory_limit=memory[2] if memory else None,
             startup_probe=startup,
             probe_command_missing=bool(missing),
         )
@@ -85,12 +88,12 @@ def _event_matches(fact: Fact, pattern: re.Pattern[str]) -> bool:
     return isinstance(fact.value, EventRecord) and bool(pattern.search(fact.value.message))
 
 
-def _memory_headroom(context: Context, views: list) -> str | None:  # type: ignore[type-arg]
+def _memory_headroom(context: Context, views: list) -> tuple[str, float, float] | None:  # type: ignore[type-arg]
     for view in views:
         limit = memory_limit(context, view)
         usage = [f for f in context.main("container.memory_usage")]
         peaks = [s.peak for _, s in context.series("container_memory_working_set_bytes")]
         used = max([float(f.value) for f in usage if isinstance(f.value, float | int)] + peaks, default=0.0)
         if limit and used and used < 0.6 * limit[0]:
-            return f"at most {human_bytes(used)} of {human_bytes(limit[0])}"
+            return f"at most {human_bytes(used)} of {human_bytes(limit[0])}", used, limit[0]
     return None

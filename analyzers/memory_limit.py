@@ -89,6 +89,7 @@ def analyze(context: Context) -> list[Finding]:
             suggested=suggested,
             forks=need.forks,
             fragmentation=need.fragmentation,
+            runtime_heap=need.runtime_heap or None,
         )
     ]
 

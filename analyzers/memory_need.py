@@ -25,6 +25,7 @@ class MemoryNeed:
     fragmentation: float = 1.0
     fork_copy: float = 0.0
     runtime_cap: float = 0.0
+    runtime_heap: float = 0.0  # the heap a runtime flag allows (bytes), which runtime_cap adds room to
     observed_peak: float = 0.0
     forks: bool = False
     facts: list[Fact] = field(default_factory=list)
@@ -55,7 +56,8 @@ def memory_need(context: Context, redis: RedisView) -> MemoryNeed:
     for fact in context.main("container.env"):
         heap = _NODE_HEAP.search(str(fact.value))
         if heap:
-            need.runtime_cap = float(heap.group(1)) * MI * 1.15
+            need.runtime_heap = float(heap.group(1)) * MI
+            need.runtime_cap = need.runtime_heap * 1.15
             need.notes.append(f"the Node.js heap may grow to {heap.group(1)} MiB")
             need.facts.append(fact)
     return need

@@ -16,6 +16,8 @@ def analyze(context: Context) -> list[Finding]:
     names_main: list[str] = []
     names_sidecar: list[str] = []
     limits: list[str] = []
+    limit_facts: list[Fact] = []
+    limit_bytes: list[float] = []
     for view in containers(context):
         killed = recent_oom_kills(context, view)
         if not killed:
@@ -26,6 +28,8 @@ def analyze(context: Context) -> list[Finding]:
         limit = memory_limit(context, view)
         if limit and not view.sidecar:
             limits.append(f"{view.label} at its {human_bytes(limit[0])} limit")
+            limit_facts.append(limit[1])
+            limit_bytes.append(limit[0])
     events = [f for f in context.mine("event") if _is_oom_event(f)]
     events += metric_oom_kills(context)
     if events and not main and not sidecar:
@@ -44,9 +48,10 @@ def analyze(context: Context) -> list[Finding]:
                 f"OOMKilled: {', '.join(names_main[:3])}",
                 detail,
                 0.95,
-                [*main, *events],
+                [*main[:2], *limit_facts[:1], *main[2:], *events],
                 containers=names_main,
                 sidecar_only=False,
+                limits=limit_bytes,
             )
         ]
     if sidecar:

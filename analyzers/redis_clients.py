@@ -40,7 +40,7 @@ def analyze(context: Context) -> list[Finding]:
     pools = _pool_settings(context)
     if pools:
         detail += ". " + pools[0]
-        cited += pools[1]
+        cited = [*cited[:2], *pools[1], *cited[2:]]  # the pool's numbers are stated: never cut them
     detail += (
         ". The connections are held by the clients, not needed by the load: a pool sized per pod "
         "times the number of pods, or connections never closed, fills the server."
@@ -56,6 +56,8 @@ def analyze(context: Context) -> list[Finding]:
             max_sources=6,
             maxclients=maxclients.number if maxclients else None,
             pool=_pool_size(context),
+            connected=connected.number if connected else None,
+            rejected=rejected.number if rejected else None,
         )
     ]
 

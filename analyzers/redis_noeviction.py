@@ -34,5 +34,6 @@ def analyze(context: Context) -> list[Finding]:
             0.8,
             cited,
             usage=usage,
+            ttl_share=keyspace[1] / keyspace[0] if keyspace and keyspace[0] else None,
         )
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
+from analyzers.evidence import Fact, Series
 from analyzers.redis_view import redis_view
 
 
@@ -24,11 +25,13 @@ def analyze(context: Context) -> list[Finding]:
     cited += chart[:1]
     usage = redis.usage()
     severity: Severity = "warning" if usage in ("session", "store", "queue") else "info"
-    detail = (
-        'Snapshots are off (save "") and so is the append-only file: every restart starts Redis empty'
-        + (f", and this {usage} store restarts often" if severity == "warning" else "")
-        + "."
-    )
+    restarts = _restarts(context)
+    detail = 'Snapshots are off (save "") and so is the append-only file: every restart starts Redis empty'
+    if severity == "warning" and restarts is not None:
+        count, fact = restarts
+        detail += f", and this {usage} store has restarted {count} times"
+        cited.append(fact)
+    detail += "."
     return [
         finding(
             "redis-persistence-disabled",
@@ -39,3 +42,16 @@ def analyze(context: Context) -> list[Finding]:
             cited,
         )
     ]
+
+
+def _restarts(context: Context) -> tuple[int, Fact] | None:
+    """The most restarts the evidence shows for the service's own containers, and where it says so."""
+    counts: list[tuple[int, Fact]] = []
+    for kind in ("container.restart_count", "pod.restarts"):
+        for fact in context.main(kind) if kind.startswith("container") else context.mine(kind):
+            if isinstance(fact.value, int) and not isinstance(fact.value, bool) and fact.value > 0:
+                counts.append((fact.value, fact))
+    for fact, series in context.series("kube_pod_container_status_restarts_total"):
+        if isinstance(series, Series) and series.last > 0 and not context.is_sidecar(fact.subject):
+            counts.append((int(series.last), fact))
+    return max(counts, key=lambda c: c[0]) if counts else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 from analyzers.containers import service_memory_limit
 from analyzers.context import Context
@@ -27,6 +28,7 @@ class _Plan:
         self.redis = redis_view(context)
         self.limit = service_memory_limit(context)
         self.new_limit: float | None = None
+        self.maxmemory_offered = False  # set-redis-maxmemory sets the policy too
 
     def has(self, finding_id: str) -> bool:
         return finding_id in self.by_id
@@ -80,7 +82,21 @@ def remediations(context: Context, findings: list[Finding]) -> list[Remediation]
         answered = [position[i] for i in ANSWERS.get(remediation.id, ()) if i in position]
         return min(answered, default=len(position))
 
-    return sorted(found, key=rank)
+    return _in_order(sorted(found, key=rank))
+
+
+def _in_order(fixes: list[Remediation]) -> list[Remediation]:
+    """A fix that rests on another (`after`) comes after it: maxmemory after the limit it is a share of."""
+    ordered = [r for r in fixes if not r.params.get("after") and not r.params.get("alternative")]
+    for fix in fixes:
+        if fix.params.get("after"):
+            prior = [i for i, r in enumerate(ordered) if r.id == fix.params["after"]]
+            ordered.insert(prior[-1] + 1 if prior else len(ordered), fix)
+    for fix in fixes:  # an alternative follows the fix it replaces
+        if fix.params.get("alternative"):
+            prior = [i for i, r in enumerate(ordered) if r.id == fix.id]
+            ordered.insert(prior[-1] + 1 if prior else len(ordered), fix)
+    return ordered
 
 
 def _jvm(plan: _Plan) -> list[Remediation]:
@@ -118,36 +134,119 @@ def _memory_limit(plan: _Plan) -> list[Remediation]:
 
 
 def _maxmemory(plan: _Plan) -> list[Remediation]:
-    # CONFIG SET applies now; a new limit needs a restart (which empties a store without
-    # persistence): size maxmemory to fit the limit the pod runs with today.
-    bound = plan.limit[0] if plan.limit else plan.new_limit
-    if not (plan.redis.present or plan.has("redis-maxmemory-unset")) or not bound:
+    """maxmemory as a share of the container limit, worked out against the data Redis holds now.
+
+    A share of today's limit applies at once (CONFIG SET). When that is below the data Redis holds
+    and a raise is proposed, the plan is: raise the limit, then maxmemory as a share of the new one;
+    today's share stays on offer only as the high-risk alternative it is. With no limit known,
+    maxmemory comes from peak used memory plus headroom.
+    """
+    if not (plan.redis.present or plan.has("redis-maxmemory-unset")):
         return []
     share = MAXMEMORY_SHARE_FORKING if forks_in_background(plan.context, plan.redis) else MAXMEMORY_SHARE
-    target = math.floor(bound * share / MI) * MI
     current = plan.redis.effective("maxmemory")
     current_bytes = current.number if current and current.number else 0.0
+    limit = plan.limit[0] if plan.limit else plan.new_limit
+    raised = plan.new_limit if plan.new_limit and limit and plan.new_limit > limit else None
+    unset = plan.has("redis-maxmemory-unset")
+    if limit is None:
+        derived = _derived_maxmemory(plan) if unset else None
+        plan.maxmemory_offered = derived is not None
+        return [derived] if derived else []
+    target = math.floor(limit * share / MI) * MI
     raise_full_bound = plan.has("redis-maxmemory-reached") and current_bytes and target > current_bytes * 1.1
-    above_limit = current_bytes > 0.9 * bound  # a maxmemory the container cannot hold
-    if not plan.has("redis-maxmemory-unset") and not raise_full_bound and not above_limit:
+    above_limit = current_bytes > 0.9 * limit  # a maxmemory the container cannot hold
+    if not unset and not raise_full_bound and not above_limit:
         return []
+    plan.maxmemory_offered = True
+    used = plan.redis.number("used_memory")
+    share_of = f"{share:.0%} of the {format_mi(limit)} limit"
+    today = _set_maxmemory(
+        plan,
+        target,
+        f"Set maxmemory {format_redis_mb(target)} ({share_of})",
+        share_of,
+        "Put the same lines in the chart or ConfigMap so they survive a restart.",
+    )
+    if not raised:
+        return [today]
+    later = math.floor(raised * share / MI) * MI
+    if used is None or target >= used:
+        note = f" Once the limit is {format_mi(raised)}, maxmemory can grow to {format_redis_mb(later)}."
+        return [replace(today, detail=today.detail + note)]
+    new_share = f"{share:.0%} of the new {format_mi(raised)} limit"
+    after = _set_maxmemory(
+        plan,
+        later,
+        f"Then set maxmemory {format_redis_mb(later)} ({new_share})",
+        f"{new_share}, after raise-memory-limit ({share_of} is below the {format_redis_mb(used)} held now)",
+        f"Second, once the limit is {format_mi(raised)}: the restart that brings it also drops a CONFIG "
+        "SET, so put the same lines in the chart or ConfigMap with the limit raise.",
+        after="raise-memory-limit",
+    )
+    alternative = replace(
+        today,
+        title="Or, without the raise: " + today.title[0].lower() + today.title[1:],
+        params={**today.params, "alternative": True},
+    )
+    return [after, alternative]
+
+
+def _derived_maxmemory(plan: _Plan) -> Remediation | None:
+    """No container limit known: peak used memory plus 25%, never above 75% of the node's memory."""
+    peaks = [r for r in (plan.redis.peaks.get("used_memory_peak"), plan.redis.peaks.get("used_memory")) if r]
+    peak = max((r.number or 0.0 for r in peaks), default=0.0)
+    if peak <= 0:
+        return None
+    target = round_up(peak * 1.25, 8 * MI)
+    rests_on = f"peak used memory {format_redis_mb(peak)} + 25% headroom; no container limit known"
+    node = plan.redis.number("total_system_memory")
+    if node and target > 0.75 * node:
+        target = math.floor(0.75 * node / MI) * MI
+        rests_on = f"75% of the node's {format_redis_mb(node)} (peak used memory {format_redis_mb(peak)})"
+    title = f"Set maxmemory {format_redis_mb(target)} (peak used memory + 25%; no container limit known)"
+    order = (
+        "Size it again from the container limit once it is known; put the same lines in the chart or "
+        "ConfigMap so they survive a restart."
+    )
+    return _set_maxmemory(plan, target, title, rests_on, order)
+
+
+def _set_maxmemory(
+    plan: _Plan, target: float, title: str, rests_on: str, order: str, after: str | None = None
+) -> Remediation:
+    """The proposal, with what it does to the data Redis holds now worked out first."""
     policy = plan.eviction_policy()
     size = format_redis_mb(target)
-    later = ""
-    if plan.new_limit and plan.new_limit > bound:
-        later = f" Once the limit is {format_mi(plan.new_limit)}, maxmemory can grow to "
-        later += f"{format_redis_mb(math.floor(plan.new_limit * share / MI) * MI)}."
-    return [
-        Remediation(
-            "set-redis-maxmemory",
-            f"Set maxmemory {size} ({share:.0%} of the {format_mi(bound)} limit), policy {policy}",
-            "low",
-            True,
-            {"maxmemory": size, "policy": policy, "bytes": int(target)},
-            f"CONFIG SET maxmemory {size} and CONFIG SET maxmemory-policy {policy} now; put the same lines "
-            "in the chart or ConfigMap so they survive a restart." + later,
+    params: dict[str, object] = {
+        "maxmemory": size,
+        "policy": policy,
+        "bytes": int(target),
+        "rests_on": rests_on,
+    }
+    if after:
+        params["after"] = after
+    used = plan.redis.number("used_memory")
+    risk: Risk = "low"
+    effect = ""
+    if used and target < used:
+        # Below what Redis holds now: evicts (or, under noeviction, refuses writes) at once.
+        risk = "high"
+        what = (
+            "refuses every write"
+            if policy == "noeviction"
+            else f"evicts about {format_redis_mb(used - target)}"
         )
-    ]
+        effect = f" Redis holds {format_redis_mb(used)} now: at {size} it {what} at once."
+        title += f": below the {format_redis_mb(used)} Redis holds now"
+    return Remediation(
+        "set-redis-maxmemory",
+        f"{title}, policy {policy}",
+        risk,
+        True,
+        params,
+        f"CONFIG SET maxmemory {size} and CONFIG SET maxmemory-policy {policy}.{effect} {order}",
+    )
 
 
 def _eviction(plan: _Plan) -> list[Remediation]:
@@ -155,14 +254,22 @@ def _eviction(plan: _Plan) -> list[Remediation]:
     refuses = plan.has("redis-maxmemory-reached") and usage in ("cache", "session")
     if not plan.has("redis-noeviction-policy") and not refuses:
         return []
+    current = plan.redis.effective("maxmemory")
+    if (current is not None and not current.number) or (current is None and plan.maxmemory_offered):
+        # No policy evicts anything while maxmemory is 0: only set-redis-maxmemory bounds it, and
+        # it sets the policy with the bound.
+        return []
     policy = plan.eviction_policy()
+    params: dict[str, object] = {"policy": policy}
+    if plan.maxmemory_offered:
+        params["after"] = "set-redis-maxmemory"  # a policy does nothing until maxmemory is set
     return [
         Remediation(
             "set-redis-eviction-policy",
             f"Switch maxmemory-policy to {policy}",
             "low",
             True,
-            {"policy": policy},
+            params,
             f"CONFIG SET maxmemory-policy {policy}: a full cache then evicts instead of refusing writes.",
         )
     ]

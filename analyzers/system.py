@@ -6,7 +6,7 @@ import difflib
 import re
 
 from analyzers.context import Context, names_match
-from analyzers.diagnosis import Component, Finding, Remediation
+from analyzers.diagnosis import Component, Finding, Remediation, coverage_of
 from analyzers.evidence import Series
 from analyzers.quantity import format_redis_mb
 from analyzers.redis_view import RedisView, redis_view
@@ -35,6 +35,15 @@ def reconstruct(context: Context) -> tuple[str, list[Component]]:
         None,
     )
     clients = _clients(context)
+    elsewhere = _redis_elsewhere(context)
+    if redis.present and elsewhere:
+        # The Redis in the evidence is another workload's: the named service is one of its users.
+        detail = _redis_detail(redis)
+        where = f" in namespace {namespace}" if namespace else ""
+        purpose = f"{service}{where}: uses Redis {elsewhere} ({detail})"
+        components.append(Component(elsewhere, "redis", detail))
+        components.append(Component(service, "client", f"calls {elsewhere}"))
+        return purpose, components
     if redis.present or _image_kind(context) == "redis":
         detail = _redis_detail(redis)
         usage = _USAGE_NAMES[redis.usage()]
@@ -69,6 +78,12 @@ def summarize(
     if unknown:
         return unknown
     if not findings:
+        coverage = coverage_of(context.evidence.sources, len(context.evidence.facts))
+        if coverage.state == "nothing":
+            unread = f" (not read: {coverage.not_read()})" if coverage.failed else ""
+            return f"{service}: nothing could be read{unread}, so nothing is known about its state."
+        if coverage.failed:
+            return f"{service}: nothing found in what could be read; not read: {coverage.not_read()}."
         return f"{service}: nothing in the evidence points to a fault; see sources for what was read."
     by_id = {f.id: f for f in findings}
     symptoms = []
@@ -77,7 +92,9 @@ def summarize(
     if "crash-loop" in by_id:
         symptoms.append(f"the crash loop ({by_id['crash-loop'].data.get('restarts', 0)} restarts)")
     root = by_id[root_causes[0]] if root_causes else findings[0]
-    text = f"{service}: {root.title}"
+    text = redis_owner_note(context) if root.id.startswith("redis-") else ""
+    text = text or f"{service}: "
+    text += root.title
     if symptoms and root.id not in ("crash-loop", "container-oom-killed"):
         text += f", which explains {' and '.join(symptoms)}"
     text += "."
@@ -102,6 +119,35 @@ def _unknown_service_note(context: Context) -> str | None:
         + (" (closest names first)" if close else "")
         + ". Run again with --service set to one of them."
     )
+
+
+def _redis_elsewhere(context: Context) -> str | None:
+    """The name of the Redis the evidence shows, when it is not the named service (`--service webapp`
+    on a paste about session-cache): from a Redis container's workload or pod, else an exporter's instance."""
+    service = context.service
+    if not service:
+        return None
+    names: list[str] = []
+    for fact in context.evidence.of("container.image"):
+        if _kind_of_image(str(fact.value)) == "redis" and not context.is_sidecar(fact.subject):
+            subject = fact.subject
+            names.append(
+                subject.workload or re.sub(r"(-[a-z0-9]{5,10})?-[a-z0-9]{5}$|-\d+$", "", subject.pod or "")
+            )
+    for fact in context.evidence.of("metric"):
+        if isinstance(fact.value, Series) and fact.value.name.startswith("redis_"):
+            instance = fact.value.label("instance") or fact.subject.instance or ""
+            names.append(instance.split(":")[0].split(".")[0])
+    name = next((n for n in names if n), None)
+    if name is None or names_match(name, service) or any(names_match(name, a) for a in context.aliases):
+        return None
+    return name
+
+
+def redis_owner_note(context: Context) -> str:
+    """`webapp uses Redis session-cache: ` when the findings are about another workload's Redis."""
+    elsewhere = _redis_elsewhere(context) if redis_view(context).present else None
+    return f"{context.service} uses Redis {elsewhere}: " if elsewhere else ""
 
 
 def _redis_detail(redis: RedisView) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,7 +61,18 @@ def diagnose_live(
     target = build_target(service, choice, catalog, catalog.service(service) or ServiceConfig())
     collectors, skipped = build_collectors(choice, catalog, target)
     evidence = collect(target, collectors, skipped, source_timeout=source_timeout, deadline=deadline)
-    return analyze(evidence, service), evidence
+    diagnosis = analyze(evidence, service)
+    kube_context = choice.context or catalog.context
+    if kube_context:  # the checks must reach the cluster this diagnosis read
+        diagnosis.checks = [with_kube_context(command, kube_context) for command in diagnosis.checks]
+    return diagnosis, evidence
+
+
+def with_kube_context(command: str, kube_context: str) -> str:
+    """Every `kubectl` of a check pointed at the kubeconfig context the collection used."""
+    return re.sub(
+        r"(?<![\w-])kubectl (?!--context)", f"kubectl --context {shlex.quote(kube_context)} ", command
+    )
 
 
 def run_check(args: argparse.Namespace, render: Renderer) -> int:
@@ -80,7 +92,7 @@ def run_check(args: argparse.Namespace, render: Renderer) -> int:
     choice = SourceChoice.from_args(args, since)
     diagnosis, evidence = diagnose_live(args.service, catalog, choice, args.timeout, args.deadline)
     render(diagnosis, evidence, args)
-    return 0
+    return diagnosis.coverage.exit_code
 
 
 def parse_duration(text: str) -> int:

@@ -34,9 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+EXIT_STATUS_HELP = (
+    "exit status: 0 every source asked for answered; 3 the diagnosis rests on partial data (a source "
+    "failed, timed out or answered in part); 4 nothing could be read (empty input included); "
+    "2 usage error (unknown option, missing path)."
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="triage", description="On-call triage from Kubernetes, Prometheus and Redis evidence."
+        prog="triage",
+        description="On-call triage from Kubernetes, Prometheus and Redis evidence.",
+        epilog=EXIT_STATUS_HELP,
     )
     commands = parser.add_subparsers(dest="command")
     diagnose = commands.add_parser(
@@ -44,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         help="diagnose pasted artifacts (files, folders or - for standard input)",
         description="Read artifacts (kubectl output, metrics, Helm values, redis-cli output, logs; any mix) "
         "and print what the system is, what is broken and why, and what to do first.",
+        epilog=EXIT_STATUS_HELP,
     )
     diagnose.add_argument("paths", nargs="+", metavar="PATH", help="file, folder (read recursively) or -")
     diagnose.add_argument(
@@ -55,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         help="diagnose a service from the live sources (Kubernetes, Prometheus, Redis)",
         description="Collect pod status, events and logs, Prometheus series and Redis's own view of the "
         "service in parallel, then print the same diagnosis as `triage diagnose`.",
+        epilog=EXIT_STATUS_HELP,
     )
     check.add_argument("service", metavar="SERVICE")
     check.add_argument("--namespace", "-n", help="namespace (default: from the catalog, else search)")
@@ -109,25 +120,35 @@ def _diagnose(args: argparse.Namespace) -> int:
     except MissingPathError as error:
         print(f"triage: no such file or directory: {error}", file=sys.stderr)
         return 2
-    _render(analyze(evidence, args.service), evidence, args)
-    return 0
+    diagnosis = analyze(evidence, args.service)
+    _render(diagnosis, evidence, args)
+    return diagnosis.coverage.exit_code
 
 
 def _render(diagnosis: Diagnosis, evidence: Evidence, args: argparse.Namespace) -> None:
     if args.charts:
         from bot.render.charts import write_memory_charts
 
-        args.charts.mkdir(parents=True, exist_ok=True)
         written = write_memory_charts(evidence, args.charts, diagnosis.service)
         for path in written:
             print(f"chart: {path}", file=sys.stderr)
+        if not written:
+            print(
+                f"charts: nothing to plot, so nothing written to {args.charts} (no memory series with "
+                "at least two timestamped points for this service)",
+                file=sys.stderr,
+            )
     if args.json:
         json.dump(diagnosis.to_contract(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif args.format == "slack":
-        from bot.render.slack import render_slack_blocks, render_slack_text
+        from bot.render.slack import render_slack_blocks, render_slack_text, render_slack_thread_blocks
 
-        message = {"text": render_slack_text(diagnosis), "blocks": render_slack_blocks(diagnosis)}
+        message = {
+            "text": render_slack_text(diagnosis),
+            "blocks": render_slack_blocks(diagnosis),
+            "thread": render_slack_thread_blocks(diagnosis),
+        }
         json.dump(message, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif args.format == "markdown":

@@ -56,7 +56,7 @@ def test_standard_input_is_read(monkeypatch: pytest.MonkeyPatch, capsys: pytest.
 
 def test_check_with_every_source_turned_off_lists_them(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["check", "session-cache", "--no-kubernetes", "--no-prometheus", "--no-redis", "--json"]
-    assert main(argv) == 0
+    assert main(argv) == 4  # nothing could be read
     result = json.loads(capsys.readouterr().out)
     assert {s["name"]: s["status"] for s in result["sources"]} == {
         "kubernetes": "skipped",
@@ -76,3 +76,75 @@ def test_a_service_the_evidence_never_names_gets_the_closest_names(
     assert main(["diagnose", str(EXAMPLE), "--json", "--service", "sesion-cache"]) == 0
     summary = json.loads(capsys.readouterr().out)["summary"]
     assert "sesion-cache" in summary and "session-cache" in summary
+
+
+def test_empty_standard_input_exits_4_and_says_nothing_could_be_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["diagnose", "-"]) == 4
+    out = capsys.readouterr().out
+    assert "nothing could be read" in out
+    assert "No findings." not in out and "nothing in the evidence points to a fault" not in out
+
+
+def test_an_input_that_cannot_be_read_makes_the_diagnosis_partial(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "incident.txt").write_text((EXAMPLE / "incident.txt").read_text())
+    (tmp_path / "dump.bin").write_bytes(b"\x00\x01binary")
+    assert main(["diagnose", str(tmp_path), "--format", "markdown"]) == 3
+    out = capsys.readouterr().out
+    header = out.split("## System")[0]
+    assert "**Coverage:**" in header and "dump.bin (binary content, not read)" in header
+
+
+def test_every_input_read_exits_0_without_a_coverage_note(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diagnose", str(EXAMPLE), "--format", "markdown"]) == 0
+    assert "Coverage" not in capsys.readouterr().out
+
+
+def test_help_names_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("diagnose", "check"):
+        with pytest.raises(SystemExit) as exited:
+            main([command, "--help"])
+        assert exited.value.code == 0
+        text = " ".join(capsys.readouterr().out.split())
+        assert "3 the diagnosis rests on partial data" in text and "4 nothing could be read" in text
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["diagnose", "--no-such-option", "x"])
+    assert exited.value.code == 2
+    assert main(["diagnose", "/no/such/path"]) == 2
+
+
+def test_service_names_the_right_component_when_the_redis_is_another_workloads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["diagnose", str(EXAMPLE), "--json", "--service", "webapp"]) == 0
+    diagnosis = json.loads(capsys.readouterr().out)
+    kinds = {c["name"]: c["kind"] for c in diagnosis["system"]["components"]}
+    assert kinds == {"session-cache": "redis", "webapp": "client"}
+    assert diagnosis["summary"].startswith("webapp uses Redis session-cache: ")
+
+
+def test_the_seeds_slack_message_is_short_and_its_buttons_are_the_plan_in_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["diagnose", str(EXAMPLE), "--format", "slack"]) == 0
+    message = json.loads(capsys.readouterr().out)
+    blocks = message["blocks"]
+
+    assert len(blocks) <= 6  # header, summary, root cause, buttons, where the rest is
+    buttons = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons[:2] == [
+        "Preview: raise memory limit to 128Mi",
+        "Preview: set maxmemory 89mb after the raise",
+    ]
+    assert not any("44mb" in label for label in buttons)  # below the data held now: never one click away
+    assert "in the thread below" in json.dumps(blocks[-1])
+    assert message["thread"], "the rest of the diagnosis goes in the thread"

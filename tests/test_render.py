@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from analyzers.evidence import Evidence, Fact, FactKind, FactValue, Series, Sour
 from bot.render import slack
 from bot.render.charts import collect_memory_charts, write_memory_charts
 from bot.render.markdown import code_span, render_markdown
-from bot.render.slack import render_slack_blocks, render_slack_text
+from bot.render.slack import render_slack_blocks, render_slack_text, render_slack_thread_blocks
 from bot.render.terminal import render_terminal
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -148,7 +149,7 @@ def test_markdown_of_an_empty_diagnosis_still_has_every_section() -> None:
     markdown = render_markdown(empty_diagnosis())
 
     assert "# Triage: unknown service" in markdown
-    assert "_No findings._" in markdown
+    assert "_No findings in what could be read._" in markdown  # no source: nothing was read
     assert "_No root cause identified._" in markdown
     assert "## Check first" in markdown and "## Sources" in markdown
 
@@ -191,7 +192,7 @@ def test_terminal_truncates_long_excerpts_and_keeps_markup_literal() -> None:
 def test_terminal_renders_an_empty_diagnosis() -> None:
     text = render_to_text(empty_diagnosis())
 
-    assert "No findings." in text
+    assert "No findings in what could be read." in text
     assert "unknown service" in text
 
 
@@ -203,21 +204,29 @@ def block_text(block: dict[str, Any]) -> str:
     return str(text["text"]) if isinstance(text, dict) else ""
 
 
-def test_slack_blocks_lead_with_summary_and_root_cause() -> None:
+def test_slack_message_holds_summary_top_root_cause_and_buttons_and_the_thread_the_rest() -> None:
     blocks = render_slack_blocks(make_diagnosis())
+    thread = render_slack_thread_blocks(make_diagnosis())
 
-    assert blocks[0]["type"] == "header"
+    assert [b["type"] for b in blocks] == ["header", "section", "section", "actions", "context"]
     assert block_text(blocks[0]) == "🔴 web: critical"
     assert "runs out of memory" in block_text(blocks[1])
-    assert "*Root cause*" in block_text(blocks[2])
+    assert "*Root cause:*" in block_text(blocks[2])
     assert "Container app was OOMKilled 4 times" in block_text(blocks[2])
-    texts = [block_text(block) for block in blocks]
-    evidence_at = next(i for i, text in enumerate(texts) if "*Key evidence*" in text)
-    checks_at = next(i for i, text in enumerate(texts) if "*What to check first*" in text)
-    assert 2 < evidence_at < checks_at
-    assert "describe-web.txt:42" in texts[evidence_at]
-    assert "1. `kubectl -n shop describe pod web-7d9f-abcde`" in texts[checks_at]
-    assert blocks[-1]["type"] == "actions"
+    assert "describe-web.txt:42" in block_text(blocks[2])
+    assert [b["text"]["text"] for b in blocks[3]["elements"]] == [
+        "Preview: raise the memory limit of app to 1Gi"
+    ]
+    assert (
+        "1 more finding, what to check first, manual steps in the thread" in blocks[4]["elements"][0]["text"]
+    )
+    texts = [block_text(block) for block in thread]
+    assert any("Readiness probe times out" in text for text in texts)
+    assert not any("Container app was OOMKilled" in text for text in texts)  # told once, in the message
+    checks = next(text for text in texts if "*What to check first*" in text)
+    assert "1. `kubectl -n shop describe pod web-7d9f-abcde`" in checks
+    assert any("*Manual steps*" in text and "Profile the heap" in text for text in texts)
+    assert any("*Sources*" in text and "describe-web.txt: ok" in text for text in texts)
 
 
 def test_slack_buttons_carry_only_ids_for_automated_remediations() -> None:
@@ -225,20 +234,35 @@ def test_slack_buttons_carry_only_ids_for_automated_remediations() -> None:
         remediations=[raise_memory(False, "manual-one"), raise_memory(True, "auto-one"), raise_memory(True)]
     )
 
-    default_buttons = render_slack_blocks(diagnosis)[-1]["elements"]
-    chosen_buttons = render_slack_blocks(diagnosis, proposal_ids={1: "proposal-7f3a"})[-1]["elements"]
+    def buttons(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for block in blocks if block["type"] == "actions" for e in block["elements"]]
+
+    default_buttons = buttons(render_slack_blocks(diagnosis))
+    chosen_buttons = buttons(render_slack_blocks(diagnosis, proposal_ids={1: "proposal-7f3a"}))
 
     assert [b["action_id"] for b in default_buttons] == ["remediation:1", "remediation:2"]
     assert [b["value"] for b in default_buttons] == ["auto-one:1", "raise-memory-limit:2"]
     # With stored proposals, only a fix that has one gets a button: any other would lead nowhere.
     assert [b["value"] for b in chosen_buttons] == ["proposal-7f3a"]
     assert all("1Gi" not in b["value"] for b in default_buttons + chosen_buttons)
+    assert all(b["text"]["text"].startswith("Preview: ") for b in default_buttons)
+
+
+def test_slack_message_never_lists_an_automated_fix_without_its_button() -> None:
+    diagnosis = make_diagnosis(remediations=[raise_memory(True, "auto-one"), raise_memory(True)])
+
+    blocks = render_slack_blocks(diagnosis, proposal_ids={0: "proposal-1"})
+    thread = render_slack_thread_blocks(diagnosis)
+
+    everything = " ".join(block_text(b) for b in [*blocks, *thread])
+    assert "1Gi" not in everything.replace("Preview: raise the memory limit of app to 1Gi", "")
+    assert sum(len(b["elements"]) for b in blocks if b["type"] == "actions") == 1
 
 
 def test_slack_escapes_mrkdwn_control_characters() -> None:
     diagnosis = make_diagnosis(findings=[oom_finding(excerpt="<!here> a & b `x`")], root_causes=[])
 
-    texts = " ".join(block_text(block) for block in render_slack_blocks(diagnosis))
+    texts = " ".join(block_text(block) for block in render_slack_thread_blocks(diagnosis))
 
     assert "<!here>" not in texts
     assert "`&lt;!here&gt; a &amp; b 'x'`" in texts
@@ -246,9 +270,10 @@ def test_slack_escapes_mrkdwn_control_characters() -> None:
 
 def test_slack_blocks_respect_limits_for_a_huge_diagnosis() -> None:
     blocks = render_slack_blocks(huge_diagnosis())
+    thread = render_slack_thread_blocks(huge_diagnosis())
 
-    assert len(blocks) <= 50
-    for block in blocks:
+    assert len(blocks) <= 50 and len(thread) <= 50
+    for block in [*blocks, *thread]:
         parsed = Block.parse(block)
         assert parsed is not None
         parsed.validate_json()
@@ -262,27 +287,43 @@ def test_slack_blocks_respect_limits_for_a_huge_diagnosis() -> None:
             assert all(len(button["text"]["text"]) <= 75 for button in block["elements"])
     assert any(block_text(block).endswith("…") for block in blocks if block["type"] == "section")
     contexts = [block["elements"][0]["text"] for block in blocks if block["type"] == "context"]
-    assert any("more finding" in text for text in contexts)
+    assert any("79 more findings" in text and "in the thread" in text for text in contexts)
     assert any("15 more automated fixes" in text for text in contexts)
 
 
-def test_slack_block_budget_holds_when_every_finding_is_wanted(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_slack_thread_budget_holds_when_every_finding_is_wanted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(slack, "KEY_FINDINGS_MAX", 1000)
 
-    blocks = render_slack_blocks(huge_diagnosis())
+    thread = render_slack_thread_blocks(huge_diagnosis())
 
-    assert len(blocks) == 50
-    assert blocks[-1]["type"] == "context"  # the note about automated fixes without a button
-    assert any(block["type"] == "actions" for block in blocks)
-    notes = [block["elements"][0]["text"] for block in blocks if block["type"] == "context"]
-    assert any("more findings in the full report" in note for note in notes)
+    assert len(thread) == 50
+    notes = [block["elements"][0]["text"] for block in thread if block["type"] == "context"]
+    assert any("more findings: `triage check" in note for note in notes)
 
 
-def test_slack_blocks_of_an_empty_diagnosis() -> None:
-    blocks = render_slack_blocks(empty_diagnosis())
+def test_slack_no_findings_only_when_every_source_answered() -> None:
+    read = [SourceReport("redis", "redis", "ok", "40 facts")]
+    failed = [SourceReport("redis", "redis", "error", "redis://127.0.0.1:6399: connection refused")]
+    mixed = [*read, SourceReport("prometheus", "prometheus", "error", "timed out")]
 
-    assert block_text(blocks[0]) == "unknown service: no findings"
-    assert all(block["type"] != "actions" for block in blocks)
+    def head(sources: list[SourceReport]) -> list[str]:
+        blocks = render_slack_blocks(make_diagnosis(root_causes=[], findings=[], sources=sources))
+        return [block_text(block) for block in blocks]
+
+    assert head(read)[0] == "web: no findings"
+    assert not any("Coverage" in text for text in head(read))
+    assert head(failed)[0] == "web: nothing could be read"
+    assert "redis (redis://127.0.0.1:6399: connection refused)" in head(failed)[2]
+    assert head(mixed)[0] == "web: nothing found in what could be read"
+    assert "not read: prometheus (timed out)" in head(mixed)[2]
+    assert block_text(render_slack_blocks(empty_diagnosis())[0]) == "unknown service: nothing could be read"
+
+
+def test_slack_header_of_an_alert_shows_the_alert_severity() -> None:
+    diagnosis = make_diagnosis(findings=[replace(oom_finding(), severity="warning")])
+
+    assert block_text(render_slack_blocks(diagnosis)[0]) == "🟠 web: warning"
+    assert block_text(render_slack_blocks(diagnosis, alert_severity="critical")[0]) == "🔴 web: critical"
 
 
 def test_slack_text_fallback_has_the_essentials() -> None:
@@ -411,3 +452,121 @@ def test_chart_file_names_are_safe_slugs(tmp_path: Path, pod: str) -> None:
     assert path.parent == tmp_path
     assert path.name.startswith("memory-web-")
     assert all(ch.isalnum() or ch in "-_." for ch in path.name)
+
+
+# -- issue 11: charts worth opening ----------------------------------------------------------------
+
+
+def pod_level_series(values_mib: list[float], pod: str = POD) -> Fact:
+    points = tuple((T0 + 60 * i, v * MIB) for i, v in enumerate(values_mib))
+    series = Series("container_memory_working_set_bytes", (("pod", pod), ("container", "")), points)
+    return Fact("metric", Subject(pod=pod), series, Source("test", "ref", "excerpt"), series.name)
+
+
+def container_fact(container: str, kind: FactKind, value: FactValue) -> Fact:
+    return Fact(kind, Subject(pod=POD, container=container), value, Source("test", "ref", "excerpt"))
+
+
+def test_a_pod_level_series_of_a_one_container_pod_joins_its_container_chart() -> None:
+    evidence = Evidence(
+        [
+            memory_series([200.0, 300.0]),
+            pod_level_series([210.0, 310.0]),
+            fact("container.memory_limit", 512.0 * MIB),
+        ]
+    )
+
+    charts = collect_memory_charts(evidence)
+
+    assert len(charts) == 1
+    assert charts[0].key.container == CONTAINER and len(charts[0].lines) == 2
+    assert charts[0].limit == 512.0 * MIB
+
+
+def test_a_pod_level_chart_gets_the_sum_of_its_containers_limits() -> None:
+    evidence = Evidence(
+        [
+            pod_level_series([210.0, 310.0]),
+            container_fact("app", "container.memory_limit", 512.0 * MIB),
+            container_fact("statsd", "container.memory_limit", 64.0 * MIB),
+        ]
+    )
+
+    (chart,) = collect_memory_charts(evidence)
+
+    assert chart.key.container is None
+    assert chart.limit == 576.0 * MIB
+
+
+def test_no_pod_limit_when_one_container_has_none() -> None:
+    evidence = Evidence(
+        [
+            pod_level_series([210.0, 310.0]),
+            container_fact("app", "container.memory_limit", 512.0 * MIB),
+            container_fact("statsd", "container.image", "statsd/statsd:v0.10"),
+        ]
+    )
+
+    (chart,) = collect_memory_charts(evidence)
+
+    assert chart.limit is None
+
+
+def _legend_labels(chart: Any) -> list[str]:
+    import matplotlib.pyplot as plt
+
+    from bot.render.charts import _plot
+
+    figure, axes = plt.subplots()
+    try:
+        _plot(chart, axes)
+        return [text.get_text() for text in axes.get_legend().get_texts()]
+    finally:
+        plt.close(figure)
+
+
+def test_a_request_equal_to_the_limit_is_named_with_it_and_a_lower_one_drawn_apart() -> None:
+    equal = Evidence(
+        [
+            memory_series([200.0, 300.0]),
+            fact("container.memory_limit", 512.0 * MIB),
+            fact("container.memory_request", 512.0 * MIB),
+        ]
+    )
+    lower = Evidence(
+        [
+            memory_series([200.0, 300.0]),
+            fact("container.memory_limit", 512.0 * MIB),
+            fact("container.memory_request", 256.0 * MIB),
+        ]
+    )
+
+    assert "limit = request 512 MiB" in _legend_labels(collect_memory_charts(equal)[0])
+    labels = _legend_labels(collect_memory_charts(lower)[0])
+    assert "limit 512 MiB" in labels and "request 256 MiB" in labels
+
+
+def test_charts_say_when_there_is_nothing_to_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Reason: OOMKilled\n"))
+    main(["diagnose", "-", "--json", "--charts", str(tmp_path / "charts")])
+
+    assert "nothing to plot" in capsys.readouterr().err
+    assert not (tmp_path / "charts").exists()
+
+
+def test_refusals_keep_real_mentions_and_nothing_else() -> None:
+    from bot.remediation.flow import Outcome
+    from bot.slack.remediation_actions import _outcome_text
+
+    text = "<@U0RANDOM> is not an approver for session-cache (approvers: <@U0ALICE1>, <!subteam^S0SRE01>)"
+    shown = slack.mrkdwn_escape_keeping_mentions(text + " <!channel> <https://evil.example|x> <@U0X>")
+
+    assert shown.startswith("<@U0RANDOM> is not an approver")
+    assert "<@U0ALICE1>" in shown and "<!subteam^S0SRE01>" in shown
+    assert "&lt;!channel&gt;" in shown and "&lt;https://evil.example|x&gt;" in shown
+    assert "&lt;@U0X&gt;" in shown  # not an id Slack hands out: shown as text
+    assert _outcome_text(Outcome("refused", text, None, "not_allowed")).count("<@U0RANDOM>") == 1

@@ -743,7 +743,8 @@ class RemediationFlow:
     ) -> tuple[bool, list[str]]:
         target = proposal.target
         if isinstance(target, RedisTarget):
-            current = self.redis_changer.read(self._redis_url(target.service), applied.redis_config)
+            url = self._redis_url(target.service)
+            current = self.redis_changer.read(url, applied.redis_config)
             moved = [
                 f"{n} is {current.get(n)}, not {v}"
                 for n, v in applied.redis_config.items()
@@ -751,7 +752,10 @@ class RemediationFlow:
             ]
             if moved:
                 return False, [*moved, "a restart or another CONFIG SET changed it: persist it in the chart"]
-            return True, [f"Redis runs with {n} {v}" for n, v in applied.redis_config.items()]
+            if proposal.rollback_of:  # putting old values back: that they hold is the whole effect
+                return True, [f"Redis runs with {n} {v}" for n, v in applied.redis_config.items()]
+            held, effect = self.redis_changer.effect(url, applied.redis_config)
+            return held, [*(f"Redis runs with {n} {v}" for n, v in applied.redis_config.items()), *effect]
         if isinstance(target, AlertTarget):
             if not applied.silence_id or self.silences is None:
                 return True, ["the silence was expired"]

@@ -9,6 +9,7 @@ The URL (which may hold a password) is only ever passed in, from the catalog, ne
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 
 import redis
@@ -73,6 +74,53 @@ class RedisChanger:
                 before_write(before)
             _config_set(client, values, before)
             return before, _config_get(client, values)
+
+    def effect(self, url: str, values: Mapping[str, str]) -> tuple[bool, list[str]]:
+        """Whether the change does what it is for, not only whether the value was written.
+
+        A bound (maxmemory, or a policy, which only acts under one): maxmemory is no longer 0, used
+        memory is within it, and a write is accepted (a short-lived `triage:verify:*` key).
+        """
+        if "maxmemory" not in values and "maxmemory-policy" not in values:
+            return True, []
+        with self.client_factory(url) as client:
+            try:
+                memory = client.info("memory")
+            except redis.RedisError as error:
+                raise RedisChangeError("unreachable", f"cannot read INFO memory: {error}") from None
+            maxmemory = int(memory.get("maxmemory", 0) or 0)
+            used = int(memory.get("used_memory", 0) or 0)
+            if maxmemory == 0:
+                return False, ["maxmemory is 0: Redis's memory is not bounded, no policy evicts anything"]
+            lines = [f"maxmemory is {_mb(maxmemory)} (no longer 0)"]
+            bounded = used <= maxmemory
+            lines.append(
+                f"used memory {_mb(used)} is within maxmemory {_mb(maxmemory)}"
+                if bounded
+                else f"used memory {_mb(used)} is above maxmemory {_mb(maxmemory)}"
+            )
+            accepted, written = _probe_write(client)
+            lines.append(written)
+            return bounded and accepted, lines
+
+
+def _probe_write(client: redis.Redis) -> tuple[bool, str]:
+    """One small write that expires by itself: does Redis take writes under its new bound?"""
+    key = f"triage:verify:{uuid.uuid4().hex}"
+    try:
+        client.set(key, b"1", px=10_000)
+        client.delete(key)
+    except redis.ResponseError as error:
+        if "NOPERM" in str(error) or "NOAUTH" in str(error):
+            return True, f"a test write could not be tried ({error}); writes not checked"
+        return False, f"a test write was refused: {error}"
+    except redis.RedisError as error:
+        return False, f"a test write failed: {error}"
+    return True, "a test write was accepted"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.1f}mb"
 
 
 def commands(values: Mapping[str, str]) -> list[str]:

@@ -149,7 +149,42 @@ def _group_memory_series(evidence: Evidence, service: str | None) -> list[Memory
             continue
         chart = charts.setdefault(key, MemoryChart(key))
         chart.lines.append(MemoryLine(series.name, _line_label(series, chart.lines), points))
+    return _one_per_container(charts)
+
+
+def _one_per_container(charts: dict[ChartKey, MemoryChart]) -> list[MemoryChart]:
+    """A pod-level chart (cgroup of the whole pod) repeats its one container's: keep the container's.
+
+    Its lines join the chart of the pod's only container; with several containers it stays, as the
+    pod's total. Instance charts (an exporter's Redis without pod labels) join the only container
+    chart there is, which is the one Redis they describe.
+    """
+    by_pod: dict[str | None, list[ChartKey]] = {}
+    for key in charts:
+        if key.container is not None:
+            by_pod.setdefault(key.pod, []).append(key)
+    containers = [key for key in charts if key.container is not None]
+    for key in list(charts):
+        target: ChartKey | None = None
+        if key.pod is not None and key.container is None and len(by_pod.get(key.pod, [])) == 1:
+            target = by_pod[key.pod][0]
+        elif not key.names_a_container() and len(containers) == 1:
+            target = containers[0]
+        if target is not None:
+            for line in charts.pop(key).lines:
+                charts[target].lines.append(
+                    MemoryLine(line.metric, _merged_label(line, charts[target].lines), line.points)
+                )
     return list(charts.values())
+
+
+def _merged_label(line: MemoryLine, earlier: list[MemoryLine]) -> str:
+    taken = {existing.label for existing in earlier}
+    label, number = line.label, 1
+    while label in taken:
+        number += 1
+        label = f"{line.label} #{number}"
+    return label
 
 
 def _line_label(series: Series, earlier: list[MemoryLine]) -> str:
@@ -170,6 +205,8 @@ def _complete_chart(evidence: Evidence, chart: MemoryChart) -> MemoryChart:
     chart.limit = _memory_bound(evidence, chart.key, "container.memory_limit", KUBE_LIMITS_SERIES)
     if chart.limit is None:
         chart.limit = _spec_limit(evidence, chart.key)
+    if chart.limit is None and chart.key.pod is not None and chart.key.container is None:
+        chart.limit = _pod_limit(evidence, chart.key.pod)
     chart.request = _memory_bound(evidence, chart.key, "container.memory_request", KUBE_REQUESTS_SERIES)
     chart.oom_kills = _oom_kill_times(evidence, chart)
     chart.oom_drops = _oom_drop_times(chart)
@@ -210,6 +247,33 @@ def _memory_bound(evidence: Evidence, key: ChartKey, fact_kind: FactKind, series
 def _same_container(series: Series, key: ChartKey) -> bool:
     container = _clean(series.label("container"))
     return container is None or key.container is None or container == key.container
+
+
+def _pod_limit(evidence: Evidence, pod: str) -> float | None:
+    """A whole pod's memory limit: its containers' limits added up (every container must have one)."""
+    limits: dict[str, float] = {}
+    containers: set[str] = set()
+    for fact in evidence.facts:
+        if fact.subject.pod != pod or not fact.subject.container:
+            continue
+        if fact.kind in ("container.image", "container.state", "container.memory_limit"):
+            containers.add(fact.subject.container)
+        if fact.kind == "container.memory_limit" and (value := _positive_number(fact.value)) is not None:
+            limits[fact.subject.container] = value
+    for _, series in _series_facts(evidence):
+        container = _clean(series.label("container"))
+        if (
+            series.name == KUBE_LIMITS_SERIES
+            and series.label("resource") == "memory"
+            and series.label("pod") == pod
+            and container
+            and (value := _positive_number(series.last)) is not None
+        ):
+            containers.add(container)
+            limits.setdefault(container, value)
+    if not limits or set(limits) != containers:
+        return None
+    return sum(limits.values())
 
 
 def _spec_limit(evidence: Evidence, key: ChartKey) -> float | None:
@@ -298,8 +362,12 @@ def _plot(chart: MemoryChart, axes: Axes) -> None:
     for line in chart.lines:
         times = _datetimes(at for at, _ in line.points)
         axes.plot(times, [value / MIB for _, value in line.points], label=line.label)
-    _bound_line(axes, chart.limit, "limit", color="red", linestyle="--")
-    _bound_line(axes, chart.request, "request", color="grey", linestyle=":")
+    if chart.limit is not None and chart.request is not None and chart.request == chart.limit:
+        # A request equal to the limit would hide under it: one line, named for both.
+        _bound_line(axes, chart.limit, "limit = request", color="red", linestyle="--")
+    else:
+        _bound_line(axes, chart.limit, "limit", color="red", linestyle="--")
+        _bound_line(axes, chart.request, "request", color="grey", linestyle=":")
     _mark_times(axes, chart.oom_kills, "OOMKilled (status)", linestyle="-")
     _mark_times(axes, chart.oom_drops, "OOM kill (drop near limit)", linestyle="-.")
     axes.set_xlabel("time (UTC)")

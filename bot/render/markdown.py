@@ -53,7 +53,16 @@ def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
 
 
 def _header(diagnosis: Diagnosis) -> str:
-    return f"# Triage: {diagnosis.service or 'unknown service'}\n\n{diagnosis.summary or 'No summary.'}"
+    header = f"# Triage: {diagnosis.service or 'unknown service'}\n\n{diagnosis.summary or 'No summary.'}"
+    coverage = diagnosis.coverage.line()
+    if coverage:
+        header += f"\n\n> **Coverage:** {_inline(coverage)}"
+    return header
+
+
+def _inline(text: str) -> str:
+    """Prose as itself: no Markdown or HTML read into a source's error message."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", " ".join(text.split()))
 
 
 def _system(diagnosis: Diagnosis) -> str:
@@ -77,7 +86,8 @@ def _root_causes(diagnosis: Diagnosis) -> str:
 
 def _findings(diagnosis: Diagnosis) -> str:
     if not diagnosis.findings:
-        return "## Findings\n\n_No findings._"
+        complete = diagnosis.coverage.state == "complete"
+        return "## Findings\n\n" + ("_No findings._" if complete else "_No findings in what could be read._")
     return "## Findings\n\n" + "\n\n".join(_finding(finding) for finding in diagnosis.findings)
 
 

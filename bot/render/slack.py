@@ -33,6 +33,7 @@ ACTIONS_ELEMENTS_MAX = 25
 
 # Our own limits, to keep the message readable on a phone.
 KEY_FINDINGS_MAX = 8
+TOP_EXCERPTS = 3
 EVIDENCE_PER_FINDING = 2
 EVIDENCE_EXCERPT_CHARS = 150
 DETAIL_CHARS = 300
@@ -43,18 +44,42 @@ SEVERITY_EMOJI: dict[str, str] = {"critical": "🔴", "warning": "🟠", "info":
 
 
 def render_slack_blocks(
-    diagnosis: Diagnosis, proposal_ids: dict[int, str] | None = None
+    diagnosis: Diagnosis, proposal_ids: dict[int, str] | None = None, alert_severity: str | None = None
 ) -> list[dict[str, Any]]:
-    """Block Kit blocks for the diagnosis, validated against Slack's limits.
+    """The top-level message, read in ten seconds: summary, coverage, the top root cause with its
+    strongest excerpts, and one button per fix; the rest goes to the thread (`render_slack_thread_blocks`).
 
-    `proposal_ids` maps an index of `diagnosis.remediations` to the id of the
-    stored proposal its button should carry; only those get a button. Without it
-    (a preview outside Slack), every automated fix gets one, valued `"<remediation id>:<index>"`.
+    `proposal_ids` maps an index of `diagnosis.remediations` to the id of the stored proposal its
+    button carries; a fix without one is not shown at all. Without it (a preview outside Slack),
+    every automated fix gets one, valued `"<remediation id>:<index>"`. `alert_severity` is the
+    severity of the alert the diagnosis answers, shown in the header instead of the findings' worst.
     """
-    head: list[Block] = [_header_block(diagnosis), _summary_block(diagnosis), _root_cause_block(diagnosis)]
-    tail: list[Block] = [*_checks_blocks(diagnosis), *_remediation_blocks(diagnosis, proposal_ids)]
-    evidence = _evidence_blocks(diagnosis, budget=MAX_BLOCKS - len(head) - len(tail))
-    return validated_blocks([*head, *evidence, *tail])
+    blocks: list[Block] = [_header_block(diagnosis, alert_severity), _summary_block(diagnosis)]
+    coverage = _coverage_block(diagnosis)
+    if coverage is not None:
+        blocks.append(coverage)
+    top = _top_root_cause_block(diagnosis)
+    if top is not None:
+        blocks.append(top)
+    blocks.extend(_button_blocks(diagnosis, proposal_ids))
+    more = _thread_note(diagnosis)
+    if more:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+    return validated_blocks(blocks)
+
+
+def render_slack_thread_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
+    """The reply under the message: the other root causes and findings with their evidence,
+    what to check first, the manual steps and every source with its status."""
+    tail: list[Block] = [*_checks_blocks(diagnosis), *_manual_blocks(diagnosis), *_sources_blocks(diagnosis)]
+    evidence = _evidence_blocks(diagnosis, budget=MAX_BLOCKS - len(tail))
+    return validated_blocks([*evidence, *tail])
+
+
+def thread_findings(diagnosis: Diagnosis) -> list[Finding]:
+    """The findings the thread details: all but the top root cause shown in the message."""
+    findings = _key_findings(diagnosis)
+    return findings[1:] if diagnosis.root_causes else findings
 
 
 def validated_blocks(blocks: list[Block]) -> list[dict[str, Any]]:
@@ -68,6 +93,8 @@ def validated_blocks(blocks: list[Block]) -> list[dict[str, Any]]:
 def render_slack_text(diagnosis: Diagnosis) -> str:
     """A plain-text version: the notification text, and the fallback when Slack rejects the blocks."""
     lines = [f"{_headline(diagnosis)} — {_one_line(diagnosis.summary or 'No summary.')}"]
+    if diagnosis.coverage.line():
+        lines.append(f"Coverage: {diagnosis.coverage.line()}")
     for finding in _root_cause_findings(diagnosis):
         lines.append(f"Root cause: {finding.title} ({finding.confidence:.0%})")
     if diagnosis.checks:
@@ -98,6 +125,15 @@ def _one_line(text: str) -> str:
 def mrkdwn_escape(text: str) -> str:
     """Text shown as itself in mrkdwn: no `<!channel>`, `<@U…>` or link can be smuggled in."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MENTION = re.compile(r"&lt;(@[UW][A-Z0-9]{6,}|!subteam\^S[A-Z0-9]{6,})&gt;")
+
+
+def mrkdwn_escape_keeping_mentions(text: str) -> str:
+    """Escaped like `mrkdwn_escape`, except mentions of a user or user group (`<@U0ALICE1>`,
+    `<!subteam^S0SRE01>`), which stay real mentions; `<!channel>`, `<!here>` and links never do."""
+    return _MENTION.sub(r"<\1>", mrkdwn_escape(text))
 
 
 def _mrkdwn_code(text: str) -> str:
@@ -131,16 +167,31 @@ def _mrkdwn_section(lines: list[str]) -> SectionBlock:
 # -- blocks --------------------------------------------------------------------------------------
 
 
-def _headline(diagnosis: Diagnosis) -> str:
-    severity = worst_severity(diagnosis)
+def _headline(diagnosis: Diagnosis, alert_severity: str | None = None) -> str:
     service = diagnosis.service or "unknown service"
+    coverage = diagnosis.coverage
+    severity = (alert_severity or "").lower() or worst_severity(diagnosis)
     if severity is None:
+        if coverage.state == "nothing":
+            return f"{service}: nothing could be read"
+        if coverage.failed:
+            return f"{service}: nothing found in what could be read"
         return f"{service}: no findings"
-    return f"{SEVERITY_EMOJI.get(severity, '')} {service}: {severity}".strip()
+    partial = " (partial)" if coverage.failed else ""
+    return f"{SEVERITY_EMOJI.get(severity, '🟣')} {service}: {severity}{partial}".strip()
 
 
-def _header_block(diagnosis: Diagnosis) -> HeaderBlock:
-    return HeaderBlock(text=PlainTextObject(text=truncate(_headline(diagnosis), HEADER_TEXT_MAX)))
+def _header_block(diagnosis: Diagnosis, alert_severity: str | None = None) -> HeaderBlock:
+    return HeaderBlock(
+        text=PlainTextObject(text=truncate(_headline(diagnosis, alert_severity), HEADER_TEXT_MAX))
+    )
+
+
+def _coverage_block(diagnosis: Diagnosis) -> SectionBlock | None:
+    line = diagnosis.coverage.line()
+    if not line:
+        return None
+    return _mrkdwn_section([f"⚠️ *Coverage:* {mrkdwn_escape(line)}"])
 
 
 def _summary_block(diagnosis: Diagnosis) -> SectionBlock:
@@ -152,16 +203,32 @@ def _root_cause_findings(diagnosis: Diagnosis) -> list[Finding]:
     return [finding for finding in found if finding is not None]
 
 
-def _root_cause_block(diagnosis: Diagnosis) -> SectionBlock:
+def _top_root_cause_block(diagnosis: Diagnosis) -> SectionBlock | None:
     findings = _root_cause_findings(diagnosis)
     if not findings:
-        return _mrkdwn_section(["*Root cause*", "_No root cause identified._"])
-    lines = ["*Root cause*" if len(findings) == 1 else "*Root causes*"]
-    for finding in findings:
-        lines.append(f"• *{mrkdwn_escape(finding.title)}* ({finding.confidence:.0%})")
-        if finding.detail:
-            lines.append(f"   {mrkdwn_escape(truncate(_one_line(finding.detail), DETAIL_CHARS))}")
+        return None
+    top = findings[0]
+    emoji = SEVERITY_EMOJI.get(top.severity, "")
+    lines = [f"*Root cause:* {emoji} *{mrkdwn_escape(top.title)}* ({top.confidence:.0%})"]
+    if top.detail:
+        lines.append(mrkdwn_escape(truncate(_one_line(top.detail), DETAIL_CHARS)))
+    lines.extend(_evidence_line(source) for source in top.evidence[:TOP_EXCERPTS])
     return _mrkdwn_section(lines)
+
+
+def _thread_note(diagnosis: Diagnosis) -> str:
+    """Where the rest is: "and N more" pointing into the thread below."""
+    rest = thread_findings(diagnosis)
+    parts: list[str] = []
+    if rest:
+        parts.append(f"{len(rest)} more finding{'s' if len(rest) != 1 else ''}")
+    if diagnosis.checks:
+        parts.append("what to check first")
+    if any(not r.automated for r in diagnosis.remediations):
+        parts.append("manual steps")
+    if not parts:
+        return ""
+    return "…and " + ", ".join(parts) + " in the thread below 🧵"
 
 
 def _key_findings(diagnosis: Diagnosis) -> list[Finding]:
@@ -180,17 +247,18 @@ def _key_findings(diagnosis: Diagnosis) -> list[Finding]:
 
 def _evidence_blocks(diagnosis: Diagnosis, budget: int) -> list[Block]:
     """A divider and one section per key finding, plus a note about the ones left out."""
-    findings = _key_findings(diagnosis)
-    if not findings or budget < 3:
+    findings = thread_findings(diagnosis)
+    if not findings or budget < 2:
         return []
-    # One block goes to the divider and one is kept for the "more findings" note.
-    shown = findings[: min(KEY_FINDINGS_MAX, budget - 2)]
-    blocks: list[Block] = [DividerBlock()]
+    # One block is kept for the "more findings" note.
+    shown = findings[: min(KEY_FINDINGS_MAX, budget - 1)]
+    blocks: list[Block] = []
     for position, finding in enumerate(shown):
-        blocks.append(_finding_section(finding, title="*Key evidence*" if position == 0 else None))
+        blocks.append(_finding_section(finding, title="*More findings*" if position == 0 else None))
     hidden = len(findings) - len(shown)
     if hidden:
-        note = f"…and {hidden} more finding{'s' if hidden != 1 else ''} in the full report."
+        command = f"`triage check {mrkdwn_escape(diagnosis.service or 'SERVICE')}`"
+        note = f"…and {hidden} more finding{'s' if hidden != 1 else ''}: {command} prints every one."
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     return blocks
 
@@ -223,22 +291,23 @@ def _remediation_summary(remediation: Remediation) -> str:
     return f"{remediation.title} (risk {remediation.risk}, {mode})"
 
 
-def _remediation_blocks(diagnosis: Diagnosis, proposal_ids: dict[int, str] | None) -> list[Block]:
-    if not diagnosis.remediations:
-        return []
-    lines = ["*Proposed fixes*"]
-    lines.extend(f"• {mrkdwn_escape(_remediation_summary(r))}" for r in diagnosis.remediations)
-    blocks: list[Block] = [DividerBlock(), _mrkdwn_section(lines)]
+def _button_blocks(diagnosis: Diagnosis, proposal_ids: dict[int, str] | None) -> list[Block]:
+    """One button per fix that has one; a fix without a button is not shown in the message."""
     ids = proposal_ids
     if ids is None:
-        ids = {i: f"{r.id}:{i}" for i, r in enumerate(diagnosis.remediations) if r.automated}
+        ids = {
+            i: f"{r.id}:{i}"
+            for i, r in enumerate(diagnosis.remediations)
+            if r.automated and not r.params.get("alternative")  # the bot proposes one fix of a kind
+        }
     buttons = [
         _button(index, remediation, ids[index])
         for index, remediation in enumerate(diagnosis.remediations)
         if remediation.automated and index in ids
     ]
-    if buttons:
-        blocks.append(ActionsBlock(elements=buttons[:ACTIONS_ELEMENTS_MAX]))
+    if not buttons:
+        return []
+    blocks: list[Block] = [ActionsBlock(elements=buttons[:ACTIONS_ELEMENTS_MAX])]
     hidden = len(buttons) - ACTIONS_ELEMENTS_MAX
     if hidden > 0:
         note = f"…{hidden} more automated fix{'es' if hidden != 1 else ''} not shown as buttons."
@@ -246,9 +315,49 @@ def _remediation_blocks(diagnosis: Diagnosis, proposal_ids: dict[int, str] | Non
     return blocks
 
 
+def _manual_blocks(diagnosis: Diagnosis) -> list[Block]:
+    manual = [r for r in diagnosis.remediations if not r.automated]
+    if not manual:
+        return []
+    lines = ["*Manual steps*"]
+    lines.extend(f"• {mrkdwn_escape(_remediation_summary(r))}" for r in manual)
+    return [DividerBlock(), _mrkdwn_section(lines)]
+
+
+def _sources_blocks(diagnosis: Diagnosis) -> list[Block]:
+    if not diagnosis.sources:
+        return []
+    lines = ["*Sources*"]
+    lines.extend(
+        f"• {mrkdwn_escape(s.name)}: {s.status} — {mrkdwn_escape(truncate(_one_line(s.detail), 200))}"
+        for s in diagnosis.sources
+    )
+    return [DividerBlock(), _mrkdwn_section(lines)]
+
+
+def button_label(remediation: Remediation) -> str:
+    """What the button opens: a preview of the change, named by what it changes."""
+    params = remediation.params
+    short = {
+        "raise-memory-limit": f"raise memory limit to {params.get('to')}",
+        "set-redis-maxmemory": f"set maxmemory {params.get('maxmemory')}",
+        "set-redis-eviction-policy": f"set maxmemory-policy {params.get('policy')}",
+        "raise-cpu-limit": f"raise CPU limit to {params.get('to')}",
+        "raise-redis-maxclients": f"raise maxclients to {params.get('to')}",
+        "rollback-image": f"roll back to {params.get('to')}",
+    }.get(remediation.id)
+    if short is None or "None" in short:
+        short = remediation.title[:1].lower() + remediation.title[1:]
+    elif remediation.params.get("after") == "raise-memory-limit":
+        short += " after the raise"
+    if remediation.risk == "high":
+        short += " (high risk)"
+    return truncate(f"Preview: {_one_line(short)}", BUTTON_TEXT_MAX)
+
+
 def _button(index: int, remediation: Remediation, proposal_id: str) -> ButtonElement:
     return ButtonElement(
-        text=PlainTextObject(text=truncate(f"Apply: {_one_line(remediation.title)}", BUTTON_TEXT_MAX)),
+        text=PlainTextObject(text=button_label(remediation)),
         action_id=f"remediation:{index}",
         value=proposal_id,
         style="danger" if remediation.risk == "high" else None,

@@ -22,6 +22,7 @@ STATUS_STYLES: dict[str, str] = {"ok": "green", "partial": "yellow", "skipped": 
 def render_terminal(diagnosis: Diagnosis, console: Console) -> None:
     """Print the whole report: header, system, root causes, findings, fixes, checks, sources."""
     console.print(_header(diagnosis))
+    _print_coverage(diagnosis, console)
     _print_system(diagnosis, console)
     _print_root_causes(diagnosis, console)
     _print_findings(diagnosis, console)
@@ -43,6 +44,16 @@ def format_params(params: dict[str, Any]) -> str:
 def _header(diagnosis: Diagnosis) -> Panel:
     title = Text(f"Triage: {diagnosis.service or 'unknown service'}", style="bold")
     return Panel(Text(diagnosis.summary or "No summary."), title=title, title_align="left")
+
+
+def _print_coverage(diagnosis: Diagnosis, console: Console) -> None:
+    """What could not be read, right under the summary, whenever anything is missing."""
+    coverage = diagnosis.coverage
+    line = coverage.line()
+    if not line:
+        return
+    style = "yellow" if coverage.state == "complete" else "bold red"
+    console.print(Panel(Text(line, style=style), title=Text("Coverage", style="bold"), title_align="left"))
 
 
 def _section(console: Console, title: str) -> None:
@@ -81,7 +92,8 @@ def _print_root_causes(diagnosis: Diagnosis, console: Console) -> None:
 def _print_findings(diagnosis: Diagnosis, console: Console) -> None:
     _section(console, "Findings")
     if not diagnosis.findings:
-        console.print(Text("No findings.", style="dim"))
+        complete = diagnosis.coverage.state == "complete"
+        console.print(Text("No findings." if complete else "No findings in what could be read.", style="dim"))
         return
     for finding in diagnosis.findings:
         console.print(_finding(finding))

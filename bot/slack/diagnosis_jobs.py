@@ -29,7 +29,7 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence, SourceReport
 from bot.render.charts import write_memory_charts
-from bot.render.slack import render_slack_blocks, render_slack_text
+from bot.render.slack import render_slack_blocks, render_slack_text, render_slack_thread_blocks
 from bot.server.foreground import Foreground
 from bot.server.metrics import BotMetrics
 from bot.slack.alert_messages import mention
@@ -204,7 +204,8 @@ class DiagnosisJobs:
                 proposal_ids = self._make_proposals(diagnosis, evidence, request, request.thread_ts or "")
             except Exception:
                 log.exception("could not store the proposals of %s; posting without buttons", request.service)
-        blocks = render_slack_blocks(diagnosis, proposal_ids)
+        severity = (request.alert_labels or {}).get("severity")
+        blocks = render_slack_blocks(diagnosis, proposal_ids, alert_severity=severity)
         footer = _footer(request)
         if footer and len(blocks) < 50:
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]).to_dict())
@@ -219,8 +220,19 @@ class DiagnosisJobs:
             raise
         outcome = "partial" if _failed_sources(evidence) else "ok"
         self._metrics.diagnoses.labels(request.trigger, outcome).inc()
+        self._post_thread(request, diagnosis, request.thread_ts or ts)
         self._upload_charts(request, evidence, request.thread_ts or ts, shared)
         return PostedDiagnosis(request.channel, ts, diagnosis)
+
+    def _post_thread(self, request: DiagnosisRequest, diagnosis: Diagnosis, thread_ts: str) -> None:
+        """Everything the message leaves out (more findings, checks, manual steps, sources) in its thread."""
+        blocks = render_slack_thread_blocks(diagnosis)
+        if not blocks:
+            return
+        try:
+            self._poster.post(request.channel, f"More on {request.service}", blocks, thread_ts=thread_ts)
+        except SlackApiError as error:
+            log.error("thread reply for %s refused: %s", request.service, error.response.get("error"))
 
     def _upload_charts(
         self, request: DiagnosisRequest, evidence: Evidence, thread_ts: str, shared: _Shared

@@ -41,7 +41,13 @@ from bot.remediation.flow import (
     RemediationFlow,
     RemediationRefused,
 )
-from bot.render.slack import SECTION_TEXT_MAX, mrkdwn_escape, truncate, validated_blocks
+from bot.render.slack import (
+    SECTION_TEXT_MAX,
+    mrkdwn_escape,
+    mrkdwn_escape_keeping_mentions,
+    truncate,
+    validated_blocks,
+)
 from bot.settings import Catalog
 from bot.slack.alert_messages import format_duration, mention
 from bot.slack.diagnosis_jobs import DiagnosisRequest
@@ -233,7 +239,9 @@ class RemediationActions:
 
     def _tell(self, click: _Click, outcome: Outcome) -> None:
         if outcome.status == "refused":
-            self._poster.ephemeral(click.channel, click.user, f"Not done: {mrkdwn_escape(outcome.message)}")
+            self._poster.ephemeral(
+                click.channel, click.user, f"Not done: {mrkdwn_escape_keeping_mentions(outcome.message)}"
+            )
             if outcome.reason == "stale" and outcome.proposal is not None:
                 self._poster.post(
                     click.channel,
@@ -386,7 +394,7 @@ def _outcome_text(outcome: Outcome, user: str | None = None) -> str:
         "verify_failed": "❌",
         "failed": "❌",
     }
-    head = f"{icon.get(outcome.status, '•')} {mrkdwn_escape(outcome.message)}"
+    head = f"{icon.get(outcome.status, '•')} {mrkdwn_escape_keeping_mentions(outcome.message)}"
     if user and outcome.status in ("applied", "waiting", "rejected"):
         head += f" (by <@{user}>)"
     if outcome.lines:

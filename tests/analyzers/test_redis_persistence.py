@@ -29,9 +29,18 @@ def test_a_session_store_without_snapshots_or_aof_is_a_warning() -> None:
     )
     finding = only(pasted.run(redis_persistence.analyze, "session-store"), "redis-persistence-disabled")
     assert finding.severity == "warning"
-    assert "this session store restarts often" in finding.detail
-    assert [s.excerpt.splitlines()[0] for s in finding.evidence] == ['1) "save"', '1) "appendonly"']
+    assert "this session store has restarted 23 times" in finding.detail
+    excerpts = [s.excerpt.splitlines()[0] for s in finding.evidence]
+    assert excerpts[:2] == ['1) "save"', '1) "appendonly"']
+    assert "23 (4m ago)" in excerpts[2]  # the restarts the sentence states, cited
     pasted.assert_cited(finding)
+
+
+def test_no_restart_in_the_evidence_no_sentence_about_restarts() -> None:
+    pasted = incident(config_get("session-store-0", save="", appendonly="no"))
+    finding = only(pasted.run(redis_persistence.analyze, "session-store"), "redis-persistence-disabled")
+    assert finding.severity == "warning"  # a session store: the sentence would be said if it were true
+    assert "restart" not in finding.detail.replace("every restart starts Redis empty", "")
 
 
 def test_declared_configuration_and_chart_value_are_cited() -> None:

@@ -75,7 +75,8 @@ BULLMQ_CLIENT_LOG = """
 
 
 def remediation(diagnosis: Diagnosis, remediation_id: str) -> Remediation:
-    found = [r for r in diagnosis.remediations if r.id == remediation_id]
+    """The one fix of that id the plan offers (an "Or, ..." alternative aside)."""
+    found = [r for r in diagnosis.remediations if r.id == remediation_id and not r.params.get("alternative")]
     assert len(found) == 1, [r.id for r in diagnosis.remediations]
     return found[0]
 
@@ -110,7 +111,8 @@ def test_a_session_store_whose_keys_all_expire_evicts_volatile_keys_first() -> N
     keyspace = info("session-store-0", "# Keyspace", "db0:keys=48000,expires=48000")
     diagnosis = incident(SESSION_STORE_OOM_64MI_FORK_FAILURES, keyspace).diagnose("session-store")
     assert remediation(diagnosis, "set-redis-maxmemory").params["policy"] == "volatile-lru"
-    assert remediation(diagnosis, "set-redis-eviction-policy").params["policy"] == "volatile-lru"
+    # maxmemory is 0: a policy alone would evict nothing; the maxmemory fix sets it with the bound
+    assert "set-redis-eviction-policy" not in remediation_ids(diagnosis)
 
 
 def test_a_full_queue_redis_gets_a_higher_maxmemory_under_its_4gi_limit_and_keeps_noeviction() -> None:
@@ -214,3 +216,77 @@ def test_a_failed_fork_next_to_the_overcommit_warning_suggests_overcommit() -> N
         """
     ).diagnose("session-store")
     assert {"set-vm-overcommit", "disable-redis-background-save"} <= set(remediation_ids(diagnosis))
+
+
+# -- issue 11: fixes as a plan that works -------------------------------------------------------------
+REDIS_UNBOUNDED_NO_LIMIT = info(
+    "session-store-0",
+    "# Memory",
+    "used_memory:1500000",
+    "used_memory_peak:2400000",
+    "maxmemory:0",
+    "maxmemory_policy:noeviction",
+    "total_system_memory:8589934592",
+    "# Keyspace",
+    "db0:keys=3000,expires=0,avg_ttl=0",
+)
+
+
+def test_the_seed_plan_raises_the_limit_first_then_bounds_redis_within_the_new_limit() -> None:
+    diagnosis = incident(SESSION_STORE_OOM_64MI_FORK_FAILURES).diagnose("session-store")
+
+    ids = remediation_ids(diagnosis)
+    raise_limit = remediation(diagnosis, "raise-memory-limit")
+    maxmemory = remediation(diagnosis, "set-redis-maxmemory")
+    new_limit = k8s_bytes(raise_limit.params["to"])
+    assert ids.index("raise-memory-limit") < ids.index("set-redis-maxmemory")
+    assert maxmemory.params["after"] == "raise-memory-limit"
+    assert maxmemory.params["bytes"] == (0.7 * new_limit) // MI * MI  # a share of the NEW limit
+    assert maxmemory.params["bytes"] >= 58982400  # holds the data Redis has now: evicts nothing
+    assert maxmemory.risk == "low"
+
+
+def test_a_maxmemory_below_the_data_redis_holds_is_never_offered_as_harmless() -> None:
+    diagnosis = incident(SESSION_STORE_OOM_64MI_FORK_FAILURES).diagnose("session-store")
+
+    below = [
+        r
+        for r in diagnosis.remediations
+        if r.id == "set-redis-maxmemory" and int(str(r.params["bytes"])) < 58982400
+    ]
+    assert below, "the alternative within today's limit is on offer"
+    for fix in below:
+        assert fix.risk == "high"
+        assert "below the 56mb Redis holds now" in fix.title
+        assert "evicts about 12mb at once" in fix.detail
+    primary = [r for r in diagnosis.remediations if r.automated]
+    assert primary.index(below[0]) > primary.index(remediation(diagnosis, "set-redis-maxmemory"))
+
+
+def test_no_eviction_policy_fix_alone_while_maxmemory_is_0_and_no_limit_is_known() -> None:
+    diagnosis = incident(REDIS_UNBOUNDED_NO_LIMIT).diagnose("session-store")
+
+    assert "set-redis-eviction-policy" not in remediation_ids(diagnosis)
+    maxmemory = remediation(diagnosis, "set-redis-maxmemory")
+    # peak used memory 2.4 MB + 25%, rounded up to a whole 8 MiB
+    assert maxmemory.params["bytes"] == 8 * MI
+    assert maxmemory.params["maxmemory"] == "8mb"
+    assert "peak used memory" in str(maxmemory.params["rests_on"])
+    assert "no container limit known" in str(maxmemory.params["rests_on"])
+    assert maxmemory.risk == "low"
+
+
+def test_a_maxmemory_from_peak_use_is_capped_by_the_nodes_memory() -> None:
+    big = REDIS_UNBOUNDED_NO_LIMIT.replace("used_memory_peak:2400000", "used_memory_peak:8000000000")
+    diagnosis = incident(big).diagnose("session-store")
+
+    maxmemory = remediation(diagnosis, "set-redis-maxmemory")
+    assert maxmemory.params["bytes"] == 6 * GI  # 75% of the node's 8 GiB
+    assert "node" in str(maxmemory.params["rests_on"])
+
+
+def test_an_eviction_policy_is_still_offered_when_maxmemory_is_set() -> None:
+    full = REDIS_UNBOUNDED_NO_LIMIT.replace("maxmemory:0", "maxmemory:2000000")
+    diagnosis = incident(full, BULLMQ_CLIENT_LOG.replace("thumbnail-worker", "web")).diagnose("session-store")
+
+    assert "set-redis-eviction-policy" in remediation_ids(diagnosis), remediation_ids(diagnosis)

@@ -95,7 +95,14 @@ def test_maxmemory_is_set_verified_and_rolled_back(
     applied = flow.get(proposal.id)
     assert applied is not None and applied.previous is not None
     assert applied.previous.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
-    assert flow.verify(proposal.id).status == "verified"
+    verified = flow.verify(proposal.id)
+    assert verified.status == "verified", verified.lines
+    assert "maxmemory is 48.0mb (no longer 0)" in verified.lines
+    assert any(
+        line.startswith("used memory ") and "within maxmemory 48.0mb" in line for line in verified.lines
+    )
+    assert "a test write was accepted" in verified.lines
+    assert not target_client.keys("triage:verify:*")  # the probe leaves nothing behind
 
     back = flow.rollback(proposal.id, BOB, CHANNEL)
     assert back.change.redis_config == {"maxmemory": "0", "maxmemory-policy": "noeviction"}
@@ -134,7 +141,10 @@ def test_a_change_lost_after_applying_fails_verification(
     outcome = flow.verify(raise_clients.id)
     assert outcome.status == "verify_failed"
     assert "maxclients is 100, not 200" in outcome.lines
-    assert flow.verify(policy.id).status == "verified"
+    # the policy holds, but does nothing while maxmemory is 0: its effect is not verified
+    evicting = flow.verify(policy.id)
+    assert evicting.status == "verify_failed"
+    assert any(line.startswith("maxmemory is 0") for line in evicting.lines), evicting.lines
 
 
 def test_nothing_to_do_is_not_proposed(flow: RemediationFlow, target_client: redis.Redis) -> None:
@@ -273,3 +283,26 @@ def test_a_failure_after_config_set_still_leaves_a_roll_back(
     assert redis6_flow.approve(back.id, ALICE, CHANNEL).status == "applied"
     assert _config(target_client, "maxmemory") == "0"
     assert redis6_flow.get(proposal.id).state == "rolled_back"  # type: ignore[union-attr]
+
+
+def test_a_maxmemory_below_the_data_under_noeviction_is_not_verified(
+    flow: RemediationFlow, target_client: redis.Redis
+) -> None:
+    small = Remediation(
+        "set-redis-maxmemory", "Set maxmemory 1mb", "high", True, {"maxmemory": "1mb", "policy": "noeviction"}
+    )
+    target_client.set("payload", b"x" * (2 * 2**20))  # 2 MB of data: above the 1mb bound
+    try:
+        (proposal,) = _propose(flow, small)
+        assert flow.approve(proposal.id, ALICE, CHANNEL).status == "applied"
+
+        outcome = flow.verify(proposal.id)
+
+        assert outcome.status == "verify_failed"
+        assert any("above maxmemory 1.0mb" in line for line in outcome.lines), outcome.lines
+        assert any(
+            line.startswith("a test write was refused: ") and "maxmemory" in line for line in outcome.lines
+        ), outcome.lines
+    finally:
+        target_client.config_set("maxmemory", "0")
+        target_client.delete("payload")

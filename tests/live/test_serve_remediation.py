@@ -132,8 +132,8 @@ def test_approve_apply_verify_roll_back_through_slack_and_the_audit_tells_it(
     assert "192Mi" not in proposal_id and len(proposal_id) >= 12  # an id, never the change
 
     assert click(bot, "remediation:0", proposal_id, ALICE, diagnosis.ts) == 200
-    wait_for(lambda: slack.thread(CHANNEL, diagnosis.ts), "the preview")
-    preview = slack.thread(CHANNEL, diagnosis.ts)[0]
+    wait_for(lambda: any("Preview" in m.text for m in slack.thread(CHANNEL, diagnosis.ts)), "the preview")
+    preview = next(m for m in slack.thread(CHANNEL, diagnosis.ts) if "Preview" in m.text)
     assert "Preview" in preview.text and "memory" in json.dumps(preview.blocks)
     assert "dryRun=All" in json.dumps(preview.blocks) or "accepts it" in json.dumps(preview.blocks)
 
@@ -250,7 +250,7 @@ def test_an_alert_thread_offers_a_silence_whose_length_the_approver_picks(
             e
             for b in diagnosis.blocks
             for e in b.get("elements", [])
-            if "Silence KubePodOOMKilled" in json.dumps(e.get("text", {}))
+            if "Preview: silence KubePodOOMKilled" in json.dumps(e.get("text", {}))
         )
 
         click(bot, silence_button["action_id"], silence_button["value"], ALICE, diagnosis.ts, parent.ts)
