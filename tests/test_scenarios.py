@@ -94,8 +94,9 @@ def expected_problems(expected: dict[str, Any]) -> list[str]:
     """What is wrong with an expected.json itself (so a typo does not pass silently)."""
     problems = [f"expected.json: unknown key {key!r}" for key in sorted(set(expected) - EXPECTED_KEYS)]
     root = expected.get("root_cause")
-    if not isinstance(root, list) or not root or not all(isinstance(r, str) for r in root):
-        problems.append("expected.json: root_cause must be a non-empty list of ids")
+    # `[null]`: a healthy case, where the right diagnosis names no root cause at all.
+    if not isinstance(root, list) or not root or not all(isinstance(r, str) or r is None for r in root):
+        problems.append("expected.json: root_cause must be a non-empty list of ids (or null for none)")
     for key in ("findings_required", "findings_forbidden", "remediations_forbidden"):
         if not all(isinstance(i, str) for i in expected.get(key, [])):
             problems.append(f"expected.json: {key} must be a list of ids")
