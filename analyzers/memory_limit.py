@@ -17,7 +17,7 @@ from analyzers.evidence import Fact
 from analyzers.jvm_heap import heap_setting
 from analyzers.memory_growth import growing_series
 from analyzers.memory_need import memory_need
-from analyzers.quantity import format_mi, human_bytes
+from analyzers.quantity import GI, MI, format_mi, human_bytes, round_up
 from analyzers.redis_view import RedisView, redis_view
 
 
@@ -28,7 +28,7 @@ def analyze(context: Context) -> list[Finding]:
         return []
     found = _killed_container_limit(context, views) or service_memory_limit(context)
     if found is None:
-        return []
+        return _limit_unknown(context, views, killed)
     limit, limit_fact, view = found
     setting = heap_setting(context)
     if setting and ((setting[0] and setting[0] + 256 * 2**20 > limit) or (setting[1] or 0) >= 85):
@@ -109,3 +109,46 @@ def _killed_container_limit(
             if found:
                 return found[0], found[1], view
     return None
+
+
+def _limit_unknown(context: Context, views: list[ContainerView], killed: list[Fact]) -> list[Finding]:
+    """OOM-killed, and the limit is not in the evidence: propose a raise from what is known, say what is not."""
+    setting = heap_setting(context)
+    if setting or growing_series(context):
+        return []  # the JVM's heap flags or a climb without bound explain it better
+    view = next((v for v in views if recent_oom_kills(context, v)), views[0] if views else None)
+    requests = [
+        (float(f.value), f)
+        for f in context.main("container.memory_request")
+        if isinstance(f.value, float | int)
+    ]
+    request = next(((amount, f) for amount, f in requests if amount > 0), None)
+    label = view.label if view else "The container"
+    detail = f"{label} is OOM-killed at its memory limit, and the limit itself is not in the evidence"
+    cited = [killed[0]]
+    suggested = None
+    if request is not None:
+        amount, request_fact = request
+        # The limit is at least the request; with nothing that measures the need, double it.
+        suggested = round_up(2 * amount, 256 * MI if amount >= GI else 64 * MI)
+        detail += f"; its memory request is {human_bytes(amount)}, so a limit of {format_mi(suggested)} is a first step"
+        cited.append(request_fact)
+    else:
+        detail += "; read it (kubectl get pod -o jsonpath='{..resources.limits.memory}') and double it"
+    detail += ". Nothing else in the evidence (a heap setting, node pressure, a leak) explains the kill."
+    return [
+        finding(
+            "memory-limit-too-low",
+            "critical",
+            "Memory limit too low (the limit is not in the evidence)",
+            detail,
+            0.55,
+            cited,
+            container=view.container if view else None,
+            limit_bytes=None,
+            need=0.0,
+            suggested=suggested,
+            forks=False,
+            fragmentation=1.0,
+        )
+    ]

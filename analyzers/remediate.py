@@ -127,9 +127,22 @@ def _memory_limit(plan: _Plan) -> list[Remediation]:
     finding = plan.by_id.get("memory-limit-too-low")
     if finding is None:
         return []
-    plan.new_limit = float(finding.data["suggested"])
     detail = "Raise limit and request together so the pod keeps its QoS class."
     container = plan.container(finding.data.get("container"))
+    if finding.data.get("limit_bytes") is None:
+        # The limit is not in the evidence: say what the raise rests on, and what to read first.
+        suggested = finding.data.get("suggested")
+        params: dict[str, object] = {"container": container, "from": "unknown"}
+        title = f"Raise the memory limit of {container} (its current limit is not in the evidence)"
+        if suggested:
+            plan.new_limit = float(suggested)
+            params["to"] = format_mi(plan.new_limit)
+            title = (
+                f"Raise the memory limit of {container} to {format_mi(plan.new_limit)} (twice its request)"
+            )
+        detail += " Read the current limit first; the raise must be above it."
+        return [Remediation("raise-memory-limit", title, "medium", False, params, detail)]
+    plan.new_limit = float(finding.data["suggested"])
     return [_raise_memory(container, float(finding.data["limit_bytes"]), plan.new_limit, "low", detail)]
 
 
@@ -260,6 +273,9 @@ def _eviction(plan: _Plan) -> list[Remediation]:
         # it sets the policy with the bound.
         return []
     policy = plan.eviction_policy()
+    running = plan.redis.effective("maxmemory-policy")
+    if running is not None and running.value.strip("\"'") == policy:
+        return []  # it already runs with that policy: switching to it changes nothing
     params: dict[str, object] = {"policy": policy}
     if plan.maxmemory_offered:
         params["after"] = "set-redis-maxmemory"  # a policy does nothing until maxmemory is set

@@ -118,7 +118,7 @@ def test_no_oom_kill_means_no_verdict_on_the_limit() -> None:
     assert pasted.run(memory_limit.analyze, "orders-api") == []
 
 
-def test_an_oom_killed_pod_without_a_known_limit_gives_nothing() -> None:
+def test_an_oom_killed_pod_without_a_known_limit_still_gets_a_raise_that_says_what_is_missing() -> None:
     pasted = incident(
         """
         $ kubectl get pods -n shop
@@ -126,7 +126,29 @@ def test_an_oom_killed_pod_without_a_known_limit_gives_nothing() -> None:
         orders-api-7c9f8d6b5-m4k2p   0/1     OOMKilled   3 (20s ago)   1h
         """
     )
-    assert pasted.run(memory_limit.analyze, "orders-api") == []
+    finding = only(pasted.run(memory_limit.analyze, "orders-api"), "memory-limit-too-low")
+    assert finding.confidence < 0.6 and "the limit itself is not in the evidence" in finding.detail
+    raise_ = next(r for r in pasted.diagnose("orders-api").remediations if r.id == "raise-memory-limit")
+    assert raise_.params["from"] == "unknown" and "to" not in raise_.params
+    assert raise_.automated is False  # nothing to patch to until someone reads the limit
+
+
+def test_with_no_limit_but_a_request_the_raise_starts_from_twice_the_request() -> None:
+    pasted = incident(
+        """
+        $ kubectl describe pod orders-api-7c9f8d6b5-m4k2p -n shop
+        Name:         orders-api-7c9f8d6b5-m4k2p
+        Containers:
+          orders-api:
+            Last State:     Terminated
+              Reason:       OOMKilled
+              Exit Code:    137
+            Requests:
+              memory:  512Mi
+        """
+    )
+    raise_ = next(r for r in pasted.diagnose("orders-api").remediations if r.id == "raise-memory-limit")
+    assert raise_.params["to"] == "1Gi"
 
 
 def test_another_service_oom_killed_does_not_make_our_limit_too_low() -> None:

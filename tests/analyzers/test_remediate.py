@@ -290,3 +290,33 @@ def test_an_eviction_policy_is_still_offered_when_maxmemory_is_set() -> None:
     diagnosis = incident(full, BULLMQ_CLIENT_LOG.replace("thumbnail-worker", "web")).diagnose("session-store")
 
     assert "set-redis-eviction-policy" in remediation_ids(diagnosis), remediation_ids(diagnosis)
+
+
+def test_no_policy_switch_is_offered_to_the_policy_redis_already_runs() -> None:
+    pasted = incident(
+        """
+        $ redis-cli INFO memory
+        # Memory
+        used_memory:15772568
+        maxmemory:20971520
+        maxmemory_policy:allkeys-lru
+        """,
+        "somethings I set key but I got `OOM command not allowed when used memory > 'maxmemory'`",
+    )
+    ids = [r.id for r in pasted.diagnose("page-cache").remediations]
+    assert "set-redis-eviction-policy" not in ids
+
+
+def test_a_policy_switch_is_offered_when_it_changes_something() -> None:
+    pasted = incident(
+        """
+        $ redis-cli INFO memory
+        # Memory
+        used_memory:20971520
+        maxmemory:20971520
+        maxmemory_policy:noeviction
+        """,
+        "(error) OOM command not allowed when used memory > 'maxmemory'.",
+    )
+    ids = [r.id for r in pasted.diagnose("page-cache").remediations]
+    assert "set-redis-eviction-policy" in ids
