@@ -15,7 +15,12 @@ from analyzers.rollouts import replaced
 NO_SPACE = "No space left on device"
 FULL_SHARE = 0.95
 
-_NO_SPACE = re.compile(r"No space left on device|\bENOSPC\b", re.I)
+# The kernel's ENOSPC and EDQUOT in their usual wordings, and what databases say before they refuse to start.
+_NO_SPACE = re.compile(
+    r"No space left on device|\bENOSPC\b|Disk quota exceeded|\bEDQUOT\b|low[- ]disk[- ]space condition"
+    r"|insufficient disk space|could not (?:write|extend) file .*: No space",
+    re.I,
+)
 # What the kubelet says when the node's disk (not its memory) runs short, or a pod outgrows its share.
 _DISK_EVICTION = re.compile(
     r"low on resource: \[?(?:ephemeral-storage|DiskPressure|nodefs|imagefs)"

@@ -322,17 +322,23 @@ def _redis_hygiene(plan: _Plan) -> list[Remediation]:
         )
     fork = plan.by_id.get("redis-fork-failed")
     if fork is not None:
-        if fork.data.get("overcommit_warning"):
-            found.append(
-                Remediation(
-                    "set-vm-overcommit",
-                    "Set vm.overcommit_memory = 1 on the Redis nodes",
-                    "medium",
-                    False,
-                    {},
-                    "Lets fork succeed under memory pressure.",
-                )
+        # fork() is refused with ENOMEM by the kernel's overcommit accounting (the copy-on-write child
+        # is counted as if it copied everything): overcommit_memory = 1 is Redis's own advice.
+        why = (
+            "Redis warned at start that overcommit_memory is 0; "
+            if fork.data.get("overcommit_warning")
+            else "fork() fails with ENOMEM under the kernel's overcommit accounting; "
+        )
+        found.append(
+            Remediation(
+                "set-vm-overcommit",
+                "Set vm.overcommit_memory = 1 on the Redis nodes",
+                "medium",
+                False,
+                {},
+                why + "with 1 the copy-on-write child is allowed, as Redis recommends.",
             )
+        )
         found.append(
             Remediation(
                 "disable-redis-background-save",

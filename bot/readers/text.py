@@ -85,7 +85,7 @@ LOG_TRIGGER = re.compile(
     r"signal|heap|-xmx|rehydrat|cold|run_id|pool|exhausted|unavailable|rejected|too many|mode=|required|\bgc\(|pause|"
     r"flag provided|unknown (?:shorthand )?flag|unrecognized option|bad directive|wrong number of arguments|^>>> '|"
     r"not met|no such host|name or service not known|could not translate host|loading|could not connect|"
-    r"cannot connect|is the server running",
+    r"cannot connect|is the server running|disk|quota",
     re.IGNORECASE,
 )
 _COLLECTOR_PREFIX = re.compile(r"^\[([^\]]{8,40})\]\s+([\w.-]+)\s+\|\s?(.*)$")
@@ -1114,7 +1114,7 @@ class _Scanner:
         if pod_prefix:
             pod = pod_prefix.group(1)
             subject = replace(subject, pod=pod, container=pod_prefix.group(2), workload=workload_of_pod(pod))
-        host = re.search(r'"hostname"\s*:\s*"([a-z0-9.-]+)"', stripped)
+        host = re.search(r'"(?:hostname|pod|pod_name|logging_pod)"\s*:\s*"([a-z0-9.-]+)"', stripped)
         if host and not subject.pod:
             subject = replace(subject, pod=host.group(1), workload=workload_of_pod(host.group(1)))
         level_match = _LEVEL.search(stripped)

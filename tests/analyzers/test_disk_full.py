@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from analyzer_kit import fact, incident, only
+import pytest
+from analyzer_kit import fact, ids, incident, only
 
 from analyzers import disk_full
 
@@ -238,3 +239,14 @@ def test_an_eviction_naming_only_another_pods_container_is_not_ours() -> None:
     )
     assert pasted.read("container.image")
     assert pasted.run(disk_full.analyze, "orders-api") == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "java.io.IOException: Disk quota exceeded",
+        '{"level":"info","msg":"Detected low-disk space condition, avoid starting the instance","logging_pod":"db-1"}',
+    ],
+)
+def test_other_wordings_of_a_full_volume(line: str) -> None:
+    assert ids(incident(line).run(disk_full.analyze, "db")) == ["disk-full"]
