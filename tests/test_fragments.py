@@ -247,3 +247,11 @@ def test_kubectl_logs_targets(command: str, pod: str | None, container: str | No
 
     subject = parse_command(command).subject
     assert (subject.pod, subject.container, subject.workload) == (pod, container, workload)
+
+
+def test_a_file_that_gave_facts_is_never_reported_empty() -> None:
+    evidence = read_string(
+        "I noticed the memory limit set for the operator is also small (only 100Mb)\n", "n.md"
+    )
+    assert evidence.facts
+    assert evidence.sources[0].status == "ok" and "empty" not in evidence.sources[0].detail

@@ -87,6 +87,8 @@ def _read_file(file: Path, root: Path) -> Evidence:
 
 def _report(ref: str, kinds: dict[str, int], fact_count: int, unread: int, notes: list[str]) -> SourceReport:
     recognised = {k: v for k, v in kinds.items() if v}
+    if not recognised and fact_count:
+        recognised = {"text": fact_count}  # facts from lines no artifact kind names: never call it empty
     if not recognised:
         detail = f"nothing recognised; {unread} line(s) or object(s) skipped" if unread else "empty"
         return SourceReport(ref, "unknown", "skipped", detail)

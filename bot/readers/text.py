@@ -693,6 +693,7 @@ class _Scanner:
         if is_prose(stripped) and not _LOG_SHAPE.match(stripped):
             # What a person wrote around the paste (`Reporter: "it ran out of disk space"`): citable notes.
             facts.append(self._fact("text.note", stripped, stripped, number, "notes"))
+            self.state.kinds["notes"] += 1
         stated = stated_memory_limit(stripped)
         amount = parse_human_bytes(stated) if stated else None
         if amount:  # prose around a paste: weaker than a spec, used only when nothing better says it
