@@ -255,3 +255,20 @@ def test_a_file_that_gave_facts_is_never_reported_empty() -> None:
     )
     assert evidence.facts
     assert evidence.sources[0].status == "ok" and "empty" not in evidence.sources[0].detail
+
+
+@pytest.mark.parametrize(
+    ("sentence", "probe"),
+    [
+        ("Redis liveness and readiness started failing automatically.", None),  # no probe word right after
+        ("We observed that the liveness probe reliably kills the container during migrations.", "liveness"),
+        ("the startup probe failed three times while the replica was syncing", "startup"),
+        ("The liveness probe is not failing, the pod is fine.", None),
+        ("Is the liveness probe failing here?", None),
+        ("If the liveness probe fails, the kubelet restarts the container.", None),
+    ],
+)
+def test_probe_failures_reported_in_words(sentence: str, probe: str | None) -> None:
+    from bot.readers.fragments import said_probe_kills
+
+    assert said_probe_kills(sentence) == probe

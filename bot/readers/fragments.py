@@ -173,3 +173,25 @@ def loose_event(stripped: str) -> tuple[str, str, str] | None:
 def is_prose(value: str) -> bool:
     """A sentence rather than a setting: `Reporter: "Currently istiod is deployed with ..."`."""
     return len(value.split()) >= 8 and not value.startswith(("|", ">", "{", "["))
+
+
+# What people report in their own words around a paste. Each is a weak fact (kind "notes"): a sentence that
+# denies it (`it is not OOMKilled`) says nothing.
+_NEGATED = re.compile(r"\b(?:not|no|never|isn't|wasn't|aren't|weren't|without|nor)\b[^.;]{0,30}$", re.I)
+_HYPOTHETICAL = re.compile(r"\b(?:if|should|would|could|might|runbook)\b", re.I)
+_NEGATION_WORD = re.compile(r"\b(?:not|never|no longer|isn't|wasn't|doesn't|didn't)\b", re.I)
+_SAYS_PROBE_KILLS = re.compile(
+    r"\b(?P<probe>liveness|startup) ?probe\b[^.;]{0,40}?\b(?:fail(?:s|ed|ing)?|kill(?:s|ed|ing)?|restart(?:s|ed|ing)?)",
+    re.I,
+)
+
+
+def said_probe_kills(stripped: str) -> str | None:
+    """`liveness probe reliably kills the process`: the probe ("liveness" or "startup") it reports failing."""
+    found = _SAYS_PROBE_KILLS.search(stripped)
+    if not found or "?" in stripped:
+        return None
+    before, span = stripped[: found.start()], stripped[found.start() : found.end()]
+    if _NEGATED.search(before) or _NEGATION_WORD.search(span) or _HYPOTHETICAL.search(before):
+        return None
+    return found["probe"].lower()

@@ -37,6 +37,7 @@ from bot.readers.fragments import (
     get_pod_row,
     is_prose,
     loose_event,
+    said_probe_kills,
     stated_memory_limit,
     unwrap,
 )
@@ -687,6 +688,15 @@ class _Scanner:
             return None
         return [] if yaml_fact is True else [yaml_fact]  # type: ignore[list-item]
 
+    def _said(self, stripped: str, number: int) -> list[Fact]:
+        """What a person reports seeing, as the weak facts it amounts to (source kind "notes")."""
+        said: list[Fact] = []
+        probe = said_probe_kills(stripped)
+        if probe:
+            record = EventRecord("Unhealthy", f"{probe.capitalize()} probe failed (as reported)", "Warning")
+            said.append(self._fact("event", record, stripped, number, "notes"))
+        return said
+
     def _read_log(self, line: str, stripped: str, number: int) -> Claim:
         log = self._log_line(line, number)
         facts = [log] if log else []
@@ -694,6 +704,7 @@ class _Scanner:
             # What a person wrote around the paste (`Reporter: "it ran out of disk space"`): citable notes.
             facts.append(self._fact("text.note", stripped, stripped, number, "notes"))
             self.state.kinds["notes"] += 1
+            facts += self._said(stripped, number)
         stated = stated_memory_limit(stripped)
         amount = parse_human_bytes(stated) if stated else None
         if amount:  # prose around a paste: weaker than a spec, used only when nothing better says it
