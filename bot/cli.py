@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.remediation.audit_cli import run_audit
 
         return run_audit(args)
+    if args.command == "demo":
+        from bot.demo.run import run_demo  # only when asked: the demo is not part of the bot
+
+        return run_demo(args)
     parser.print_help()
     return 2
 
@@ -93,6 +97,16 @@ def _parser() -> argparse.ArgumentParser:
             "the diff and the result.",
         )
     )
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole bot on this machine and use it from a browser (simulated cluster and Slack)",
+        description="Start triage serve, its Redis, the seed's session-cache Redis, Prometheus with the "
+        "incident's history, Alertmanager, a simulated Kubernetes API and a local Slack workspace page, "
+        "all on 127.0.0.1 in a temporary folder; Ctrl-C stops everything.",
+        epilog="example: triage demo --port 8080",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="port of the workspace page (default 8080)")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser on the page")
     return parser
 
 

@@ -224,6 +224,16 @@ class KubeApiStandIn(LocalStandIn):
                     }
             self._bump(obj["metadata"])
 
+    def objects(self, kind: str, namespace: str) -> list[Json]:
+        """Copies of the stored objects of a kind in a namespace, by name."""
+        resource = RESOURCE_OF_KIND[kind]
+        with self._lock:
+            return [
+                copy.deepcopy(obj)
+                for (res, ns, _), obj in sorted(self._objects.items())
+                if res == resource and ns == namespace
+            ]
+
     def names(self, kind: str, namespace: str) -> list[str]:
         """The names of the stored objects of a kind in a namespace (e.g. the pods after a rollout)."""
         resource = RESOURCE_OF_KIND[kind]
@@ -283,6 +293,7 @@ class KubeApiStandIn(LocalStandIn):
         meta = owner["metadata"]
         template = (owner.get("spec") or {}).get("template") or {}
         containers = ((template.get("spec") or {}).get("containers")) or []
+        started = _stamp(time.time() if created_at is None else created_at)
         self._version += 1
         self._objects[("pods", meta.get("namespace", "default"), pod_name)] = {
             "kind": "Pod",
@@ -291,14 +302,20 @@ class KubeApiStandIn(LocalStandIn):
                 "name": pod_name,
                 "namespace": meta.get("namespace", "default"),
                 "labels": {**((template.get("metadata") or {}).get("labels") or {}), label: value},
-                "creationTimestamp": _stamp(time.time() if created_at is None else created_at),
+                "creationTimestamp": started,
                 "resourceVersion": str(self._version),
             },
-            "spec": {"containers": [{"name": c["name"]} for c in containers]},
+            "spec": copy.deepcopy(template.get("spec") or {"containers": []}),
             "status": {
                 "phase": "Running",
                 "containerStatuses": [
-                    {"name": c["name"], "restartCount": 0, "ready": True} for c in containers
+                    {
+                        "name": c["name"],
+                        "state": {"running": {"startedAt": started}},
+                        "restartCount": 0,
+                        "ready": True,
+                    }
+                    for c in containers
                 ],
             },
         }

@@ -91,7 +91,7 @@ class ServedRequest:
     headers: dict[str, str]  # names in lower case
     time: float  # time.monotonic() on arrival
     status: int
-    response: Json | str
+    response: Json | str | bytes
 
 
 @dataclass(slots=True)
@@ -199,8 +199,9 @@ class _Refusal(Exception):
 @dataclass(slots=True)
 class _Answer:
     status: int
-    body: Json | str
+    body: Json | str | bytes
     headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None  # None: JSON for a dict, plain text for a str
 
 
 # -- the stand-in -------------------------------------------------------------------------------
@@ -217,6 +218,7 @@ class SlackApiStandIn(LocalStandIn):
         channels: Mapping[str, str] | None = None,
         tokens: Iterable[str] = (BOT_TOKEN,),
         delay: float = 0.0,
+        port: int = 0,
     ) -> None:
         self.channels = dict(channels) if channels is not None else None
         self.tokens = set(tokens)
@@ -238,7 +240,7 @@ class SlackApiStandIn(LocalStandIn):
         self._block_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", port), _Handler)
         server.standin = self
         self._serve(server, "slack-api-standin")
 
@@ -864,12 +866,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         answer = self.server.standin.answer(http_method, self.path, headers, body)
-        if isinstance(answer.body, str):
+        if isinstance(answer.body, bytes):
+            data, content_type = answer.body, "application/octet-stream"
+        elif isinstance(answer.body, str):
             data, content_type = answer.body.encode("utf-8"), "text/plain; charset=utf-8"
         else:
             data, content_type = json.dumps(answer.body).encode("utf-8"), "application/json; charset=utf-8"
         self.send_response(answer.status)
-        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Type", answer.content_type or content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in answer.headers.items():
             self.send_header(name, value)
