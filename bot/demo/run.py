@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -119,6 +120,7 @@ class Demo:
         self.alerts: AlertFeed | None = None
         self._notes: dict[str, str] = {}
         self._stopped = False
+        self.settings_file = self.folder / "triage.env"
 
     # -- start ----------------------------------------------------------------------------------------
     def start(self, say: Callable[[str], None]) -> None:
@@ -158,6 +160,7 @@ class Demo:
         )
         self._serve(bot_port, bot_redis, catalog, kubeconfig)
         say(f"triage serve on {self.bot_url} (the production code path), state in redis-server :{bot_redis}")
+        say(f"its settings: {self.settings_file} (set -a; . {self.settings_file}; triage doctor)")
         self.workspace.bot_url = self.bot_url
         self.alerts = AlertFeed(
             self.cluster, self.alertmanager_url, self.bot_url, self.alertmanager_token, self.end
@@ -267,6 +270,9 @@ class Demo:
             "TRIAGE_CONFIG": str(catalog),
             "KUBECONFIG": str(kubeconfig),
         }
+        # The same settings for the commands a person runs beside it (`triage doctor`, `triage audit`).
+        settings = {k: v for k, v in environment.items() if k not in ("PATH", "HOME", "PYTHONUNBUFFERED")}
+        self.settings_file.write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in settings.items()))
         command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
         started = self._start("triage-serve", command, environment)
         self._wait(started, lambda: _answers(f"{self.bot_url}/healthz"))

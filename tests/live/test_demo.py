@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -156,6 +157,26 @@ def test_the_page_in_a_browser_from_alert_to_verified_fix(demo: RunningDemo) -> 
             raise
         finally:
             browser.close()
+
+
+def test_doctor_against_the_demos_own_servers_says_ok_for_each(demo: RunningDemo) -> None:
+    found = re.search(r"its settings: (\S+)", demo.output())
+    assert found, demo.output()
+    settings = dict(
+        shlex.split(line)[0].split("=", 1) for line in Path(found.group(1)).read_text().splitlines()
+    )
+    environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(demo.log.parent), **settings}
+    ran = subprocess.run([str(TRIAGE), "doctor"], env=environment, capture_output=True, text=True, timeout=60)
+    verdicts = {line.split()[0]: line.split()[1] for line in ran.stdout.splitlines()}
+    assert verdicts == {
+        "slack": "ok",
+        "redis": "ok",
+        "prometheus": "ok",
+        "alertmanager": "ok",
+        "kubernetes": "ok",
+    }, ran.stdout + ran.stderr
+    assert ran.returncode == 0
+    assert f"{incident.NAMESPACE}: all 13 permissions" in ran.stdout
 
 
 def test_sigterm_stops_every_process_the_demo_started(demo: RunningDemo) -> None:

@@ -8,6 +8,7 @@ Kubernetes collector makes, with the paths and JSON shapes of the real API serve
   GET /api/v1/namespaces/{ns}/pods/{name}/log?container=&previous=&tailLines=&sinceSeconds=
   GET /apis/apps/v1/namespaces/{ns}/{replicasets|deployments|statefulsets|daemonsets}[/{name}]
   PATCH /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets}/{name}[?dryRun=All]
+  POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews   allowed unless `forbid` says otherwise
 
 A PATCH is applied for real, as the API server would: a strategic merge patch
 (`application/strategic-merge-patch+json`) merges lists of named items (containers) by name, a
@@ -67,6 +68,7 @@ _PATH = re.compile(
     r"^/(?:api/v1|apis/apps/v1)/namespaces/(?P<namespace>[^/]+)/(?P<resource>[a-z]+)"
     r"(?:/(?P<name>[^/]+)(?:/(?P<subresource>log))?)?$"
 )
+ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 JSON_MERGE = "application/merge-patch+json"
 REVISION = "deployment.kubernetes.io/revision"
@@ -353,11 +355,43 @@ class KubeApiStandIn(LocalStandIn):
             except ValueError:
                 sent = data.decode("utf-8", errors="replace")
             status, answer_type, body = self._patch(parts.path, query, content_type, sent)
+        elif method == "POST" and parts.path == ACCESS_REVIEWS:
+            try:
+                sent = json.loads(data or b"null")
+            except ValueError:
+                sent = None
+            status, answer_type, body = self._access_review(sent)
         else:
             status, answer_type, body = self._route(method, parts.path, query)
         with self._lock:
             self.requests.append(ServedRequest(method, parts.path, query, status, content_type, sent))
         return status, answer_type, body
+
+    def _access_review(self, review: Any) -> tuple[int, str, str]:
+        """A SelfSubjectAccessReview: may the caller do `verb` on the resource (what `forbid` says)."""
+        attributes = (
+            ((review or {}).get("spec") or {}).get("resourceAttributes") if isinstance(review, dict) else None
+        )
+        if not isinstance(attributes, dict) or not attributes.get("verb") or not attributes.get("resource"):
+            message = (
+                "SelfSubjectAccessReview.authorization.k8s.io is invalid: spec.resourceAttributes: "
+                "Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified"
+            )
+            return _status(422, "Invalid", message)
+        resource = str(attributes["resource"])
+        if attributes.get("subresource"):
+            resource = f"{resource}/{attributes['subresource']}"
+        allowed = not self._is_forbidden(resource, str(attributes["verb"]))
+        answered = {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": {"resourceAttributes": attributes},
+            "status": {"allowed": allowed}
+            if allowed
+            else {"allowed": False, "reason": f"no RBAC policy matched for {SERVICE_ACCOUNT}"},
+        }
+        return 201, "application/json", json.dumps(answered, separators=(",", ":"))
 
     def _is_forbidden(self, resource: str, verb: str) -> bool:
         if resource not in self._forbidden:
