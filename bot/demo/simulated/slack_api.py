@@ -6,7 +6,7 @@ calls, as `slack_sdk.WebClient(token=BOT_TOKEN, base_url=f"{standin.url}/api/")`
 methods, the token as `Authorization: Bearer xoxb-...` or as a `token` form field), with
 Slack's JSON answers: `{"ok": true, ...}`, or `{"ok": false, "error": "..."}` with HTTP 200.
 
-  auth.test, chat.postMessage, chat.update, chat.postEphemeral, conversations.info,
+  auth.test, apps.connections.open (app-level tokens only), chat.postMessage, chat.update, chat.postEphemeral, conversations.info,
   conversations.history (with `metadata` when include_all_metadata is set),
   usergroups.users.list, files.getUploadURLExternal, files.completeUploadExternal
   POST /upload/v1/<file_id>   the upload URL files.getUploadURLExternal hands out (raw bytes)
@@ -219,9 +219,13 @@ class SlackApiStandIn(LocalStandIn):
         tokens: Iterable[str] = (BOT_TOKEN,),
         delay: float = 0.0,
         port: int = 0,
+        app_tokens: Iterable[str] = (),
+        socket_mode_url: Callable[[], str] | None = None,
     ) -> None:
         self.channels = dict(channels) if channels is not None else None
         self.tokens = set(tokens)
+        self.app_tokens = set(app_tokens)  # xapp-...: apps.connections.open only
+        self.socket_mode_url = socket_mode_url  # the WebSocket URL apps.connections.open hands out
         self.delay = delay
         self.requests: list[ServedRequest] = []
         self._messages: list[Message] = []
@@ -392,23 +396,28 @@ class SlackApiStandIn(LocalStandIn):
             return _Answer(404, {"ok": False, "error": "not_found"})
         handler = self._METHODS.get(method)
         try:
-            self._authenticate(headers, params)
+            token = self._authenticate(headers, params)
             if handler is None:
                 raise _Refusal("unknown_method")
+            # An app-level token (xapp-) opens Socket Mode connections and nothing else; a bot token
+            # cannot open them.
+            if (token in self.app_tokens) != (method == "apps.connections.open"):
+                raise _Refusal("not_allowed_token_type")
             with self._lock:
                 result = handler(self, params, at)
         except _Refusal as refusal:
             return _Answer(200, {"ok": False, "error": refusal.error, **refusal.extra})
         return _Answer(200, {"ok": True, **result})
 
-    def _authenticate(self, headers: dict[str, str], params: Json) -> None:
+    def _authenticate(self, headers: dict[str, str], params: Json) -> str:
         authorization = headers.get("authorization", "")
         token = authorization.removeprefix("Bearer ").strip() if authorization.startswith("Bearer ") else ""
         token = token or str(params.get("token") or "")
         if not token:
             raise _Refusal("not_authed")
-        if token not in self.tokens:
+        if token not in self.tokens and token not in self.app_tokens:
             raise _Refusal("invalid_auth")
+        return token
 
     # -- methods (called holding the lock) -------------------------------------------------------
     def _auth_test(self, params: Json, at: float) -> Json:
@@ -476,6 +485,12 @@ class SlackApiStandIn(LocalStandIn):
         ts = self._next_ts()
         self._ephemerals.append(Ephemeral(channel, user, ts, text or "", blocks or [], thread_ts, params, at))
         return {"message_ts": ts, **_warned(warnings)}
+
+    def _connections_open(self, params: Json, at: float) -> Json:
+        """A Socket Mode WebSocket URL (Slack's is wss://wss-primary.slack.com/link/?ticket=...)."""
+        if self.socket_mode_url is None:
+            raise _Refusal("internal_error")
+        return {"url": self.socket_mode_url()}
 
     def _conversations_info(self, params: Json, at: float) -> Json:
         channel = self._channel(params)
@@ -570,6 +585,7 @@ class SlackApiStandIn(LocalStandIn):
 
     _METHODS: ClassVar[dict[str, Callable[[SlackApiStandIn, Json, float], Json]]] = {
         "auth.test": _auth_test,
+        "apps.connections.open": _connections_open,
         "chat.postMessage": _post_message,
         "chat.update": _update,
         "chat.postEphemeral": _post_ephemeral,
