@@ -126,14 +126,19 @@ class Demo:
     def start(self, say: Callable[[str], None]) -> None:
         if shutil.which("redis-server") is None:
             raise DemoError("redis-server is not installed: apt-get install redis-server (or ./scripts/demo)")
-        self.workspace = Workspace(
-            incident.CHANNEL_ID,
-            incident.CHANNEL_NAME,
-            incident.USERS,
-            self.signing_secret,
-            port=self.port,
-            components=self.components,
-        )
+        try:
+            self.workspace = Workspace(
+                incident.CHANNEL_ID,
+                incident.CHANNEL_NAME,
+                incident.USERS,
+                self.signing_secret,
+                port=self.port,
+                components=self.components,
+            )
+        except OSError as error:
+            raise DemoError(
+                f"cannot serve the page on 127.0.0.1:{self.port} ({error.strerror}): try --port"
+            ) from None
         self.workspace.start()
         say(f"workspace page on http://127.0.0.1:{self.port}/ (Slack Web API emulated)")
         bot_redis = self._redis("bot-redis")
