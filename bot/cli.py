@@ -30,6 +30,14 @@ def main(argv: list[str] | None = None) -> int:
         from bot.remediation.audit_cli import run_audit
 
         return run_audit(args)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor(args)
+    if args.command == "demo":
+        from bot.demo.run import run_demo  # only when asked: the demo is not part of the bot
+
+        return run_demo(args)
     parser.print_help()
     return 2
 
@@ -104,6 +112,26 @@ def _parser() -> argparse.ArgumentParser:
             "the diff and the result.",
         )
     )
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the Slack token, the bot's Redis, Prometheus, Alertmanager and the RBAC the catalog needs",
+        description="One line per check (ok, FAIL with the reason, skip when not configured), for the "
+        "configuration `triage serve` would use: SLACK_BOT_TOKEN, SLACK_API_URL, TRIAGE_REDIS_URL and the "
+        "catalog (TRIAGE_CONFIG, PROMETHEUS_URL, ALERTMANAGER_URL, KUBECONFIG). Exits 1 when a check fails.",
+        epilog="example: TRIAGE_CONFIG=config/catalog.example.yaml triage doctor",
+    )
+    doctor.add_argument("--config", help="service catalog YAML (default: $TRIAGE_CONFIG)")
+    doctor.add_argument("--timeout", type=float, default=5.0, help="seconds each check may take (default 5)")
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole bot on this machine and use it from a browser (simulated cluster and Slack)",
+        description="Start triage serve, its Redis, the seed's session-cache Redis, Prometheus with the "
+        "incident's history, Alertmanager, a simulated Kubernetes API and a local Slack workspace page, "
+        "all on 127.0.0.1 in a temporary folder; Ctrl-C stops everything.",
+        epilog="example: triage demo --port 8080",
+    )
+    demo.add_argument("--port", type=int, default=8080, help="port of the workspace page (default 8080)")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser on the page")
     return parser
 
 

@@ -14,6 +14,7 @@ import hmac
 import io
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -77,7 +78,10 @@ class TriageBot:
         self.client = web_client or make_web_client(
             settings.slack_bot_token, settings.slack_api_url, timeout=settings.slack_timeout_seconds
         )
-        self._verifier = SignatureVerifier(settings.slack_signing_secret or "")
+        # Socket Mode has no signing secret (nothing is signed): no verifier then.
+        self._verifier = (
+            SignatureVerifier(settings.slack_signing_secret) if settings.slack_signing_secret else None
+        )
         # Readiness asks Slack with no retries and a short time-out: a probe waits a few seconds at most.
         self._probe_client = make_web_client(
             settings.slack_bot_token, settings.slack_api_url, timeout=2, retries=0
@@ -134,6 +138,10 @@ class TriageBot:
             token_verification_enabled=False,  # /readyz reports Slack; start-up must not need it
         )
         self.app.command("/triage")(self._slash_triage)
+        # The Slack app subscribes to no events, but one that arrives anyway (a subscription added in
+        # the app's settings) is acknowledged: unacknowledged, Slack retries it, and over Socket Mode
+        # Bolt would not acknowledge it at all.
+        self.app.event(re.compile(".*"))(_acknowledge_event)
         if self.remediation is not None:
             self.remediation.register(self.app)
         self._slack_handler = SlackRequestHandler(self.app)
@@ -227,7 +235,7 @@ class TriageBot:
         body = environ["wsgi.input"].read(length)
         timestamp = str(environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""))
         signature = str(environ.get("HTTP_X_SLACK_SIGNATURE", ""))
-        if self.settings.slack_signing_secret and not (
+        if self._verifier is not None and not (
             timestamp.isdigit() and self._verifier.is_valid(body, timestamp, signature)
         ):
             return 401, b"invalid or missing Slack signature\n", None
@@ -370,6 +378,10 @@ class TriageBot:
         else:
             log.exception("%s failed; retrying in %.1fs", what, delay)
         return delay
+
+
+def _acknowledge_event(ack: Ack) -> None:
+    ack()
 
 
 def _recording(start_response: StartResponse, bot: TriageBot, endpoint: str) -> StartResponse:

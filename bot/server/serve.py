@@ -82,17 +82,21 @@ def run_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     bot.start_workers()
     log.info("listening on %s:%s (%s)", args.host, args.port, "socket mode" if args.socket_mode else "HTTP")
+    socket_mode: Any = None
     try:
         if args.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
             threading.Thread(target=server.run, name="http", daemon=True).start()
-            SocketModeHandler(bot.app, settings.slack_app_token).start()  # type: ignore[no-untyped-call]
+            socket_mode = SocketModeHandler(bot.app, settings.slack_app_token)
+            socket_mode.start()
         else:
             server.run()
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
+        if socket_mode is not None:
+            socket_mode.close()  # its threads would otherwise keep the process alive
         server.close()
         bot.stop()
         log.info("stopped")

@@ -1,1 +1,1 @@
-"""Stand-ins for the services the live collectors talk to, for tests only."""
+"""Re-exports of the stand-ins the live tests talk to; they live in bot/demo/simulated/ (the demo uses them)."""
