@@ -23,6 +23,8 @@ from analyzers.context import Context
 from analyzers.dependency import Failure, loopback_failures
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact, Subject
+from analyzers.ids import FindingId, RemediationId
+from analyzers.spec import FindingSpec
 
 _CONFIG_FAILURE = re.compile(
     r"(?:required|missing|mandatory)[^\"]{0,40}?(?:environment variable|env var|variable|setting|config|secret|key)|"
@@ -98,7 +100,13 @@ def analyze(context: Context) -> list[Finding]:
     data: dict[str, Any] = {"cause": cause.kind, "variable": None, "source": None, **cause.data}
     return [
         finding(
-            "app-config-error", "critical", cause.title, cause.detail, cause.confidence, cause.cited, **data
+            FindingId.APP_CONFIG_ERROR,
+            "critical",
+            cause.title,
+            cause.detail,
+            cause.confidence,
+            cause.cited,
+            **data,
         )
     ]
 
@@ -488,3 +496,16 @@ def _configured_host(context: Context, port: str | None) -> Fact | None:
 
 def _loopback_host(host: str) -> bool:
     return bool(re.match(r"^(?:127\.|localhost$|::1$|0\.0\.0\.0$)", host))
+
+
+SPEC = FindingSpec(
+    FindingId.APP_CONFIG_ERROR,
+    analyze,
+    "cause",
+    12,
+    checks=(
+        "kubectl {ns}logs {pod} --previous | tail -20",
+        "kubectl {ns}describe pod {pod} | grep -A20 Environment",
+    ),
+    fixed_by=(RemediationId.FIX_APP_CONFIG,),
+)

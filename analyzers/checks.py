@@ -6,64 +6,10 @@ import re
 
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.registry import SPECS
 
-_CHECKS: dict[str, tuple[str, ...]] = {
-    "container-oom-killed": ("kubectl {ns}describe pod {pod} | grep -A5 'Last State'",),
-    "memory-limit-too-low": ("kubectl {ns}top pod {pod} --containers",),
-    "crash-loop": ("kubectl {ns}logs {pod} --previous --tail=50",),
-    "redis-maxmemory-unset": ("{cli} CONFIG GET maxmemory", "{cli} INFO memory"),
-    "redis-noeviction-policy": ("{cli} CONFIG GET maxmemory-policy",),
-    "redis-maxmemory-reached": (
-        "{cli} INFO memory | grep -E 'used_memory:|maxmemory'",
-        "{cli} INFO errorstats",
-    ),
-    "redis-fork-failed": (
-        "{cli} INFO persistence | grep -E 'rdb_last_bgsave_status|aof_last_bgrewrite_status'",
-    ),
-    "redis-config-not-applied": (
-        "{cli} CONFIG GET save",
-        "kubectl {ns}get configmap -o yaml | grep -A20 redis.conf",
-    ),
-    "redis-persistence-disabled": ("{cli} CONFIG GET save", "{cli} CONFIG GET appendonly"),
-    "redis-keys-without-ttl": (
-        "{cli} INFO keyspace",
-        "{cli} --scan --count 100 | head -20 | xargs -n1 {cli} TTL",
-    ),
-    "redis-maxclients-reached": (
-        "{cli} INFO clients",
-        "{cli} CLIENT LIST | awk '{{print $2}}' | cut -d= -f2 | cut -d: -f1 | sort | uniq -c | sort -rn | head",
-    ),
-    "redis-auth-disabled": ("{cli} ACL WHOAMI",),
-    "redis-memory-fragmentation": ("{cli} MEMORY DOCTOR",),
-    "cpu-throttling": (
-        "kubectl {ns}top pod {pod} --containers",
-        'sum(rate(container_cpu_cfs_throttled_periods_total{{pod=~"{service}.*"}}[5m])) / sum(rate(container_cpu_cfs_periods_total{{pod=~"{service}.*"}}[5m]))',
-    ),
-    "liveness-probe-failing": (
-        "kubectl {ns}get events --field-selector involvedObject.name={pod},reason=Unhealthy",
-        "kubectl {ns}get pod {pod} -o jsonpath='{{.spec.containers[0].livenessProbe}}'",
-    ),
-    "readiness-probe-failing": ("kubectl {ns}describe pod {pod} | grep -A3 Readiness",),
-    "image-pull-failed": (
-        "kubectl {ns}get rs -l app.kubernetes.io/name={service} -o wide",
-        "kubectl {ns}rollout history deploy/{service}",
-    ),
-    "app-config-error": (
-        "kubectl {ns}logs {pod} --previous | tail -20",
-        "kubectl {ns}describe pod {pod} | grep -A20 Environment",
-    ),
-    "jvm-heap-exceeds-limit": (
-        "kubectl {ns}exec {pod} -- jcmd 1 VM.flags | tr ' ' '\\n' | grep -E 'MaxHeapSize|MaxRAM'",
-    ),
-    "memory-growth-unbounded": ('container_memory_working_set_bytes{{pod=~"{service}.*",container!=""}}',),
-    "node-memory-pressure": (
-        "kubectl describe node $(kubectl {ns}get pod {pod} -o jsonpath='{{.spec.nodeName}}') | grep -A8 Conditions",
-    ),
-    "disk-full": ("kubectl {ns}exec {pod} -- df -h",),
-    "dependency-unavailable": ("kubectl {ns}logs {pod} --tail=200 | grep -iE 'refused|timeout|reset'",),
-    "downstream-latency": ("kubectl {ns}logs deploy/<client> --since=15m | grep -i slow",),
-    "data-loss-on-restart": ("{cli} INFO server | grep uptime_in_seconds",),
-}
+# The commands that confirm each finding, from its registration.
+_CHECKS: dict[str, tuple[str, ...]] = {spec.id: spec.checks for spec in SPECS}
 
 
 def checks(context: Context, root_causes: list[str], findings: list[Finding]) -> list[str]:

@@ -3,36 +3,8 @@
 from __future__ import annotations
 
 from analyzers.diagnosis import SEVERITY_ORDER, Finding
+from analyzers.registry import CAUSE_PRIORITY, EFFECTS
 
-# Lower is closer to the root. Effects (crash loops, OOM kills, client latency) only
-# lead when nothing explains them.
-CAUSE_PRIORITY: dict[str, int] = {
-    "image-pull-failed": 10,
-    "app-config-error": 12,
-    "jvm-heap-exceeds-limit": 15,
-    "node-memory-pressure": 16,
-    "disk-full": 18,
-    "memory-limit-too-low": 20,
-    "redis-maxmemory-reached": 22,
-    "redis-maxclients-reached": 22,
-    "liveness-probe-failing": 25,
-    "cpu-throttling": 28,
-    "redis-maxmemory-unset": 30,
-    "memory-growth-unbounded": 32,
-    "redis-config-not-applied": 35,
-    "redis-noeviction-policy": 40,
-    "redis-keys-without-ttl": 42,
-    "dependency-unavailable": 45,
-    "readiness-probe-failing": 50,
-    "redis-memory-fragmentation": 52,
-}
-EFFECTS: dict[str, int] = {
-    "container-oom-killed": 60,
-    "crash-loop": 70,
-    "redis-fork-failed": 75,
-    "downstream-latency": 80,
-    "data-loss-on-restart": 85,
-}
 MAX_ROOT_CAUSES = 3
 
 

@@ -6,7 +6,9 @@ from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
 from analyzers.evidence import Fact, Series
+from analyzers.ids import FindingId, RemediationId
 from analyzers.quantity import format_cpu
+from analyzers.spec import FindingSpec
 
 THROTTLED_SHARE = 0.25
 
@@ -45,7 +47,7 @@ def analyze(context: Context) -> list[Finding]:
     severity: Severity = "critical" if share >= 0.4 else "warning"
     return [
         finding(
-            "cpu-throttling",
+            FindingId.CPU_THROTTLING,
             severity,
             f"CPU throttled {share:.0%} of the time at its limit",
             detail,
@@ -112,3 +114,16 @@ def _cpu_limit(context: Context, container: str) -> tuple[float, Fact] | None:
         if pod in period and period[pod].last > 0 and series.last > 0:
             return series.last / period[pod].last, fact
     return None
+
+
+SPEC = FindingSpec(
+    FindingId.CPU_THROTTLING,
+    analyze,
+    "cause",
+    28,
+    checks=(
+        "kubectl {ns}top pod {pod} --containers",
+        'sum(rate(container_cpu_cfs_throttled_periods_total{{pod=~"{service}.*"}}[5m])) / sum(rate(container_cpu_cfs_periods_total{{pod=~"{service}.*"}}[5m]))',
+    ),
+    fixed_by=(RemediationId.RAISE_CPU_LIMIT,),
+)

@@ -7,6 +7,8 @@ from analyzers.containers import ContainerView, containers, seconds_since_termin
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
 from analyzers.evidence import EventRecord, Fact, FactKind
+from analyzers.ids import FindingId, RemediationId
+from analyzers.spec import FindingSpec
 
 RESTARTS_FOR_A_LOOP = 3
 RECENT_RESTART_SECONDS = 3 * 3600
@@ -61,7 +63,7 @@ def analyze(context: Context) -> list[Finding]:
     severity: Severity = "critical" if looping else "warning"
     return [
         finding(
-            "crash-loop",
+            FindingId.CRASH_LOOP,
             severity,
             "Restarting over and over" + (f" ({worst} restarts)" if worst else ""),
             detail,
@@ -98,3 +100,13 @@ def _is_restart_backoff(fact: Fact) -> bool:
         and "Back-off restarting failed container" in record.message
         and event_is_recent(record)
     )
+
+
+SPEC = FindingSpec(
+    FindingId.CRASH_LOOP,
+    analyze,
+    "effect",
+    70,
+    checks=("kubectl {ns}logs {pod} --previous --tail=50",),
+    fixed_by=(RemediationId.ROLLBACK_IMAGE,),
+)

@@ -7,7 +7,9 @@ import re
 from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.ids import FindingId
 from analyzers.redis_view import redis_view
+from analyzers.spec import FindingSpec
 
 _COLD = re.compile(
     r"store is cold|run_id changed|rehydrat|logged out|session not found|cart (?:is )?empty", re.I
@@ -40,4 +42,16 @@ def analyze(context: Context) -> list[Finding]:
         + ": users lose what it held (sessions log out, carts empty) or the clients must rebuild it."
     )
     cited = cold[:1] + restarts[:1] + ([save.fact] if no_persistence and save else [])
-    return [finding("data-loss-on-restart", "warning", "Restarts lose user state", detail, 0.75, cited)]
+    return [
+        finding(FindingId.DATA_LOSS_ON_RESTART, "warning", "Restarts lose user state", detail, 0.75, cited)
+    ]
+
+
+SPEC = FindingSpec(
+    FindingId.DATA_LOSS_ON_RESTART,
+    analyze,
+    "effect",
+    85,
+    checks=("{cli} INFO server | grep uptime_in_seconds",),
+    fixed_by=(),
+)

@@ -10,6 +10,8 @@ from analyzers.base import finding, is_recent, narrow
 from analyzers.context import Context, names_match
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
+from analyzers.ids import FindingId
+from analyzers.spec import FindingSpec
 
 # How clients word a failed connection, by what went wrong.
 _FAILURES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -146,7 +148,7 @@ def analyze(context: Context) -> list[Finding]:
         )
     return [
         finding(
-            "dependency-unavailable",
+            FindingId.DEPENDENCY_UNAVAILABLE,
             "warning",
             f"Dependency {name} {_WHAT[first.what]}",
             detail,
@@ -226,3 +228,13 @@ def loopback_failures(context: Context) -> Iterator[Failure]:
         failure = read_failure(context.text_of(fact), fact)
         if failure and failure.host and _LOOPBACK.match(failure.host):
             yield failure
+
+
+SPEC = FindingSpec(
+    FindingId.DEPENDENCY_UNAVAILABLE,
+    analyze,
+    "cause",
+    45,
+    checks=("kubectl {ns}logs {pod} --tail=200 | grep -iE 'refused|timeout|reset'",),
+    fixed_by=(),
+)

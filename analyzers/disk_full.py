@@ -10,7 +10,9 @@ from analyzers.base import event_is_recent, finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
+from analyzers.ids import FindingId, RemediationId
 from analyzers.rollouts import replaced
+from analyzers.spec import FindingSpec
 
 NO_SPACE = "No space left on device"
 FULL_SHARE = 0.95
@@ -86,7 +88,9 @@ def analyze(context: Context) -> list[Finding]:
     if volumes:
         data = {"mount": volumes[0].key, "used_share": volumes[0].value}
     return [
-        finding("disk-full", "critical", "Out of disk space", detail, 0.9 if hard else 0.75, cited, **data)
+        finding(
+            FindingId.DISK_FULL, "critical", "Out of disk space", detail, 0.9 if hard else 0.75, cited, **data
+        )
     ]
 
 
@@ -195,3 +199,13 @@ def _told_full(context: Context) -> list[Fact]:
         for f in [*context.mine("text.note"), *context.mine("helm.value"), *context.logs()]
         if _TOLD_FULL.search(context.text_of(f))
     ]
+
+
+SPEC = FindingSpec(
+    FindingId.DISK_FULL,
+    analyze,
+    "cause",
+    18,
+    checks=("kubectl {ns}exec {pod} -- df -h",),
+    fixed_by=(RemediationId.EXPAND_VOLUME,),
+)

@@ -8,7 +8,9 @@ from analyzers.base import finding, narrow
 from analyzers.context import Context, names_match
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
+from analyzers.ids import FindingId
 from analyzers.redis_view import redis_view
+from analyzers.spec import FindingSpec
 
 _SLOW = re.compile(
     r"\bslow\b|latency(?:_ms)?[=:]\s*\d|\bp9\d(?:\.\d)?[=:]\s*\d|\btimed out\b|deadline exceeded",
@@ -37,7 +39,7 @@ def analyze(context: Context) -> list[Finding]:
     )
     return [
         finding(
-            "downstream-latency",
+            FindingId.DOWNSTREAM_LATENCY,
             "warning",
             f"Clients see slow calls ({', '.join(who)})",
             detail,
@@ -66,3 +68,13 @@ def _is_client(context: Context, fact: Fact, service: str) -> bool:
         prefix_removed = text.split("|", 1)[-1].strip()
         return not _SERVER_LOG.match(prefix_removed)
     return False
+
+
+SPEC = FindingSpec(
+    FindingId.DOWNSTREAM_LATENCY,
+    analyze,
+    "effect",
+    80,
+    checks=("kubectl {ns}logs deploy/<client> --since=15m | grep -i slow",),
+    fixed_by=(),
+)

@@ -8,7 +8,9 @@ from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
+from analyzers.ids import FindingId, RemediationId
 from analyzers.rollouts import last_good_image, main_image, previous_revision_image
+from analyzers.spec import FindingSpec
 
 _PULL_STATES = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName"}
 
@@ -39,7 +41,7 @@ def analyze(context: Context) -> list[Finding]:
     cited += [narrow(f, "403") for f in _push_failures(context, image)][:1]
     return [
         finding(
-            "image-pull-failed",
+            FindingId.IMAGE_PULL_FAILED,
             "critical",
             f"Cannot pull image {image or ''}".strip(),
             detail,
@@ -89,3 +91,16 @@ def _push_failures(context: Context, image: str | None) -> list[Fact]:
         for f in context.evidence.of("log")
         if "failed to push" in context.text_of(f) and tag in context.text_of(f)
     ]
+
+
+SPEC = FindingSpec(
+    FindingId.IMAGE_PULL_FAILED,
+    analyze,
+    "cause",
+    10,
+    checks=(
+        "kubectl {ns}get rs -l app.kubernetes.io/name={service} -o wide",
+        "kubectl {ns}rollout history deploy/{service}",
+    ),
+    fixed_by=(RemediationId.ROLLBACK_IMAGE,),
+)

@@ -9,7 +9,9 @@ from analyzers.containers import service_memory_limit
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
+from analyzers.ids import FindingId, RemediationId
 from analyzers.quantity import MI, human_bytes
+from analyzers.spec import FindingSpec
 
 _JAVA_ENV = (
     "JAVA_TOOL_OPTIONS",
@@ -83,7 +85,7 @@ def analyze(context: Context) -> list[Finding]:
     cited += [f for f in context.main("container.last_reason") if f.value == "OOMKilled"][:1]
     return [
         finding(
-            "jvm-heap-exceeds-limit",
+            FindingId.JVM_HEAP_EXCEEDS_LIMIT,
             "critical" if over else "warning",
             f"JVM heap {human_bytes(heap)} does not fit the {human_bytes(limit_bytes)} limit",
             detail,
@@ -100,3 +102,16 @@ def analyze(context: Context) -> list[Finding]:
 
 def _size(number: str, unit: str) -> float:
     return float(number) * {"": 1, "k": 1024, "m": MI, "g": 1024 * MI}[unit.lower()]
+
+
+SPEC = FindingSpec(
+    FindingId.JVM_HEAP_EXCEEDS_LIMIT,
+    analyze,
+    "cause",
+    15,
+    checks=("kubectl {ns}exec {pod} -- jcmd 1 VM.flags | tr ' ' '\\n' | grep -E 'MaxHeapSize|MaxRAM'",),
+    fixed_by=(
+        RemediationId.LOWER_JVM_HEAP,
+        RemediationId.RAISE_MEMORY_LIMIT,
+    ),
+)

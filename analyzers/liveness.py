@@ -9,7 +9,9 @@ from analyzers.containers import containers, memory_limit, recent_oom_kills
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
+from analyzers.ids import FindingId, RemediationId
 from analyzers.quantity import human_bytes
+from analyzers.spec import FindingSpec
 
 # A startup probe that gives up restarts the container just as a liveness probe does.
 _FAILED = re.compile(r"(Liveness|Startup) probe failed")
@@ -67,7 +69,7 @@ def analyze(context: Context) -> list[Finding]:
     count = sum(getattr(f.value, "count", 1) for f in failures)
     return [
         finding(
-            "liveness-probe-failing",
+            FindingId.LIVENESS_PROBE_FAILING,
             "critical",
             f"{'Startup' if startup else 'Liveness'} probe failing ({count} failures), kubelet restarts it",
             detail,
@@ -97,3 +99,16 @@ def _memory_headroom(context: Context, views: list) -> tuple[str, float, float] 
         if limit and used and used < 0.6 * limit[0]:
             return f"at most {human_bytes(used)} of {human_bytes(limit[0])}", used, limit[0]
     return None
+
+
+SPEC = FindingSpec(
+    FindingId.LIVENESS_PROBE_FAILING,
+    analyze,
+    "cause",
+    25,
+    checks=(
+        "kubectl {ns}get events --field-selector involvedObject.name={pod},reason=Unhealthy",
+        "kubectl {ns}get pod {pod} -o jsonpath='{{.spec.containers[0].livenessProbe}}'",
+    ),
+    fixed_by=(RemediationId.TUNE_LIVENESS_PROBE,),
+)

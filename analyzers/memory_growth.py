@@ -8,9 +8,11 @@ from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact, ReplicaSetInfo, Series
+from analyzers.ids import FindingId, RemediationId
 from analyzers.quantity import human_bytes
 from analyzers.redis_view import redis_view
 from analyzers.rollouts import main_image, previous_of_pod
+from analyzers.spec import FindingSpec
 
 _MEMORY_SERIES = ("container_memory_working_set_bytes", "container_memory_rss", "redis_memory_used_bytes")
 
@@ -40,7 +42,7 @@ def analyze(context: Context) -> list[Finding]:
         killed = any(f.value == "OOMKilled" for f in context.main("container.last_reason"))
         return [
             finding(
-                "memory-growth-unbounded",
+                FindingId.MEMORY_GROWTH_UNBOUNDED,
                 "critical" if killed else "warning",
                 "Memory grows without levelling off",
                 detail,
@@ -59,7 +61,12 @@ def analyze(context: Context) -> list[Finding]:
         )
         return [
             finding(
-                "memory-growth-unbounded", "warning", "Key count grows without a bound", detail, 0.7, sizes[2]
+                FindingId.MEMORY_GROWTH_UNBOUNDED,
+                "warning",
+                "Key count grows without a bound",
+                detail,
+                0.7,
+                sizes[2],
             )
         ]
     return []
@@ -121,3 +128,16 @@ def _dbsize_growth(context: Context) -> tuple[int, int, list[Fact]] | None:
     if len(sizes) >= 2 and sizes[-1][0] >= 1.5 * sizes[0][0]:
         return sizes[0][0], sizes[-1][0], [sizes[0][1], sizes[-1][1]]
     return None
+
+
+SPEC = FindingSpec(
+    FindingId.MEMORY_GROWTH_UNBOUNDED,
+    analyze,
+    "cause",
+    32,
+    checks=('container_memory_working_set_bytes{{pod=~"{service}.*",container!=""}}',),
+    fixed_by=(
+        RemediationId.RAISE_MEMORY_LIMIT,
+        RemediationId.ROLLBACK_IMAGE,
+    ),
+)

@@ -14,11 +14,13 @@ from analyzers.containers import (
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
+from analyzers.ids import FindingId, RemediationId
 from analyzers.jvm_heap import heap_setting
 from analyzers.memory_growth import growing_series
 from analyzers.memory_need import memory_need
 from analyzers.quantity import GI, MI, format_mi, human_bytes, round_up
 from analyzers.redis_view import RedisView, redis_view
+from analyzers.spec import FindingSpec
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -76,7 +78,7 @@ def analyze(context: Context) -> list[Finding]:
     confidence = 0.9 if need.bytes else 0.6
     return [
         finding(
-            "memory-limit-too-low",
+            FindingId.MEMORY_LIMIT_TOO_LOW,
             "critical",
             f"Memory limit {format_mi(limit)} is too low",
             detail,
@@ -138,7 +140,7 @@ def _limit_unknown(context: Context, views: list[ContainerView], killed: list[Fa
     detail += ". Nothing else in the evidence (a heap setting, node pressure, a leak) explains the kill."
     return [
         finding(
-            "memory-limit-too-low",
+            FindingId.MEMORY_LIMIT_TOO_LOW,
             "critical",
             "Memory limit too low (the limit is not in the evidence)",
             detail,
@@ -152,3 +154,13 @@ def _limit_unknown(context: Context, views: list[ContainerView], killed: list[Fa
             fragmentation=1.0,
         )
     ]
+
+
+SPEC = FindingSpec(
+    FindingId.MEMORY_LIMIT_TOO_LOW,
+    analyze,
+    "cause",
+    20,
+    checks=("kubectl {ns}top pod {pod} --containers",),
+    fixed_by=(RemediationId.RAISE_MEMORY_LIMIT,),
+)

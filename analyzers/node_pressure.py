@@ -9,7 +9,9 @@ from analyzers.base import event_is_recent, finding, is_recent, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
+from analyzers.ids import FindingId
 from analyzers.rollouts import replaced
+from analyzers.spec import FindingSpec
 
 # What the kubelet says when memory (not disk) runs short on the node.
 _MEMORY_EVICTION = re.compile(r"low on resource: \[?memory|\[MemoryPressure\]", re.I)
@@ -52,7 +54,7 @@ def analyze(context: Context) -> list[Finding]:
     )
     return [
         finding(
-            "node-memory-pressure",
+            FindingId.NODE_MEMORY_PRESSURE,
             "critical",
             "Node memory pressure evicts pods" if evictions or conditions else "The node ran out of memory",
             detail,
@@ -133,3 +135,15 @@ def _victim(context: Context, kernel: list[Fact]) -> str | None:
         if found:
             return found.group(1) or found.group(2)
     return None
+
+
+SPEC = FindingSpec(
+    FindingId.NODE_MEMORY_PRESSURE,
+    analyze,
+    "cause",
+    16,
+    checks=(
+        "kubectl describe node $(kubectl {ns}get pod {pod} -o jsonpath='{{.spec.nodeName}}') | grep -A8 Conditions",
+    ),
+    fixed_by=(),
+)

@@ -7,7 +7,9 @@ from analyzers.containers import containers, memory_limit, metric_oom_kills, rec
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
+from analyzers.ids import FindingId
 from analyzers.quantity import human_bytes
+from analyzers.spec import FindingSpec
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -43,7 +45,7 @@ def analyze(context: Context) -> list[Finding]:
         )
         return [
             finding(
-                "container-oom-killed",
+                FindingId.CONTAINER_OOM_KILLED,
                 "critical",
                 f"OOMKilled: {', '.join(names_main[:3])}",
                 detail,
@@ -61,7 +63,7 @@ def analyze(context: Context) -> list[Finding]:
         )
         return [
             finding(
-                "container-oom-killed",
+                FindingId.CONTAINER_OOM_KILLED,
                 "warning",
                 f"Sidecar OOMKilled: {', '.join(names_sidecar)}",
                 detail,
@@ -79,3 +81,13 @@ def _is_oom_event(fact: Fact) -> bool:
     if not isinstance(record, EventRecord) or not event_is_recent(record):
         return False
     return record.reason in ("OOMKilling", "PreviousContainerWasOOMKilled") or "OOMKilled" in record.message
+
+
+SPEC = FindingSpec(
+    FindingId.CONTAINER_OOM_KILLED,
+    analyze,
+    "effect",
+    60,
+    checks=("kubectl {ns}describe pod {pod} | grep -A5 'Last State'",),
+    fixed_by=(),
+)

@@ -9,6 +9,8 @@ from analyzers.containers import containers
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
+from analyzers.ids import FindingId
+from analyzers.spec import FindingSpec
 
 _READINESS = re.compile(r"Readiness probe (?:failed|errored)")
 # The probe's command is not in the image: the probe is wrong, the process may be fine.
@@ -42,7 +44,7 @@ def analyze(context: Context) -> list[Finding]:
     )
     return [
         finding(
-            "readiness-probe-failing",
+            FindingId.READINESS_PROBE_FAILING,
             "warning",
             "Readiness probe failing",
             detail,
@@ -67,7 +69,7 @@ def _command_missing(context: Context, missing: list[Fact]) -> Finding:
         "lengthen its timeouts."
     )
     return finding(
-        "readiness-probe-failing",
+        FindingId.READINESS_PROBE_FAILING,
         "warning",
         f"Readiness probe command missing{f': {command}' if command else ''}",
         detail,
@@ -93,3 +95,13 @@ def _recent(context: Context, fact: Fact) -> bool:
     if isinstance(fact.value, EventRecord):
         return event_is_recent(fact.value)
     return is_recent(context, fact)
+
+
+SPEC = FindingSpec(
+    FindingId.READINESS_PROBE_FAILING,
+    analyze,
+    "cause",
+    50,
+    checks=("kubectl {ns}describe pod {pod} | grep -A3 Readiness",),
+    fixed_by=(),
+)

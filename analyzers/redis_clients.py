@@ -8,7 +8,9 @@ from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
+from analyzers.ids import FindingId, RemediationId
 from analyzers.redis_view import redis_view
+from analyzers.spec import FindingSpec
 
 REFUSED = "max number of clients reached"
 
@@ -47,7 +49,7 @@ def analyze(context: Context) -> list[Finding]:
     )
     return [
         finding(
-            "redis-maxclients-reached",
+            FindingId.REDIS_MAXCLIENTS_REACHED,
             "critical",
             "Redis refuses connections at maxclients",
             detail,
@@ -82,3 +84,19 @@ def _pool_size(context: Context) -> int | None:
         if fact.key and re.search(r"pool_?size$", fact.key, re.I) and str(fact.value).isdigit():
             return int(str(fact.value))
     return None
+
+
+SPEC = FindingSpec(
+    FindingId.REDIS_MAXCLIENTS_REACHED,
+    analyze,
+    "cause",
+    22,
+    checks=(
+        "{cli} INFO clients",
+        "{cli} CLIENT LIST | awk '{{print $2}}' | cut -d= -f2 | cut -d: -f1 | sort | uniq -c | sort -rn | head",
+    ),
+    fixed_by=(
+        RemediationId.FIX_CONNECTION_LEAK,
+        RemediationId.RAISE_REDIS_MAXCLIENTS,
+    ),
+)

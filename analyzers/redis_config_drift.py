@@ -9,8 +9,10 @@ from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
+from analyzers.ids import FindingId, RemediationId
 from analyzers.quantity import parse_redis_size
 from analyzers.redis_view import RedisView, redis_view
+from analyzers.spec import FindingSpec
 
 # Settings a running server also reports outside CONFIG GET (INFO, exporter series).
 _REPORTED_ELSEWHERE = ("maxmemory", "maxmemory-policy", "maxclients", "appendonly")
@@ -69,7 +71,7 @@ def analyze(context: Context) -> list[Finding]:
     direct = any(f.kind in ("redis.config", "redis.info", "log") for f in cited)
     return [
         finding(
-            "redis-config-not-applied",
+            FindingId.REDIS_CONFIG_NOT_APPLIED,
             "warning",
             "Declared Redis config is not applied",
             detail,
@@ -308,3 +310,16 @@ def _same_token(a: str, b: str) -> bool:
         return _BOOLEAN[a.lower()] == _BOOLEAN[b.lower()]
     size_a, size_b = parse_redis_size(a), parse_redis_size(b)
     return size_a is not None and size_a == size_b
+
+
+SPEC = FindingSpec(
+    FindingId.REDIS_CONFIG_NOT_APPLIED,
+    analyze,
+    "cause",
+    35,
+    checks=(
+        "{cli} CONFIG GET save",
+        "kubectl {ns}get configmap -o yaml | grep -A20 redis.conf",
+    ),
+    fixed_by=(RemediationId.FIX_REDIS_CONFIG_MOUNT,),
+)

@@ -7,7 +7,9 @@ import re
 from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.ids import FindingId, RemediationId
 from analyzers.redis_view import Reading, redis_view
+from analyzers.spec import FindingSpec
 
 _FAILED = re.compile(
     r"fork: Cannot allocate memory|Can't save in background|Can't rewrite append only file in background"
@@ -51,7 +53,7 @@ def analyze(context: Context) -> list[Finding]:
     cited += [narrow(f, "overcommit") for f in overcommit[:1]]
     return [
         finding(
-            "redis-fork-failed",
+            FindingId.REDIS_FORK_FAILED,
             "warning",
             "Background save cannot fork",
             detail,
@@ -60,3 +62,16 @@ def analyze(context: Context) -> list[Finding]:
             overcommit_warning=bool(overcommit),
         )
     ]
+
+
+SPEC = FindingSpec(
+    FindingId.REDIS_FORK_FAILED,
+    analyze,
+    "effect",
+    75,
+    checks=("{cli} INFO persistence | grep -E 'rdb_last_bgsave_status|aof_last_bgrewrite_status'",),
+    fixed_by=(
+        RemediationId.SET_VM_OVERCOMMIT,
+        RemediationId.DISABLE_REDIS_BACKGROUND_SAVE,
+    ),
+)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.ids import FindingId
 from analyzers.quantity import MI
 from analyzers.redis_view import redis_view
+from analyzers.spec import FindingSpec
 
 HIGH_RATIO = 1.5
 MEANINGFUL_SIZE = 64 * MI  # below this the ratio is dominated by the allocator's fixed cost
@@ -29,7 +31,7 @@ def analyze(context: Context) -> list[Finding]:
     )
     return [
         finding(
-            "redis-memory-fragmentation",
+            FindingId.REDIS_MEMORY_FRAGMENTATION,
             "warning",
             f"Fragmentation ratio {ratio.number:.2f}",
             detail,
@@ -37,3 +39,13 @@ def analyze(context: Context) -> list[Finding]:
             [ratio.fact, redis.info["used_memory"].fact],
         )
     ]
+
+
+SPEC = FindingSpec(
+    FindingId.REDIS_MEMORY_FRAGMENTATION,
+    analyze,
+    "cause",
+    52,
+    checks=("{cli} MEMORY DOCTOR",),
+    fixed_by=(),
+)

@@ -6,8 +6,10 @@ from analyzers.base import finding, is_recent, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
+from analyzers.ids import FindingId, RemediationId
 from analyzers.quantity import human_bytes
 from analyzers.redis_view import redis_view
+from analyzers.spec import FindingSpec
 
 OOM_REPLY = "OOM command not allowed"
 # Redis's refusal as clients quote it: with its `OOM` error code, or without it (kombu, some wrappers).
@@ -50,7 +52,7 @@ def analyze(context: Context) -> list[Finding]:
         cited.append(redis.info["used_memory"].fact)
     return [
         finding(
-            "redis-maxmemory-reached",
+            FindingId.REDIS_MAXMEMORY_REACHED,
             "critical",
             "Redis is full and refuses writes",
             detail,
@@ -59,3 +61,20 @@ def analyze(context: Context) -> list[Finding]:
             max_sources=5,
         )
     ]
+
+
+SPEC = FindingSpec(
+    FindingId.REDIS_MAXMEMORY_REACHED,
+    analyze,
+    "cause",
+    22,
+    checks=(
+        "{cli} INFO memory | grep -E 'used_memory:|maxmemory'",
+        "{cli} INFO errorstats",
+    ),
+    fixed_by=(
+        RemediationId.SET_REDIS_MAXMEMORY,
+        RemediationId.SET_REDIS_EVICTION_POLICY,
+        RemediationId.FIX_APP_CONFIG,
+    ),
+)

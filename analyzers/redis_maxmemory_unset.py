@@ -9,8 +9,10 @@ from analyzers.containers import service_memory_limit
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
+from analyzers.ids import FindingId, RemediationId
 from analyzers.quantity import human_bytes, parse_k8s_quantity
 from analyzers.redis_view import redis_view
+from analyzers.spec import FindingSpec
 
 _REDIS_IMAGE = re.compile(r"\b(?:redis|valkey|keydb)\b", re.IGNORECASE)
 
@@ -41,10 +43,10 @@ def analyze(context: Context) -> list[Finding]:
     detail = how + ": Redis never evicts or refuses writes before the kernel OOM-kills the whole process."
     declared_bound = redis.declared.get("maxmemory")
     config_lost = running is not None and declared_bound is not None and bool(declared_bound.number)
-    caused_by = ["redis-config-not-applied"] if config_lost else []
+    caused_by = [FindingId.REDIS_CONFIG_NOT_APPLIED] if config_lost else []
     return [
         finding(
-            "redis-maxmemory-unset",
+            FindingId.REDIS_MAXMEMORY_UNSET,
             "critical" if limit else "warning",
             "Redis maxmemory is not set",
             detail,
@@ -78,7 +80,12 @@ def _chart_without_bound(context: Context) -> list[Finding]:
         )
         return [
             finding(
-                "redis-maxmemory-unset", "warning", "Redis maxmemory is not set", detail, 0.6, [image, limit]
+                FindingId.REDIS_MAXMEMORY_UNSET,
+                "warning",
+                "Redis maxmemory is not set",
+                detail,
+                0.6,
+                [image, limit],
             )
         ]
     return []
@@ -98,3 +105,16 @@ def _limit_of(values: list[Fact], component: str) -> Fact | None:
         if fact.key == f"{component}resources.limits.memory" and parse_k8s_quantity(str(fact.value)):
             return fact
     return None
+
+
+SPEC = FindingSpec(
+    FindingId.REDIS_MAXMEMORY_UNSET,
+    analyze,
+    "cause",
+    30,
+    checks=(
+        "{cli} CONFIG GET maxmemory",
+        "{cli} INFO memory",
+    ),
+    fixed_by=(RemediationId.SET_REDIS_MAXMEMORY,),
+)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.ids import FindingId, RemediationId
 from analyzers.redis_view import redis_view
+from analyzers.spec import FindingSpec
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -27,7 +29,7 @@ def analyze(context: Context) -> list[Finding]:
         cited.append(keyspace[2])
     return [
         finding(
-            "redis-noeviction-policy",
+            FindingId.REDIS_NOEVICTION_POLICY,
             "warning",
             f"noeviction on a {usage} store",
             detail,
@@ -37,3 +39,13 @@ def analyze(context: Context) -> list[Finding]:
             ttl_share=keyspace[1] / keyspace[0] if keyspace and keyspace[0] else None,
         )
     ]
+
+
+SPEC = FindingSpec(
+    FindingId.REDIS_NOEVICTION_POLICY,
+    analyze,
+    "cause",
+    40,
+    checks=("{cli} CONFIG GET maxmemory-policy",),
+    fixed_by=(RemediationId.SET_REDIS_EVICTION_POLICY,),
+)

@@ -6,7 +6,9 @@ from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
 from analyzers.evidence import Fact, Series
+from analyzers.ids import FindingId
 from analyzers.redis_view import redis_view
+from analyzers.spec import FindingSpec
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -34,7 +36,7 @@ def analyze(context: Context) -> list[Finding]:
     detail += "."
     return [
         finding(
-            "redis-persistence-disabled",
+            FindingId.REDIS_PERSISTENCE_DISABLED,
             severity,
             "No persistence: restarts empty the store",
             detail,
@@ -55,3 +57,16 @@ def _restarts(context: Context) -> tuple[int, Fact] | None:
         if isinstance(series, Series) and series.last > 0 and not context.is_sidecar(fact.subject):
             counts.append((int(series.last), fact))
     return max(counts, key=lambda c: c[0]) if counts else None
+
+
+SPEC = FindingSpec(
+    FindingId.REDIS_PERSISTENCE_DISABLED,
+    analyze,
+    "context",
+    90,
+    checks=(
+        "{cli} CONFIG GET save",
+        "{cli} CONFIG GET appendonly",
+    ),
+    fixed_by=(),
+)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.ids import FindingId, RemediationId
 from analyzers.redis_view import redis_view
+from analyzers.spec import FindingSpec
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -34,5 +36,20 @@ def analyze(context: Context) -> list[Finding]:
         "only grow, and without maxmemory nothing ever removes them."
     )
     return [
-        finding("redis-keys-without-ttl", "warning", "Keys are written without a TTL", detail, 0.85, cited)
+        finding(
+            FindingId.REDIS_KEYS_WITHOUT_TTL, "warning", "Keys are written without a TTL", detail, 0.85, cited
+        )
     ]
+
+
+SPEC = FindingSpec(
+    FindingId.REDIS_KEYS_WITHOUT_TTL,
+    analyze,
+    "cause",
+    42,
+    checks=(
+        "{cli} INFO keyspace",
+        "{cli} --scan --count 100 | head -20 | xargs -n1 {cli} TTL",
+    ),
+    fixed_by=(RemediationId.ADD_SESSION_TTL,),
+)

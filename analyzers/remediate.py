@@ -9,9 +9,11 @@ from dataclasses import replace
 from analyzers.containers import service_memory_limit
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Remediation, Risk
+from analyzers.ids import FindingId, RemediationId
 from analyzers.memory_need import forks_in_background
 from analyzers.quantity import MI, format_cpu, format_mi, format_redis_mb, round_up
 from analyzers.redis_view import redis_view
+from analyzers.registry import answered_by
 from analyzers.rollouts import last_good_image, main_image, previous_revision_image
 
 MAXMEMORY_SHARE = 0.75  # of the container limit: room for buffers, clients and the allocator
@@ -49,27 +51,6 @@ class _Plan:
         return "allkeys-lru"
 
 
-# Which findings each remediation answers, to list fixes in the order of their causes.
-ANSWERS: dict[str, tuple[str, ...]] = {
-    "lower-jvm-heap": ("jvm-heap-exceeds-limit",),
-    "raise-memory-limit": ("memory-limit-too-low", "jvm-heap-exceeds-limit", "memory-growth-unbounded"),
-    "set-redis-maxmemory": ("redis-maxmemory-unset", "redis-maxmemory-reached"),
-    "set-redis-eviction-policy": ("redis-noeviction-policy", "redis-maxmemory-reached"),
-    "fix-app-config": ("app-config-error", "redis-maxmemory-reached"),
-    "fix-redis-config-mount": ("redis-config-not-applied",),
-    "set-vm-overcommit": ("redis-fork-failed",),
-    "disable-redis-background-save": ("redis-fork-failed",),
-    "add-session-ttl": ("redis-keys-without-ttl",),
-    "enable-redis-auth": ("redis-auth-disabled",),
-    "fix-connection-leak": ("redis-maxclients-reached",),
-    "raise-redis-maxclients": ("redis-maxclients-reached",),
-    "raise-cpu-limit": ("cpu-throttling",),
-    "tune-liveness-probe": ("liveness-probe-failing",),
-    "rollback-image": ("image-pull-failed", "memory-growth-unbounded", "crash-loop"),
-    "expand-volume": ("disk-full",),
-}
-
-
 def remediations(context: Context, findings: list[Finding]) -> list[Remediation]:
     """Every fix the findings call for, the fix of the most likely cause first."""
     plan = _Plan(context, findings)
@@ -79,7 +60,7 @@ def remediations(context: Context, findings: list[Finding]) -> list[Remediation]
     position = {f.id: index for index, f in enumerate(findings)}
 
     def rank(remediation: Remediation) -> int:
-        answered = [position[i] for i in ANSWERS.get(remediation.id, ()) if i in position]
+        answered = [position[i] for i in answered_by(remediation.id) if i in position]
         return min(answered, default=len(position))
 
     return _in_order(sorted(found, key=rank))
@@ -100,14 +81,14 @@ def _in_order(fixes: list[Remediation]) -> list[Remediation]:
 
 
 def _jvm(plan: _Plan) -> list[Remediation]:
-    finding = plan.by_id.get("jvm-heap-exceeds-limit")
+    finding = plan.by_id.get(FindingId.JVM_HEAP_EXCEEDS_LIMIT)
     if finding is None:
         return []
     limit = float(finding.data["limit"])
     xmx = math.floor(limit * 0.75 / MI)
     container = plan.container(finding.data.get("container"))
     lower = Remediation(
-        "lower-jvm-heap",
+        RemediationId.LOWER_JVM_HEAP,
         f"Size the heap from the container limit: -XX:MaxRAMPercentage=75 (about {xmx}m)",
         "low",
         False,
@@ -124,7 +105,7 @@ def _jvm(plan: _Plan) -> list[Remediation]:
 
 
 def _memory_limit(plan: _Plan) -> list[Remediation]:
-    finding = plan.by_id.get("memory-limit-too-low")
+    finding = plan.by_id.get(FindingId.MEMORY_LIMIT_TOO_LOW)
     if finding is None:
         return []
     detail = "Raise limit and request together so the pod keeps its QoS class."
@@ -141,7 +122,7 @@ def _memory_limit(plan: _Plan) -> list[Remediation]:
                 f"Raise the memory limit of {container} to {format_mi(plan.new_limit)} (twice its request)"
             )
         detail += " Read the current limit first; the raise must be above it."
-        return [Remediation("raise-memory-limit", title, "medium", False, params, detail)]
+        return [Remediation(RemediationId.RAISE_MEMORY_LIMIT, title, "medium", False, params, detail)]
     plan.new_limit = float(finding.data["suggested"])
     return [_raise_memory(container, float(finding.data["limit_bytes"]), plan.new_limit, "low", detail)]
 
@@ -154,20 +135,22 @@ def _maxmemory(plan: _Plan) -> list[Remediation]:
     today's share stays on offer only as the high-risk alternative it is. With no limit known,
     maxmemory comes from peak used memory plus headroom.
     """
-    if not (plan.redis.present or plan.has("redis-maxmemory-unset")):
+    if not (plan.redis.present or plan.has(FindingId.REDIS_MAXMEMORY_UNSET)):
         return []
     share = MAXMEMORY_SHARE_FORKING if forks_in_background(plan.context, plan.redis) else MAXMEMORY_SHARE
     current = plan.redis.effective("maxmemory")
     current_bytes = current.number if current and current.number else 0.0
     limit = plan.limit[0] if plan.limit else plan.new_limit
     raised = plan.new_limit if plan.new_limit and limit and plan.new_limit > limit else None
-    unset = plan.has("redis-maxmemory-unset")
+    unset = plan.has(FindingId.REDIS_MAXMEMORY_UNSET)
     if limit is None:
         derived = _derived_maxmemory(plan) if unset else None
         plan.maxmemory_offered = derived is not None
         return [derived] if derived else []
     target = math.floor(limit * share / MI) * MI
-    raise_full_bound = plan.has("redis-maxmemory-reached") and current_bytes and target > current_bytes * 1.1
+    raise_full_bound = (
+        plan.has(FindingId.REDIS_MAXMEMORY_REACHED) and current_bytes and target > current_bytes * 1.1
+    )
     above_limit = current_bytes > 0.9 * limit  # a maxmemory the container cannot hold
     if not unset and not raise_full_bound and not above_limit:
         return []
@@ -195,7 +178,7 @@ def _maxmemory(plan: _Plan) -> list[Remediation]:
         f"{new_share}, after raise-memory-limit ({share_of} is below the {format_redis_mb(used)} held now)",
         f"Second, once the limit is {format_mi(raised)}: the restart that brings it also drops a CONFIG "
         "SET, so put the same lines in the chart or ConfigMap with the limit raise.",
-        after="raise-memory-limit",
+        after=RemediationId.RAISE_MEMORY_LIMIT,
     )
     alternative = replace(
         today,
@@ -253,7 +236,7 @@ def _set_maxmemory(
         effect = f" Redis holds {format_redis_mb(used)} now: at {size} it {what} at once."
         title += f": below the {format_redis_mb(used)} Redis holds now"
     return Remediation(
-        "set-redis-maxmemory",
+        RemediationId.SET_REDIS_MAXMEMORY,
         f"{title}, policy {policy}",
         risk,
         True,
@@ -264,8 +247,8 @@ def _set_maxmemory(
 
 def _eviction(plan: _Plan) -> list[Remediation]:
     usage = plan.redis.usage()
-    refuses = plan.has("redis-maxmemory-reached") and usage in ("cache", "session")
-    if not plan.has("redis-noeviction-policy") and not refuses:
+    refuses = plan.has(FindingId.REDIS_MAXMEMORY_REACHED) and usage in ("cache", "session")
+    if not plan.has(FindingId.REDIS_NOEVICTION_POLICY) and not refuses:
         return []
     current = plan.redis.effective("maxmemory")
     if (current is not None and not current.number) or (current is None and plan.maxmemory_offered):
@@ -278,10 +261,10 @@ def _eviction(plan: _Plan) -> list[Remediation]:
         return []  # it already runs with that policy: switching to it changes nothing
     params: dict[str, object] = {"policy": policy}
     if plan.maxmemory_offered:
-        params["after"] = "set-redis-maxmemory"  # a policy does nothing until maxmemory is set
+        params["after"] = RemediationId.SET_REDIS_MAXMEMORY  # a policy does nothing until maxmemory is set
     return [
         Remediation(
-            "set-redis-eviction-policy",
+            RemediationId.SET_REDIS_EVICTION_POLICY,
             f"Switch maxmemory-policy to {policy}",
             "low",
             True,
@@ -292,11 +275,11 @@ def _eviction(plan: _Plan) -> list[Remediation]:
 
 
 def _queue_retention(plan: _Plan) -> list[Remediation]:
-    if not plan.has("redis-maxmemory-reached") or plan.redis.usage() != "queue":
+    if not plan.has(FindingId.REDIS_MAXMEMORY_REACHED) or plan.redis.usage() != "queue":
         return []
     return [
         Remediation(
-            "fix-app-config",
+            RemediationId.FIX_APP_CONFIG,
             "Find what fills the queue (a stalled consumer, or failed/completed jobs kept) and bound it",
             "medium",
             False,
@@ -308,10 +291,10 @@ def _queue_retention(plan: _Plan) -> list[Remediation]:
 
 def _redis_hygiene(plan: _Plan) -> list[Remediation]:
     found: list[Remediation] = []
-    if plan.has("redis-config-not-applied"):
+    if plan.has(FindingId.REDIS_CONFIG_NOT_APPLIED):
         found.append(
             Remediation(
-                "fix-redis-config-mount",
+                RemediationId.FIX_REDIS_CONFIG_MOUNT,
                 "Make the declared Redis configuration reach the server",
                 "medium",
                 False,
@@ -320,7 +303,7 @@ def _redis_hygiene(plan: _Plan) -> list[Remediation]:
                 "compare CONFIG GET with the file after a restart.",
             )
         )
-    fork = plan.by_id.get("redis-fork-failed")
+    fork = plan.by_id.get(FindingId.REDIS_FORK_FAILED)
     if fork is not None:
         # fork() is refused with ENOMEM by the kernel's overcommit accounting (the copy-on-write child
         # is counted as if it copied everything): overcommit_memory = 1 is Redis's own advice.
@@ -331,7 +314,7 @@ def _redis_hygiene(plan: _Plan) -> list[Remediation]:
         )
         found.append(
             Remediation(
-                "set-vm-overcommit",
+                RemediationId.SET_VM_OVERCOMMIT,
                 "Set vm.overcommit_memory = 1 on the Redis nodes",
                 "medium",
                 False,
@@ -341,7 +324,7 @@ def _redis_hygiene(plan: _Plan) -> list[Remediation]:
         )
         found.append(
             Remediation(
-                "disable-redis-background-save",
+                RemediationId.DISABLE_REDIS_BACKGROUND_SAVE,
                 'Stop background saves that cannot fork (save "")',
                 "medium",
                 True,
@@ -349,10 +332,10 @@ def _redis_hygiene(plan: _Plan) -> list[Remediation]:
                 "Or give the fork room with a higher limit.",
             )
         )
-    if plan.has("redis-keys-without-ttl"):
+    if plan.has(FindingId.REDIS_KEYS_WITHOUT_TTL):
         found.append(
             Remediation(
-                "add-session-ttl",
+                RemediationId.ADD_SESSION_TTL,
                 "Write sessions and carts with an expiry (SET ... EX)",
                 "low",
                 False,
@@ -360,10 +343,10 @@ def _redis_hygiene(plan: _Plan) -> list[Remediation]:
                 "The application must set a TTL; Redis cannot add one by itself.",
             )
         )
-    if plan.has("redis-auth-disabled"):
+    if plan.has(FindingId.REDIS_AUTH_DISABLED):
         found.append(
             Remediation(
-                "enable-redis-auth",
+                RemediationId.ENABLE_REDIS_AUTH,
                 "Require a password (auth.enabled / requirepass)",
                 "medium",
                 False,
@@ -375,7 +358,7 @@ def _redis_hygiene(plan: _Plan) -> list[Remediation]:
 
 
 def _clients(plan: _Plan) -> list[Remediation]:
-    finding = plan.by_id.get("redis-maxclients-reached")
+    finding = plan.by_id.get(FindingId.REDIS_MAXCLIENTS_REACHED)
     if finding is None:
         return []
     params: dict[str, object] = {}
@@ -383,7 +366,7 @@ def _clients(plan: _Plan) -> list[Remediation]:
         params["pool_size"] = max(10, int(finding.data["pool"]) // 4)
     found = [
         Remediation(
-            "fix-connection-leak",
+            RemediationId.FIX_CONNECTION_LEAK,
             "Bound the clients' connection pools (and close idle ones)",
             "medium",
             False,
@@ -395,7 +378,7 @@ def _clients(plan: _Plan) -> list[Remediation]:
     if maxclients:
         found.append(
             Remediation(
-                "raise-redis-maxclients",
+                RemediationId.RAISE_REDIS_MAXCLIENTS,
                 f"Raise maxclients to {int(maxclients * 2)} as a stopgap",
                 "medium",
                 True,
@@ -407,7 +390,7 @@ def _clients(plan: _Plan) -> list[Remediation]:
 
 
 def _cpu(plan: _Plan) -> list[Remediation]:
-    finding = plan.by_id.get("cpu-throttling")
+    finding = plan.by_id.get(FindingId.CPU_THROTTLING)
     if finding is None or not finding.data.get("cpu_limit"):
         return []
     limit = float(finding.data["cpu_limit"])
@@ -417,7 +400,7 @@ def _cpu(plan: _Plan) -> list[Remediation]:
     container = plan.container(finding.data["container"])
     return [
         Remediation(
-            "raise-cpu-limit",
+            RemediationId.RAISE_CPU_LIMIT,
             f"Raise the CPU limit of {container} from {format_cpu(limit)} to {format_cpu(target)}",
             "low",
             True,
@@ -428,10 +411,10 @@ def _cpu(plan: _Plan) -> list[Remediation]:
 
 
 def _liveness(plan: _Plan) -> list[Remediation]:
-    finding = plan.by_id.get("liveness-probe-failing")
+    finding = plan.by_id.get(FindingId.LIVENESS_PROBE_FAILING)
     if finding is None:
         return []
-    readiness = plan.by_id.get("readiness-probe-failing")
+    readiness = plan.by_id.get(FindingId.READINESS_PROBE_FAILING)
     if finding.data.get("probe_command_missing") or (
         readiness and readiness.data.get("probe_command_missing")
     ):
@@ -441,7 +424,7 @@ def _liveness(plan: _Plan) -> list[Remediation]:
         params["check_dependencies"] = False
     return [
         Remediation(
-            "tune-liveness-probe",
+            RemediationId.TUNE_LIVENESS_PROBE,
             "Give the liveness probe a realistic timeout; keep dependencies out of it",
             "low",
             True,
@@ -453,12 +436,12 @@ def _liveness(plan: _Plan) -> list[Remediation]:
 
 def _workload(plan: _Plan) -> list[Remediation]:
     found: list[Remediation] = []
-    pull = plan.by_id.get("image-pull-failed")
+    pull = plan.by_id.get(FindingId.IMAGE_PULL_FAILED)
     if pull is not None and pull.data.get("previous_image"):
         previous = pull.data["previous_image"]
         found.append(
             Remediation(
-                "rollback-image",
+                RemediationId.ROLLBACK_IMAGE,
                 f"Roll back to {previous}",
                 "low",
                 True,
@@ -466,12 +449,12 @@ def _workload(plan: _Plan) -> list[Remediation]:
                 "kubectl rollout undo, then fix the tag or push the image.",
             )
         )
-    config = plan.by_id.get("app-config-error")
+    config = plan.by_id.get(FindingId.APP_CONFIG_ERROR)
     if config is not None:
         params = {k: v for k in ("variable", "source") if (v := config.data.get(k))}
         found.append(
             Remediation(
-                "fix-app-config",
+                RemediationId.FIX_APP_CONFIG,
                 f"Supply {config.data.get('variable') or 'the missing configuration'}",
                 "medium",
                 False,
@@ -479,18 +462,20 @@ def _workload(plan: _Plan) -> list[Remediation]:
                 "Add the missing key to the Secret/ConfigMap or fix the reference.",
             )
         )
-    if plan.has("disk-full"):
+    if plan.has(FindingId.DISK_FULL):
         found.append(
-            Remediation("expand-volume", "Grow the volume or free space on it", "medium", False, {}, "")
+            Remediation(
+                RemediationId.EXPAND_VOLUME, "Grow the volume or free space on it", "medium", False, {}, ""
+            )
         )
-    if plan.leading == "crash-loop":  # nothing deeper explains it: undo the release it came with
+    if plan.leading == FindingId.CRASH_LOOP:  # nothing deeper explains it: undo the release it came with
         found.extend(_rollback_crash(plan))
-    growth = plan.by_id.get("memory-growth-unbounded")
-    if growth is not None and growth.data.get("previous_image") and not plan.has("image-pull-failed"):
+    growth = plan.by_id.get(FindingId.MEMORY_GROWTH_UNBOUNDED)
+    if growth is not None and growth.data.get("previous_image") and not plan.has(FindingId.IMAGE_PULL_FAILED):
         previous = growth.data["previous_image"]
         found.append(
             Remediation(
-                "rollback-image",
+                RemediationId.ROLLBACK_IMAGE,
                 f"Roll back to {previous}, the release before the growth began",
                 "low",
                 True,
@@ -498,7 +483,7 @@ def _workload(plan: _Plan) -> list[Remediation]:
                 "kubectl rollout undo; then find what the new release keeps in memory.",
             )
         )
-    elif growth is not None and not plan.has("memory-limit-too-low") and plan.limit:
+    elif growth is not None and not plan.has(FindingId.MEMORY_LIMIT_TOO_LOW) and plan.limit:
         limit, _, view = plan.limit
         found.append(
             _raise_memory(
@@ -523,7 +508,7 @@ def _rollback_crash(plan: _Plan) -> list[Remediation]:
         return []
     return [
         Remediation(
-            "rollback-image",
+            RemediationId.ROLLBACK_IMAGE,
             f"Roll back to {image}, the image that ran before the crashes",
             "medium",
             True,
@@ -535,7 +520,7 @@ def _rollback_crash(plan: _Plan) -> list[Remediation]:
 
 def _raise_memory(container: str, current: float, target: float, risk: Risk, detail: str) -> Remediation:
     return Remediation(
-        "raise-memory-limit",
+        RemediationId.RAISE_MEMORY_LIMIT,
         f"Raise the memory limit of {container} from {format_mi(current)} to {format_mi(target)}",
         risk,
         True,

@@ -8,6 +8,7 @@ import re
 from analyzers.context import Context, names_match
 from analyzers.diagnosis import Component, Finding, Remediation, coverage_of
 from analyzers.evidence import Series
+from analyzers.ids import FindingId
 from analyzers.quantity import format_redis_mb
 from analyzers.redis_view import RedisView, redis_view
 
@@ -87,15 +88,17 @@ def summarize(
         return f"{service}: nothing in the evidence points to a fault; see sources for what was read."
     by_id = {f.id: f for f in findings}
     symptoms = []
-    if "container-oom-killed" in by_id and not by_id["container-oom-killed"].data.get("sidecar_only"):
+    if FindingId.CONTAINER_OOM_KILLED in by_id and not by_id[FindingId.CONTAINER_OOM_KILLED].data.get(
+        "sidecar_only"
+    ):
         symptoms.append("the OOM kills")
-    if "crash-loop" in by_id:
-        symptoms.append(f"the crash loop ({by_id['crash-loop'].data.get('restarts', 0)} restarts)")
+    if FindingId.CRASH_LOOP in by_id:
+        symptoms.append(f"the crash loop ({by_id[FindingId.CRASH_LOOP].data.get('restarts', 0)} restarts)")
     root = by_id[root_causes[0]] if root_causes else findings[0]
     text = redis_owner_note(context) if root.id.startswith("redis-") else ""
     text = text or f"{service}: "
     text += root.title
-    if symptoms and root.id not in ("crash-loop", "container-oom-killed"):
+    if symptoms and root.id not in (FindingId.CRASH_LOOP, FindingId.CONTAINER_OOM_KILLED):
         text += f", which explains {' and '.join(symptoms)}"
     text += "."
     if len(root_causes) > 1:
