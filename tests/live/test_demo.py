@@ -127,9 +127,9 @@ def test_the_page_in_a_browser_from_alert_to_verified_fix(demo: RunningDemo) -> 
             assert answer_ts != alert_ts
 
             # Preview the memory-limit fix: the exact change, in the answer's thread.
-            answer.locator("button", has_text="Apply: Raise the memory limit").click()
+            answer.locator("button", has_text="Preview: raise memory limit to").click()
             thread = page.locator(f'.thread[data-thread-of="{answer_ts}"]')
-            preview = thread.locator(".msg", has_text="Preview").first
+            preview = thread.locator(".msg", has_text="Preview: Raise the memory limit").first
             preview.wait_for()
             assert "256Mi" in preview.inner_text()
 
