@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 from analyzers.base import finding
+from analyzers.containers import containers, recent_oom_kills
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact, ReplicaSetInfo, Series
@@ -51,6 +53,26 @@ def analyze(context: Context) -> list[Finding]:
                 first=first,
                 last=last,
                 previous_image=main_image(previous[0]) if previous else None,
+            )
+        ]
+    slow = slow_oom(context) if not redis.present else None
+    if slow:
+        hours, killed_fact, started, finished = slow
+        detail = (
+            f"The container ran {hours:.0f} hours before the kernel OOM-killed it: memory that is too small "
+            "for the working set runs out within minutes of a start, memory that runs out after hours is "
+            "climbing (a leak, or something cached without a bound). A higher limit only buys time; "
+            "watch its memory over a day to confirm."
+        )
+        return [
+            finding(
+                FindingId.MEMORY_GROWTH_UNBOUNDED,
+                "warning",
+                f"OOM-killed after {hours:.0f} hours of running: memory climbs",
+                detail,
+                0.6,
+                [killed_fact, started, finished],
+                run_hours=round(hours, 1),
             )
         ]
     sizes = _dbsize_growth(context)
@@ -141,3 +163,22 @@ SPEC = FindingSpec(
         RemediationId.ROLLBACK_IMAGE,
     ),
 )
+
+
+_JVM_HEAP = re.compile(r"-Xmx\d|MaxRAMPercentage|HEAP_OPTS|JAVA_OPTS", re.IGNORECASE)
+SLOW_OOM_HOURS = 6.0  # a run this long before an OOM kill is growth, not a working set that never fit
+
+
+def slow_oom(context: Context) -> tuple[float, Fact, Fact, Fact] | None:
+    """(hours it ran, the OOMKilled fact, its start, its end) when the last run ended in an OOM kill after hours."""
+    if any(_JVM_HEAP.search(context.text_of(f)) for f in context.evidence.facts if context.ours(f)):
+        return None  # a JVM fills its heap over hours too: its heap setting, not a leak, decides
+    for view in containers(context, include_sidecars=False):
+        killed = recent_oom_kills(context, view)
+        started, finished = view.last("container.last_started"), view.last("container.last_finished")
+        if not killed or started is None or finished is None or started.at is None or finished.at is None:
+            continue
+        hours = (finished.at - started.at).total_seconds() / 3600
+        if hours >= SLOW_OOM_HOURS:
+            return hours, killed[0], started, finished
+    return None

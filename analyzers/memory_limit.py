@@ -16,7 +16,7 @@ from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact
 from analyzers.ids import FindingId, RemediationId
 from analyzers.jvm_heap import heap_setting
-from analyzers.memory_growth import growing_series
+from analyzers.memory_growth import growing_series, slow_oom
 from analyzers.memory_need import memory_need
 from analyzers.quantity import GI, MI, format_mi, human_bytes, round_up
 from analyzers.redis_view import RedisView, redis_view
@@ -116,8 +116,8 @@ def _killed_container_limit(
 def _limit_unknown(context: Context, views: list[ContainerView], killed: list[Fact]) -> list[Finding]:
     """OOM-killed, and the limit is not in the evidence: propose a raise from what is known, say what is not."""
     setting = heap_setting(context)
-    if setting or growing_series(context):
-        return []  # the JVM's heap flags or a climb without bound explain it better
+    if setting or growing_series(context) or slow_oom(context):
+        return []  # the JVM's heap flags or a climb over hours explain it better
     view = next((v for v in views if recent_oom_kills(context, v)), views[0] if views else None)
     requests = [
         (float(f.value), f)

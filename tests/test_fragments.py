@@ -272,3 +272,11 @@ def test_probe_failures_reported_in_words(sentence: str, probe: str | None) -> N
     from bot.readers.fragments import said_probe_kills
 
     assert said_probe_kills(sentence) == probe
+
+
+def test_memory_requests_stated_in_prose() -> None:
+    from bot.readers.fragments import stated_memory_request
+
+    assert stated_memory_request("I increased resource request to 4Gi after your comment") == "4Gi"
+    assert stated_memory_request("we raised the request rate to 100Mb per second") is None
+    assert stated_memory_request("the cpu request is 500m") is None

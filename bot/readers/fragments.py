@@ -90,19 +90,33 @@ def df_row(stripped: str) -> tuple[str, float] | None:
 
 
 # A memory limit stated in a sentence: "the memory limit is only 100Mb", "limits - `2Gi`", "the limit to 8Gi".
-_STATED_LIMIT = re.compile(
-    r"\blimits?\b[^.;\n]{0,60}?(?<![\w.])(?P<amount>\d+(?:\.\d+)?\s?(?:[KMGT]i|[KMGT]i?B|[KMGT]b))(?![\w])",
-    re.IGNORECASE,
-)
+_AMOUNT = r"(?<![\w.])(?P<amount>\d+(?:\.\d+)?\s?(?:[KMGT]i|[KMGT]i?B|[KMGT]b))(?![\w])"
+_STATED = {
+    "limit": re.compile(r"\blimits?\b[^.;\n]{0,60}?" + _AMOUNT, re.IGNORECASE),
+    "request": re.compile(r"\brequests?\b[^.;\n]{0,40}?" + _AMOUNT, re.IGNORECASE),
+}
 _ABOUT_MEMORY = re.compile(r"memory|\boom|\bram\b", re.IGNORECASE)
+_KUBERNETES_BYTES = re.compile(r"^\d+(?:\.\d+)?\s?[KMGT]i$")  # `4Gi`: only memory is counted in bytes
+
+
+def _stated(stripped: str, what: str) -> str | None:
+    match = _STATED[what].search(stripped)
+    if match is None:
+        return None
+    # `a rate limit of 100Mb per second` is not memory: plain `Mb` needs the sentence to be about memory.
+    if not _KUBERNETES_BYTES.match(match["amount"]) and not _ABOUT_MEMORY.search(stripped):
+        return None
+    return match["amount"]
 
 
 def stated_memory_limit(stripped: str) -> str | None:
     """The amount of a memory limit a sentence states (`8Gi`, `100Mb`), or None."""
-    if not _ABOUT_MEMORY.search(stripped):
-        return None
-    match = _STATED_LIMIT.search(stripped)
-    return match["amount"] if match else None
+    return _stated(stripped, "limit")
+
+
+def stated_memory_request(stripped: str) -> str | None:
+    """The amount of a memory request a sentence states (`I increased resource request to 4Gi`), or None."""
+    return _stated(stripped, "request")
 
 
 def unwrap(line: str) -> str:

@@ -39,6 +39,7 @@ from bot.readers.fragments import (
     loose_event,
     said_probe_kills,
     stated_memory_limit,
+    stated_memory_request,
     unwrap,
 )
 from bot.readers.kubernetes_objects import NOTE, ObjectReader, workload_of_pod, workload_of_replicaset
@@ -705,10 +706,14 @@ class _Scanner:
             facts.append(self._fact("text.note", stripped, stripped, number, "notes"))
             self.state.kinds["notes"] += 1
             facts += self._said(stripped, number)
-        stated = stated_memory_limit(stripped)
-        amount = parse_human_bytes(stated) if stated else None
-        if amount:  # prose around a paste: weaker than a spec, used only when nothing better says it
-            facts.append(self._fact("container.memory_limit", amount, stripped, number, "prose"))
+        # Prose around a paste: weaker than a spec, used only when nothing better says it.
+        for kind, stated in (
+            ("container.memory_limit", stated_memory_limit(stripped)),
+            ("container.memory_request", stated_memory_request(stripped)),
+        ):
+            amount = parse_human_bytes(stated) if stated else None
+            if amount:
+                facts.append(self._fact(kind, amount, stripped, number, "prose"))  # type: ignore[arg-type]
         return facts or None
 
     def _fragment(self, stripped: str, number: int) -> Iterator[Fact]:

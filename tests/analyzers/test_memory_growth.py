@@ -106,3 +106,38 @@ def test_another_pod_growing_is_not_ours() -> None:
     other = {"namespace": "payments", "pod": "ledger-worker-5d8f7c9b4-q2w7e", "container": "ledger"}
     pasted = incident(memory_range("container_memory_working_set_bytes", other, CLIMBING))
     assert pasted.run(memory_growth.analyze, "orders-api") == []
+
+
+def _oom_after(started: str, finished: str) -> str:
+    return f"""
+        $ kubectl describe pod controller-manager-6d9f8c7b5-q2w8z -n redpanda-system
+        Name:         controller-manager-6d9f8c7b5-q2w8z
+        Containers:
+          manager:
+            State:          Running
+              Started:      {finished}
+            Last State:     Terminated
+              Reason:       OOMKilled
+              Exit Code:    137
+              Started:      {started}
+              Finished:     {finished}
+    """
+
+
+def test_an_oom_kill_after_hours_of_running_is_growth() -> None:
+    pasted = incident(_oom_after("Mon, 31 Jul 2023 18:43:58 +0000", "Tue, 01 Aug 2023 07:15:55 +0000"))
+    finding = only(pasted.run(memory_growth.analyze, "controller-manager"), "memory-growth-unbounded")
+    assert finding.data["run_hours"] == 12.5
+    pasted.assert_cited(finding)
+    assert pasted.diagnose("controller-manager").root_causes[0] == "memory-growth-unbounded"
+
+
+def test_an_oom_kill_minutes_after_start_is_not_growth() -> None:
+    pasted = incident(_oom_after("Tue, 01 Aug 2023 07:13:10 +0000", "Tue, 01 Aug 2023 07:15:55 +0000"))
+    assert pasted.run(memory_growth.analyze, "controller-manager") == []
+
+
+def test_a_jvm_that_fills_its_heap_over_hours_is_not_called_a_leak() -> None:
+    jvm = _oom_after("Fri, 04 Jul 2025 10:04:28 -0300", "Fri, 04 Jul 2025 16:31:48 -0300")
+    pasted = incident(jvm, "The Kafka process is started with KAFKA_HEAP_OPTS set to -Xmx1024m")
+    assert pasted.run(memory_growth.analyze, "controller-manager") == []
