@@ -280,3 +280,12 @@ def test_memory_requests_stated_in_prose() -> None:
     assert stated_memory_request("I increased resource request to 4Gi after your comment") == "4Gi"
     assert stated_memory_request("we raised the request rate to 100Mb per second") is None
     assert stated_memory_request("the cpu request is 500m") is None
+
+
+def test_a_programs_long_line_is_not_a_persons_note() -> None:
+    logged = "2025-03-04T06:00:01Z ERROR payment worker gave up after the third retry on the ledger"
+    assert not list(read_string(logged + "\n", "app.log").of("text.note"))
+    under_logs = (
+        "$ kubectl logs web-0\nThe worker gave up after the third retry on the ledger service today\n"
+    )
+    assert not list(read_string(under_logs, "paste.txt").of("text.note"))

@@ -87,7 +87,7 @@ LOG_TRIGGER = re.compile(
     r"signal|heap|-xmx|rehydrat|cold|run_id|pool|exhausted|unavailable|rejected|too many|mode=|required|\bgc\(|pause|"
     r"flag provided|unknown (?:shorthand )?flag|unrecognized option|bad directive|wrong number of arguments|^>>> '|"
     r"not met|no such host|name or service not known|could not translate host|loading|could not connect|"
-    r"cannot connect|is the server running|disk|quota",
+    r"cannot connect|is the server running|disk|quota|not allowed|maxmemory",
     re.IGNORECASE,
 )
 _COLLECTOR_PREFIX = re.compile(r"^\[([^\]]{8,40})\]\s+([\w.-]+)\s+\|\s?(.*)$")
@@ -269,6 +269,8 @@ def _yaml_scalar(value: Any) -> str:
 
 # A line a program wrote (a time stamp, a level, a Redis `1:M` prefix), not a person.
 _LOG_SHAPE = re.compile(r"^(?:\[?\d{4}-\d\d-\d\d|\d+:[MCSX] |\[?\d\d:\d\d|I\d{4}|[EWIF]\d{4} |level=|\{)")
+# What programs put in their lines and people do not: levels, key=value pairs, stack frames.
+_PROGRAM_WORDS = re.compile(r"\b(?:ERROR|WARN(?:ING)?|INFO|DEBUG|TRACE|FATAL)\b|\w=\S|\bat [\w.$]+\(|^\s*File \"")
 Claim = list[Fact] | None  # what a line reader makes of a line: None when it does not claim it
 
 # The line readers, tried in this order; the first that claims a line reads it (a claim may yield no
@@ -689,6 +691,18 @@ class _Scanner:
             return None
         return [] if yaml_fact is True else [yaml_fact]  # type: ignore[list-item]
 
+    def _written_by_a_person(self, stripped: str) -> bool:
+        """A sentence around the paste (a reporter's words), not a line a program logged."""
+        command = self.state.command
+        if command is not None and command.verb == "logs":
+            return False  # under `kubectl logs`, every line is the program's
+        return (
+            is_prose(stripped)
+            and not _LOG_SHAPE.match(stripped)
+            and not _PROGRAM_WORDS.search(stripped)
+            and (stripped[0] in "\"'>*-" or stripped[0].isupper() or ": \"" in stripped[:40])
+        )
+
     def _said(self, stripped: str, number: int) -> list[Fact]:
         """What a person reports seeing, as the weak facts it amounts to (source kind "notes")."""
         said: list[Fact] = []
@@ -701,7 +715,7 @@ class _Scanner:
     def _read_log(self, line: str, stripped: str, number: int) -> Claim:
         log = self._log_line(line, number)
         facts = [log] if log else []
-        if is_prose(stripped) and not _LOG_SHAPE.match(stripped):
+        if self._written_by_a_person(stripped):
             # What a person wrote around the paste (`Reporter: "it ran out of disk space"`): citable notes.
             facts.append(self._fact("text.note", stripped, stripped, number, "notes"))
             self.state.kinds["notes"] += 1
