@@ -49,10 +49,10 @@ def silent_port() -> Iterator[int]:
 def test_a_prometheus_that_never_answers_holds_check_under_8_s(silent_port: int, tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "TRIAGE_CONFIG")}
     environment["HOME"] = str(tmp_path)  # no ~/.kube/config: Kubernetes is skipped as not configured
+    url = f"http://127.0.0.1:{silent_port}"
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "check", "session-cache", "--json"]
-        + ["--prometheus-url", f"http://127.0.0.1:{silent_port}"],
+        [sys.executable, "-m", "bot.cli", "check", "session-cache", "--json", "--prometheus-url", url],
         capture_output=True,
         text=True,
         env=environment,

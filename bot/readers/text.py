@@ -76,6 +76,7 @@ BULK_GENERAL = (
 BULK_THRESHOLD = 4 * 2**20
 BULK_HEAD = 256 * 2**10
 YAML_SNIFF = 64 * 2**10
+MAX_FLAT_VALUES = 20_000  # leaves of one YAML file read as values
 
 LOG_TRIGGER = re.compile(
     r"error|warn|fatal|panic|exception|fail|refused|reset by peer|timeout|timed out|deadline|\boom\b|"
@@ -188,12 +189,17 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
     ):
         return None  # `Reporter: "the pods are OOMKilled at ..."`: notes, read line by line
     facts: list[Fact] = []
+    budget = [MAX_FLAT_VALUES]  # for the whole file: aliases may expand without bound
     for document in documents:
         pod = document if "kind" in document and "apiVersion" in document else _bare_pod_status(document)
         if pod is not None:
             facts.extend(ObjectReader(text, ref, "k8s-yaml", problems=problems).read(pod))
         else:
-            facts.extend(_helm_values(document, text, ref))
+            facts.extend(_helm_values(document, text, ref, budget))
+    if budget[0] <= 0:
+        problems.append(
+            f"{NOTE}values past the first {MAX_FLAT_VALUES} skipped (YAML aliases or a huge file)"
+        )
     return facts
 
 
@@ -228,11 +234,13 @@ def _structured_facts(
         yield from ObjectReader(raw, ref, kind, line_offset, problems).read(obj, context)
 
 
-def _helm_values(document: dict[str, Any], raw: str, ref: str) -> Iterator[Fact]:
+def _helm_values(
+    document: dict[str, Any], raw: str, ref: str, budget: list[int] | None = None
+) -> Iterator[Fact]:
     text = RawText(raw)
     from bot.readers.redis_text import redis_conf_facts
 
-    for path, value in _flatten(document):
+    for path, value in _flatten(document, budget=[MAX_FLAT_VALUES] if budget is None else budget):
         if isinstance(value, str) and "\n" in value:
             yield from redis_conf_facts(value, text, ref, Subject())
             continue
@@ -248,14 +256,20 @@ def _helm_values(document: dict[str, Any], raw: str, ref: str) -> Iterator[Fact]
         )
 
 
-def _flatten(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def _flatten(node: Any, prefix: str = "", budget: list[int] | None = None) -> Iterator[tuple[str, Any]]:
+    """`(dotted.path, value)` of every leaf; at most `budget[0]` of them (spent as they go), so a
+    few hundred bytes of YAML aliases (a "billion laughs") cannot expand to billions of values."""
+    budget = [MAX_FLAT_VALUES] if budget is None else budget
+    if budget[0] <= 0:
+        return
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key), budget)
     elif isinstance(node, list):
         for index, value in enumerate(node[:50]):
-            yield from _flatten(value, f"{prefix}[{index}]")
+            yield from _flatten(value, f"{prefix}[{index}]", budget)
     else:
+        budget[0] -= 1
         yield prefix, node
 
 
