@@ -141,3 +141,15 @@ def test_unreadable_files_and_fifos_are_named(tmp_path: Path, monkeypatch: pytes
         "unreadable: permission denied",
     )
     assert reports["pipe"].status == "skipped" and "not a regular file" in reports["pipe"].detail
+
+
+def test_a_line_longer_than_the_bound_is_read_up_to_it() -> None:
+    from bot.readers.text import MAX_LINE_CHARS
+
+    text = "Reason: OOMKilled\n" + "2026-12-07T10:00:00Z ERROR " + "x" * (2 * MAX_LINE_CHARS) + "\n"
+    started = time.monotonic()
+    evidence = read_string(text, "long.log")
+    assert time.monotonic() - started < 20
+    [report] = evidence.sources
+    assert "longer than" in report.detail and report.status == "partial"
+    assert all(len(f.source.excerpt) <= MAX_LINE_CHARS for f in evidence.facts)

@@ -77,6 +77,7 @@ BULK_THRESHOLD = 4 * 2**20
 BULK_HEAD = 256 * 2**10
 YAML_SNIFF = 64 * 2**10
 MAX_FLAT_VALUES = 20_000  # leaves of one YAML file read as values
+MAX_LINE_CHARS = 2**20  # the line readers' regular expressions see at most this much of a line
 
 LOG_TRIGGER = re.compile(
     r"error|warn|fatal|panic|exception|fail|refused|reset by peer|timeout|timed out|deadline|\boom\b|"
@@ -326,6 +327,7 @@ class _Scanner:
         self.unread = 0
         self.claimed = False  # whether a line reader claimed the last line read
         self.problems: list[str] = []
+        self.lines_cut = 0
 
     # -- driver ----------------------------------------------------------------
     def scan(self) -> Iterator[Fact]:
@@ -334,6 +336,10 @@ class _Scanner:
         else:
             yield from self._within_budget(list(self._scan_lines(0, len(self.lines))))
         state = self.state
+        if self.lines_cut:
+            self.problems.append(
+                f"{NOTE}{self.lines_cut} line(s) longer than {MAX_LINE_CHARS} characters read up to that, the rest skipped"
+            )
         if state.logs_aggregated:
             self.problems.append(
                 f"{NOTE}{state.logs_aggregated} repeated log line(s) counted into the newest of their kind"
@@ -373,6 +379,9 @@ class _Scanner:
             if consumed:
                 index += consumed
                 continue
+            if len(line) > MAX_LINE_CHARS:  # the line readers see its start (JSON above sees it whole)
+                line = line[:MAX_LINE_CHARS]
+                self.lines_cut += 1
             produced = list(self._line(unwrap(line), index + 1))
             if not produced and line.strip():
                 self.state.recent = [*self.state.recent[-7:], line]  # a query or a title before a result
@@ -392,6 +401,7 @@ class _Scanner:
         if head_end < 0:
             return
         spans = self._interesting_lines(head_end)
+        spans = [(begin, min(end, begin + MAX_LINE_CHARS)) for begin, end in spans]  # a line's start
         selection = select([self.text[begin:end] for begin, end in spans])
         self.state.logs_aggregated += selection.aggregated
         self.state.logs_skipped += selection.skipped
