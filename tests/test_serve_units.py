@@ -161,7 +161,7 @@ def test_a_digest_of_many_groups_stays_within_slack_limits() -> None:
     assert sum(b.get("text", {}).get("text", "").count("svc-") for b in blocks) == 600  # every group listed
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(45, "45s"), (600, "10m"), (7380, "2h03m"), (86400 * 3, "3d")])
+@pytest.mark.parametrize(("seconds", "text"), [(45, "45s"), (600, "10m"), (7380, "2h3m"), (86400 * 3, "3d")])
 def test_durations_read_as_people_write_them(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 
