@@ -308,9 +308,7 @@ class RemediationFlow:
         change = Change(silence_seconds=int(seconds))
         return self._new(SILENCE, title, asked, AlertTarget(matchers=matchers), change, Basis(), "")
 
-    def with_silence_duration(
-        self, proposal_id: str, seconds: int, user: str, channel: str
-    ) -> Proposal:
+    def with_silence_duration(self, proposal_id: str, seconds: int, user: str, channel: str) -> Proposal:
         """A new silence proposal like `proposal_id` for another of SILENCE_CHOICES; approved like any other.
 
         Raises RemediationRefused when it is not an open silence proposal of this channel.
