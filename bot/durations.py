@@ -28,12 +28,14 @@ def parse_duration(text: str) -> int:
 
 
 def format_duration(seconds: float) -> str:
-    """The shortest strict spelling, at most two units: 5400 -> `1h30m`, 90061 -> `1d1h`, 0.4 -> `0s`."""
+    """A strict spelling, at most two units, days only from two days on (people say "24h"):
+    5400 -> `1h30m`, 86400 -> `24h`, 183600 -> `2d3h`, 604800 -> `1w`, 0.4 -> `0s`."""
     remaining = round(seconds)
     if remaining <= 0:
         return "0s"
     parts: list[str] = []
-    for unit, size in UNITS:
+    units = UNITS if remaining >= 2 * 86400 else UNITS[2:]
+    for unit, size in units:
         count, remaining = divmod(remaining, size)
         if count:
             parts.append(f"{count}{unit}")
