@@ -58,6 +58,7 @@ def commands(folder: Path) -> dict[str, list[str]]:
             "--no-redis",
         ],
         "triage audit --help": ["audit", "--help"],
+        "triage audit (Redis refuses: port 1)": ["audit", "--redis-url", "redis://127.0.0.1:1/0"],
         "triage serve (settings missing: stops after loading the server)": ["serve"],
     }
 
