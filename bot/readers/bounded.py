@@ -75,21 +75,24 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
 
 
 def _keep(chunks: Iterator[bytes]) -> Bounded:
-    head = bytearray()
+    """The chunks as text: the head and the newest part past MAX_TEXT_BYTES. Chunks are kept as
+    they came and joined once, so the bytes are copied once (a `bytearray` would copy them twice)."""
+    head: list[bytes] = []
+    head_size = 0
     tail: deque[bytes] = deque()
     tail_size = 0
     tail_limit = MAX_TEXT_BYTES - HEAD_BYTES
     size = skipped = 0
     for chunk in chunks:
-        if size == 0 and b"\x00" in chunk[:SNIFF_BYTES]:
-            return Bounded(None, len(chunk))
-        if 0 < size < SNIFF_BYTES and b"\x00" in chunk[: SNIFF_BYTES - size]:
+        if size < SNIFF_BYTES and b"\x00" in chunk[: SNIFF_BYTES - size]:
             return Bounded(None, size + len(chunk))
         size += len(chunk)
-        room = HEAD_BYTES - len(head)
+        room = HEAD_BYTES - head_size
         if room > 0:
-            head += chunk[:room]
-            chunk = chunk[room:]
+            piece = chunk if len(chunk) <= room else chunk[:room]
+            head.append(piece)
+            head_size += len(piece)
+            chunk = chunk[len(piece) :]
             if not chunk:
                 continue
         tail.append(chunk)
@@ -98,27 +101,28 @@ def _keep(chunks: Iterator[bytes]) -> Bounded:
             dropped = tail.popleft()
             tail_size -= len(dropped)
             skipped += len(dropped)
+    if not skipped:
+        head.extend(tail)
+        tail.clear()
+        data = b"".join(head)
+        head.clear()
+        return Bounded(data.decode("utf-8", errors="replace"), size)
     if tail_size > tail_limit:  # trim the oldest chunk to the limit
         excess = tail_size - tail_limit
         tail[0] = tail[0][excess:]
         skipped += excess
-    if skipped:  # start the tail at a line of its own
-        first = tail[0]
-        newline = first.find(b"\n")
-        if 0 <= newline < len(first) - 1:
-            tail[0] = first[newline + 1 :]
-            skipped += newline + 1
-    data = bytes(head) + b"".join(tail)
-    del head, tail
-    if not skipped:
-        return Bounded(data.decode("utf-8", errors="replace"), size)
-    cut = HEAD_BYTES
-    newline = data.rfind(b"\n", 0, cut)
-    cut = newline + 1 if newline >= 0 else cut
-    skipped += HEAD_BYTES - cut  # the head ends at a line's end too
-    text = data[:cut].decode("utf-8", errors="replace")
-    text += GAP_MARK.format(skipped=skipped) + data[HEAD_BYTES:].decode("utf-8", errors="replace")
-    return Bounded(text, size, skipped)
+    first = tail[0]  # start the newest part at a line of its own
+    newline = first.find(b"\n")
+    if 0 <= newline < len(first) - 1:
+        tail[0] = first[newline + 1 :]
+        skipped += newline + 1
+    start = b"".join(head)
+    cut = start.rfind(b"\n") + 1 or len(start)  # and end the head at a line's end
+    skipped += len(start) - cut
+    text = start[:cut].decode("utf-8", errors="replace")
+    del start, head
+    newest = b"".join(tail).decode("utf-8", errors="replace")
+    return Bounded(text + GAP_MARK.format(skipped=skipped) + newest, size, skipped)
 
 
 def read_path(path: Path, must_be_regular: bool) -> Bounded:
