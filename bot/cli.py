@@ -28,7 +28,8 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a process that SIGPIPE ended
 EXIT_STATUS_HELP = (
     "exit status: 0 every source asked for answered; 3 the diagnosis rests on partial data (a source "
     "failed, timed out or answered in part); 4 nothing could be read (empty input included); "
-    "2 usage error (unknown option, malformed URL, duration or path, missing path)."
+    "2 usage error (unknown option, malformed URL, duration or path, missing path); "
+    "141 the output's reader left early (`| head`), ended quietly."
 )
 
 
