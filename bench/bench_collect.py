@@ -148,11 +148,13 @@ def kube_standin(delay: float, every: bool) -> KubeApiStandIn:
             self.first_answer_delay = delay
             self.armed = threading.Event()
 
-        def answer(self, method: str, target: str) -> tuple[int, str, str]:
+        def answer(
+            self, method: str, target: str, content_type: str = "", data: bytes = b""
+        ) -> tuple[int, str, str]:
             if self.armed.is_set():
                 self.armed.clear()
                 time.sleep(self.first_answer_delay)
-            return super().answer(method, target)
+            return super().answer(method, target, content_type, data)
 
     end = default_end()
     standin = (KubeApiStandIn if every else FirstAnswerLate)(seed_cluster(end), delay=delay)

@@ -14,8 +14,9 @@ from pathlib import Path
 from analyzers import analyze
 from analyzers.diagnosis import Diagnosis
 from analyzers.evidence import Evidence
-from bot.collect import Skipped, collect
+from bot.collect import DEFAULT_SOURCE_TIMEOUT, Skipped, collect
 from bot.collectors.base import Collector, Target
+from bot.durations import parse_duration
 from bot.settings import Catalog, CatalogError, ServiceConfig, load_catalog
 
 Renderer = Callable[[Diagnosis, Evidence, argparse.Namespace], None]
@@ -54,10 +55,13 @@ def diagnose_live(
     service: str,
     catalog: Catalog,
     choice: SourceChoice = SourceChoice(),
-    source_timeout: float = 5.0,
-    deadline: float = 15.0,
+    source_timeout: float = DEFAULT_SOURCE_TIMEOUT,
+    deadline: float | None = None,
 ) -> tuple[Diagnosis, Evidence]:
-    """Collect from every configured source in parallel and run the analyzers on what came back."""
+    """Collect from every configured source in parallel and run the analyzers on what came back.
+
+    `deadline` (all sources together) defaults to `source_timeout`: the sources are asked side by side.
+    """
     target = build_target(service, choice, catalog, catalog.service(service) or ServiceConfig())
     collectors, skipped = build_collectors(choice, catalog, target)
     evidence = collect(target, collectors, skipped, source_timeout=source_timeout, deadline=deadline)
@@ -75,11 +79,14 @@ def with_kube_context(command: str, kube_context: str) -> str:
     )
 
 
-def run_check(args: argparse.Namespace, render: Renderer) -> int:
+def run_check(args: argparse.Namespace, render: Renderer | None = None) -> int:
+    if render is None:
+        from bot.cli import render as render_with_cli
+
+        render = render_with_cli
     try:
         catalog = load_catalog(args.config)
-        since = parse_duration(args.since)
-    except (CatalogError, ValueError) as error:
+    except CatalogError as error:
         print(f"triage: {error}", file=sys.stderr)
         return 2
     config = catalog.service(args.service)
@@ -89,18 +96,12 @@ def run_check(args: argparse.Namespace, render: Renderer) -> int:
             f"triage: {args.service} is not in the catalog (closest: {hint}); looking for it by its labels",
             file=sys.stderr,
         )
+    since = args.since if isinstance(args.since, int) else parse_duration(args.since)
     choice = SourceChoice.from_args(args, since)
-    diagnosis, evidence = diagnose_live(args.service, catalog, choice, args.timeout, args.deadline)
+    deadline = args.deadline if args.deadline is not None else args.timeout
+    diagnosis, evidence = diagnose_live(args.service, catalog, choice, args.timeout, deadline)
     render(diagnosis, evidence, args)
     return diagnosis.coverage.exit_code
-
-
-def parse_duration(text: str) -> int:
-    """`90s`, `30m`, `1h`, `2d` as seconds."""
-    found = re.fullmatch(r"(\d+)([smhd])", text.strip())
-    if not found:
-        raise ValueError(f"--since {text!r}: use a number and s, m, h or d (e.g. 30m, 1h)")
-    return int(found.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[found.group(2)]
 
 
 def build_target(service: str, choice: SourceChoice, catalog: Catalog, config: ServiceConfig) -> Target:

@@ -7,19 +7,30 @@ import os
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from urllib3.util.retry import Retry
 
 
 class KubeConfigError(Exception):
     """No usable kubeconfig or in-cluster account; the message is one line."""
 
 
-def load_api_client(kubeconfig: str | None, context: str | None) -> client.ApiClient:
-    """A client from the kubeconfig (when one is named, or outside a cluster) or the in-cluster config."""
+def load_api_client(
+    kubeconfig: str | None, context: str | None, retries: Retry | None = None
+) -> client.ApiClient:
+    """A client from the kubeconfig (when one is named, or outside a cluster) or the in-cluster config.
+
+    `retries` replaces urllib3's default (three more tries of a GET that timed out), for callers
+    whose time-out must bound the whole call.
+    """
+    configuration = client.Configuration()
+    if retries is not None:
+        configuration.retries = retries
     try:
         if uses_kubeconfig(kubeconfig, context):
-            loaded: client.ApiClient = config.new_client_from_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
+            loaded: client.ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context, client_configuration=configuration
+            )
             return loaded
-        configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         return client.ApiClient(configuration)
     except (config.ConfigException, OSError, ValueError) as error:

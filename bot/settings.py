@@ -131,22 +131,57 @@ def _with_secrets(catalog: Catalog, environ: Mapping[str, str], where: str) -> C
 
 def _read(path: Path) -> Catalog:
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except OSError as error:
         raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from error
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        raise CatalogError(_yaml_problem(path, error)) from error
     except yaml.YAMLError as error:
         raise CatalogError(f"{path}: not valid YAML ({_first_line(error)})") from error
     if data is None:
         return Catalog()
     if not isinstance(data, dict):
-        raise CatalogError(f"{path}: the catalog must be a mapping with a `services:` key")
+        raise CatalogError(f"{_at(path, root)}: the catalog must be a mapping with a `services:` key")
     try:
         return Catalog.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()[:5]
-        )
-        raise CatalogError(f"{path}: {problems}") from error
+        problems = [
+            f"{_at(path, _node_at(root, item['loc']))}: {'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        ]
+        raise CatalogError("\n".join(problems)) from error
+
+
+def _yaml_problem(path: Path, error: yaml.MarkedYAMLError) -> str:
+    """`file:line:column: problem (context)`, as an editor jumps to it."""
+    mark = error.problem_mark or error.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+    context = f" ({error.context})" if error.context else ""
+    return f"{where}: not valid YAML: {error.problem or 'cannot be parsed'}{context}"
+
+
+def _node_at(node: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
+    """The deepest YAML node on the way to a validation error's location (its key, for a wrong key)."""
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next(((k, v) for k, v in node.value if k.value == str(part)), None)
+            if found is None:
+                return node
+            node = found[1] if part != loc[-1] else found[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _at(path: Path, node: yaml.Node | None) -> str:
+    if node is None:
+        return str(path)
+    return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
 
 
 def _first_line(error: Exception) -> str:

@@ -66,7 +66,9 @@ def test_check_with_every_source_turned_off_lists_them(capsys: pytest.CaptureFix
 
 
 def test_check_rejects_a_bad_window(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "session-cache", "--since", "soon", "--no-kubernetes"]) == 2
+    with pytest.raises(SystemExit) as exited:
+        main(["check", "session-cache", "--since", "soon", "--no-kubernetes"])
+    assert exited.value.code == 2
     assert "--since" in capsys.readouterr().err
 
 

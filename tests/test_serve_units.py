@@ -26,6 +26,18 @@ def test_a_missing_required_setting_is_named(missing: str) -> None:
         load_serve_settings(environ)
 
 
+def test_every_missing_and_malformed_setting_is_named_at_once() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_serve_settings({"SLACK_SIGNING_SECRET": "s"})
+    assert str(raised.value) == "SLACK_BOT_TOKEN, TRIAGE_REDIS_URL are not set"
+    malformed = {**HTTP_ENV, "TRIAGE_STORM_GROUPS": "many", "TRIAGE_CHANNEL_BURST": "0"}
+    with pytest.raises(SettingsError) as raised:
+        load_serve_settings(malformed)
+    assert "TRIAGE_STORM_GROUPS" in str(raised.value) and "TRIAGE_CHANNEL_BURST" in str(raised.value)
+    settings = load_serve_settings({**HTTP_ENV, "TRIAGE_STORM_GROUPS": "7", "SLACK_APP_TOKEN": ""})
+    assert settings.storm_groups == 7 and settings.slack_app_token is None  # empty is unset
+
+
 def test_socket_mode_needs_the_app_token_not_the_signing_secret() -> None:
     environ = {k: v for k, v in HTTP_ENV.items() if k != "SLACK_SIGNING_SECRET"}
 
@@ -48,7 +60,8 @@ def test_serve_without_settings_exits_2_with_one_line(
         monkeypatch.delenv(variable, raising=False)
 
     assert main(["serve"]) == 2
-    assert capsys.readouterr().err == "triage serve: SLACK_BOT_TOKEN is not set\n"
+    err = capsys.readouterr().err
+    assert err == "triage serve: SLACK_BOT_TOKEN, TRIAGE_REDIS_URL, SLACK_SIGNING_SECRET are not set\n"
 
 
 def _notification(**changes: Any) -> dict[str, Any]:
@@ -148,7 +161,7 @@ def test_a_digest_of_many_groups_stays_within_slack_limits() -> None:
     assert sum(b.get("text", {}).get("text", "").count("svc-") for b in blocks) == 600  # every group listed
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(45, "45s"), (600, "10m"), (7380, "2h03m"), (86400 * 3, "3d")])
+@pytest.mark.parametrize(("seconds", "text"), [(45, "45s"), (600, "10m"), (7380, "2h3m"), (86400 * 3, "3d")])
 def test_durations_read_as_people_write_them(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
 

@@ -9,7 +9,6 @@ the REST paths that were read.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from urllib.parse import urlencode
 import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from urllib3.util.retry import Retry
 
 from analyzers.evidence import Evidence, SourceReport, Subject
 from bot.collectors.base import CollectorError, Target
@@ -34,6 +34,9 @@ OBJECT_KIND = "k8s-api"
 LOG_KIND = "k8s-logs"
 MAX_PODS = 10  # pods read in detail (logs, events); the most troubled first
 MAX_LOG_BYTES = 2 * 2**20
+# The time-out bounds the whole collection: each GET gets the time left as its `_request_timeout`,
+# and a GET that timed out is not asked again (urllib3 would, three times); a refused connect is.
+NO_READ_RETRIES = Retry(total=1, connect=1, read=0, status=0, redirect=0)
 IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 Json = dict[str, Any]
@@ -59,8 +62,7 @@ class KubernetesCollector:
         if timeout <= 0:
             raise CollectorError(f"no time left to query the Kubernetes API (timeout {timeout:g}s)")
         api_client = self._client()
-        collection = _Collection(api_client, target, timeout, self.default_namespace)
-        return _within(timeout, collection)
+        return _Collection(api_client, target, timeout, self.default_namespace).run()
 
     def _client(self) -> client.ApiClient:
         if self.api_client is None:
@@ -72,7 +74,7 @@ class KubernetesCollector:
 def _load_client(kubeconfig: str | None, context: str | None) -> tuple[client.ApiClient, str]:
     """A client, and the namespace its configuration defaults to."""
     try:
-        api_client = load_api_client(kubeconfig, context)
+        api_client = load_api_client(kubeconfig, context, retries=NO_READ_RETRIES)
     except KubeConfigError as error:
         raise CollectorError(str(error)) from None
     if uses_kubeconfig(kubeconfig, context):
@@ -152,34 +154,6 @@ def _transport_error(call: _Call, error: urllib3.exceptions.HTTPError, timeout: 
     if timed_out and not isinstance(cause, urllib3.exceptions.NewConnectionError):
         return CollectorError(f"timed out after {timeout:g}s waiting for GET {call.ref}")
     return CollectorError(f"cannot reach the Kubernetes API for GET {call.ref}: {one_line(cause)}")
-
-
-# -- the whole collection, under one deadline ---------------------------------------------------
-def _within(timeout: float, collection: _Collection) -> Evidence:
-    """Run the collection in a worker and give up at the deadline.
-
-    Each call already gets the time left as its `_request_timeout`, but urllib3 retries timed-out
-    GETs on its own, so only a watchdog keeps the overall promise.
-    """
-    outcome: list[Evidence | BaseException] = []
-
-    def work() -> None:
-        try:
-            outcome.append(collection.run())
-        except BaseException as error:
-            outcome.append(error)
-
-    worker = threading.Thread(target=work, name="kubernetes-collector", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
-        raise CollectorError(
-            f"timed out after {timeout:g}s waiting for GET {collection.in_flight or '(none)'}"
-        )
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        raise result
-    return result
 
 
 @dataclass

@@ -11,8 +11,8 @@ import json
 import math
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import requests  # type: ignore[import-untyped, unused-ignore]
@@ -21,6 +21,7 @@ from urllib3.util.retry import Retry
 
 from analyzers.evidence import Evidence, Fact, SourceReport
 from bot.collectors.base import CollectorError, Target
+from bot.collectors.parallel import run_parallel
 from bot.readers.excerpts import RawText
 from bot.readers.prometheus import api_facts
 
@@ -101,9 +102,14 @@ class PrometheusCollector:
         queries = queries_for(target)
         evidence = Evidence()
         # The queries are independent: ask them side by side so one slow answer costs its own time.
-        with ThreadPoolExecutor(max_workers=QUERY_WORKERS, thread_name_prefix="promql") as pool:
-            answers = [pool.submit(self._series, q, window, deadline - time.monotonic()) for q in queries]
-            results = [answer.result() for answer in answers]
+        # Each gets the time left when it starts; none is waited for past the deadline.
+        outcomes = run_parallel(
+            [partial(self._series, q, window, deadline) for q in queries], deadline, QUERY_WORKERS
+        )
+        for outcome in outcomes:
+            if outcome.error is not None:
+                raise outcome.error
+        results = [outcome.value if outcome.done else None for outcome in outcomes]
         for series in results:
             if series is None:
                 answered = f"{sum(r is not None for r in results)} of {len(queries)} queries answered"
@@ -122,8 +128,11 @@ class PrometheusCollector:
         step = max(self.min_step, math.ceil(since_seconds / TARGET_POINTS))
         return Window(end - since_seconds, end, step)
 
-    def _series(self, query: Query, window: Window, timeout: float) -> list[Fact] | None:
+    def _series(self, query: Query, window: Window, deadline: float) -> list[Fact] | None:
         """The series a query returns; None when no answer came in time."""
+        timeout = deadline - time.monotonic()
+        if timeout <= 0:
+            return None
         body = self._query_range(query.promql, window, timeout)
         if body is None:
             return None

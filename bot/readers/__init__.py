@@ -11,9 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from analyzers.evidence import Evidence, SourceReport, Subject
+from bot.readers.bounded import Bounded, Unreadable, read_bounded, read_path, read_text_stream
 from bot.readers.text import read_text
-
-MAX_FILE_BYTES = 2 * 2**30
 
 
 class MissingPathError(Exception):
@@ -47,42 +46,52 @@ def read_string(text: str, ref: str, about: Subject | None = None, kind: str | N
 
 
 def read_paths(paths: Iterable[str]) -> Evidence:
-    """Evidence from files, folders (recursively) and `-` (standard input)."""
+    """Evidence from files, folders (recursively) and `-` (standard input), each read bounded."""
     evidence = Evidence()
     for path_text in paths:
         if path_text == "-":
-            evidence.merge(read_string(sys.stdin.read(), "<stdin>"))
+            buffer = getattr(sys.stdin, "buffer", None)
+            kept = read_bounded(buffer) if buffer is not None else read_text_stream(sys.stdin)
+            evidence.merge(_read_kept(kept, "<stdin>"))
             continue
         path = Path(path_text)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise MissingPathError(path_text)
-        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-        for file in files:
-            evidence.merge(_read_file(file, path))
+        if path.is_dir():
+            # rglob does not follow symlinked folders, so a folder loop is not walked around forever
+            files = sorted(p for p in path.rglob("*") if not p.is_dir() or p.is_symlink())
+            for file in files:
+                evidence.merge(_read_file(file, str(file.relative_to(path)), must_be_regular=True))
+        else:
+            evidence.merge(_read_file(path, path.name, must_be_regular=False))
     return evidence
 
 
-def _read_file(file: Path, root: Path) -> Evidence:
-    ref = str(file.relative_to(root)) if root.is_dir() else file.name
+def _read_file(file: Path, ref: str, must_be_regular: bool) -> Evidence:
     try:
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            evidence = Evidence()
-            detail = f"{size} bytes is more than the {MAX_FILE_BYTES} bytes read at most"
-            evidence.sources.append(SourceReport(ref, "unknown", "skipped", detail))
-            return evidence
-        data = file.read_bytes()
-    except OSError as error:
+        kept = read_path(file, must_be_regular)
+    except Unreadable as why:
         evidence = Evidence()
-        evidence.sources.append(SourceReport(ref, "unknown", "error", f"cannot read: {error.strerror}"))
+        report = SourceReport(ref, "unknown", "skipped" if why.skipped else "error", str(why))
+        evidence.sources.append(report)
         return evidence
-    if b"\x00" in data[:8192]:
+    return _read_kept(kept, ref)
+
+
+def _read_kept(kept: Bounded, ref: str) -> Evidence:
+    if kept.text is None:
         evidence = Evidence()
         evidence.sources.append(SourceReport(ref, "binary", "skipped", "binary content, not read"))
         return evidence
-    text = data.decode("utf-8", errors="replace")
-    del data  # a large file: do not hold its bytes and its text at once
-    return read_string(text, ref)
+    evidence = read_string(kept.text, ref)
+    if kept.skipped:
+        evidence.sources[-1:] = [_with_note(report, kept.note) for report in evidence.sources[-1:]]
+    return evidence
+
+
+def _with_note(report: SourceReport, note: str) -> SourceReport:
+    status = "partial" if report.status == "ok" else report.status
+    return replace(report, status=status, detail=f"{report.detail}; {note}")
 
 
 def _report(ref: str, kinds: dict[str, int], fact_count: int, unread: int, notes: list[str]) -> SourceReport:

@@ -78,6 +78,8 @@ BULK_GENERAL = (
 BULK_THRESHOLD = 4 * 2**20
 BULK_HEAD = 256 * 2**10
 YAML_SNIFF = 64 * 2**10
+MAX_FLAT_VALUES = 20_000  # leaves of one YAML file read as values
+MAX_LINE_CHARS = 2**20  # the line readers' regular expressions see at most this much of a line
 
 LOG_TRIGGER = re.compile(
     r"error|warn|fatal|panic|exception|fail|refused|reset by peer|timeout|timed out|deadline|\boom\b|"
@@ -190,12 +192,17 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
     ):
         return None  # `Reporter: "the pods are OOMKilled at ..."`: notes, read line by line
     facts: list[Fact] = []
+    budget = [MAX_FLAT_VALUES]  # for the whole file: aliases may expand without bound
     for document in documents:
         pod = document if "kind" in document and "apiVersion" in document else _bare_pod_status(document)
         if pod is not None:
             facts.extend(ObjectReader(text, ref, "k8s-yaml", problems=problems).read(pod))
         else:
-            facts.extend(_helm_values(document, text, ref))
+            facts.extend(_helm_values(document, text, ref, budget))
+    if budget[0] <= 0:
+        problems.append(
+            f"{NOTE}values past the first {MAX_FLAT_VALUES} skipped (YAML aliases or a huge file)"
+        )
     return facts
 
 
@@ -230,11 +237,13 @@ def _structured_facts(
         yield from ObjectReader(raw, ref, kind, line_offset, problems).read(obj, context)
 
 
-def _helm_values(document: dict[str, Any], raw: str, ref: str) -> Iterator[Fact]:
+def _helm_values(
+    document: dict[str, Any], raw: str, ref: str, budget: list[int] | None = None
+) -> Iterator[Fact]:
     text = RawText(raw)
     from bot.readers.redis_text import redis_conf_facts
 
-    for path, value in _flatten(document):
+    for path, value in _flatten(document, budget=[MAX_FLAT_VALUES] if budget is None else budget):
         if isinstance(value, str) and "\n" in value:
             yield from redis_conf_facts(value, text, ref, Subject())
             continue
@@ -250,14 +259,20 @@ def _helm_values(document: dict[str, Any], raw: str, ref: str) -> Iterator[Fact]
         )
 
 
-def _flatten(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+def _flatten(node: Any, prefix: str = "", budget: list[int] | None = None) -> Iterator[tuple[str, Any]]:
+    """`(dotted.path, value)` of every leaf; at most `budget[0]` of them (spent as they go), so a
+    few hundred bytes of YAML aliases (a "billion laughs") cannot expand to billions of values."""
+    budget = [MAX_FLAT_VALUES] if budget is None else budget
+    if budget[0] <= 0:
+        return
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key), budget)
     elif isinstance(node, list):
         for index, value in enumerate(node[:50]):
-            yield from _flatten(value, f"{prefix}[{index}]")
+            yield from _flatten(value, f"{prefix}[{index}]", budget)
     else:
+        budget[0] -= 1
         yield prefix, node
 
 
@@ -316,6 +331,7 @@ class _Scanner:
         self.unread = 0
         self.claimed = False  # whether a line reader claimed the last line read
         self.problems: list[str] = []
+        self.lines_cut = 0
 
     # -- driver ----------------------------------------------------------------
     def scan(self) -> Iterator[Fact]:
@@ -324,6 +340,10 @@ class _Scanner:
         else:
             yield from self._within_budget(list(self._scan_lines(0, len(self.lines))))
         state = self.state
+        if self.lines_cut:
+            self.problems.append(
+                f"{NOTE}{self.lines_cut} line(s) longer than {MAX_LINE_CHARS} characters read up to that, the rest skipped"
+            )
         if state.logs_aggregated:
             self.problems.append(
                 f"{NOTE}{state.logs_aggregated} repeated log line(s) counted into the newest of their kind"
@@ -363,6 +383,9 @@ class _Scanner:
             if consumed:
                 index += consumed
                 continue
+            if len(line) > MAX_LINE_CHARS:  # the line readers see its start (JSON above sees it whole)
+                line = line[:MAX_LINE_CHARS]
+                self.lines_cut += 1
             produced = list(self._line(unwrap(line), index + 1))
             if not produced and line.strip():
                 self.state.recent = [*self.state.recent[-7:], line]  # a query or a title before a result
@@ -382,6 +405,7 @@ class _Scanner:
         if head_end < 0:
             return
         spans = self._interesting_lines(head_end)
+        spans = [(begin, min(end, begin + MAX_LINE_CHARS)) for begin, end in spans]  # a line's start
         selection = select([self.text[begin:end] for begin, end in spans])
         self.state.logs_aggregated += selection.aggregated
         self.state.logs_skipped += selection.skipped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import re
 from datetime import UTC, datetime
 
@@ -31,17 +32,24 @@ def parse_iso(text: str) -> datetime | None:
         return None
 
 
+_RFC_2822 = re.compile(
+    r"(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2}(?: [+-]\d{4}\b| (?:UT|GMT|[ECMP][SD]T|Z)\b)?"
+)
+
+
 def parse_describe_time(text: str) -> datetime | None:
-    """`Thu, 12 Sep 2024 14:38:47 +0000` as written by kubectl describe."""
-    match = re.search(r"(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2})", text)
-    if not match or match.group(2) not in _MONTHS:
+    """`Thu, 12 Sep 2024 14:38:47 +0200` as written by kubectl describe (RFC 2822, read by
+    `email.utils`), in UTC; a time with no zone (Redis's log prefix) is taken as UTC."""
+    match = _RFC_2822.search(text)
+    if not match:
         return None
-    day, month, year = int(match.group(1)), _MONTHS[match.group(2)], int(match.group(3))
-    hour, minute, second = (int(match.group(i)) for i in (4, 5, 6))
     try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(match.group(0))
+    except (TypeError, ValueError, IndexError):
         return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def from_epoch(value: float) -> datetime | None:

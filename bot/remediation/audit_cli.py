@@ -7,8 +7,6 @@ Wire it with `add_audit_arguments(subparsers.add_parser("audit", ...))` and
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import sys
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -20,33 +18,20 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from analyzers.quantity import duration_seconds
+from bot.cli import DEFAULT_AUDIT_REDIS_URL as DEFAULT_REDIS_URL
+from bot.cli import audit_arguments as add_audit_arguments
+from bot.durations import format_duration, parse_duration
 from bot.remediation.audit import AuditEntry, AuditLog
 
-DEFAULT_REDIS_URL = "redis://localhost:6379/0"
-_DURATION = re.compile(r"(\d+[smhd])+")  # the whole of it: "1.5h" is refused, not read as 5h
-
-
-def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", default="24h", help="how far back, e.g. 30m, 24h, 7d (default 24h)")
-    parser.add_argument("--service", help="only this service's entries")
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.add_argument(
-        "--redis-url",
-        default=os.environ.get("TRIAGE_REDIS_URL"),
-        help=f"the bot's Redis (default $TRIAGE_REDIS_URL, else {DEFAULT_REDIS_URL})",
-    )
-    parser.add_argument(
-        "--stream", default="triage:audit", help="the audit stream key (default triage:audit)"
-    )
+__all__ = ["DEFAULT_REDIS_URL", "add_audit_arguments", "run_audit"]
 
 
 def run_audit(args: argparse.Namespace) -> int:
     """Print the entries; 0 when read, 1 when Redis could not be read, 2 for a bad --since."""
-    text = str(args.since).strip()
-    since = duration_seconds(text) if _DURATION.fullmatch(text) else 0
-    if since <= 0:
-        print(f"triage audit: --since {args.since!r} is not a duration like 30m, 24h or 7d", file=sys.stderr)
+    try:
+        since = args.since if isinstance(args.since, int) else parse_duration(str(args.since))
+    except ValueError as error:
+        print(f"triage audit: --since {error}", file=sys.stderr)
         return 2
     url = args.redis_url or DEFAULT_REDIS_URL
     client = redis.Redis.from_url(
@@ -65,13 +50,13 @@ def run_audit(args: argparse.Namespace) -> int:
         for entry in entries:
             print(entry.to_json())
         return 0
-    Console(width=max(Console().width, 140)).print(_table(entries, args))
+    Console(width=max(Console().width, 140)).print(_table(entries, args, since))
     return 0
 
 
-def _table(entries: list[AuditEntry], args: argparse.Namespace) -> Table:
+def _table(entries: list[AuditEntry], args: argparse.Namespace, since: int) -> Table:
     scope = f" of {args.service}" if args.service else ""
-    table = Table(title=f"Remediation audit{scope}, last {args.since} ({len(entries)} entries)")
+    table = Table(title=f"Remediation audit{scope}, last {format_duration(since)} ({len(entries)} entries)")
     for column in ("time (UTC)", "event", "actor", "proposal", "service", "result", "detail"):
         table.add_column(column, overflow="fold")
     for entry in entries:

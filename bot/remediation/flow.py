@@ -20,6 +20,7 @@ import redis
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence
 from analyzers.quantity import duration_seconds, parse_redis_size
+from bot.durations import format_duration
 from bot.readers.kubernetes_objects import workload_of_pod
 from bot.remediation import policy
 from bot.remediation.audit import AuditLog, Event, Refusal
@@ -303,7 +304,7 @@ class RemediationFlow:
         seconds = duration_seconds(str(params.get("duration") or "")) or DEFAULT_SILENCE_SECONDS
         matchers = {str(k): str(v) for k, v in alert.items()}
         name = matchers.get("alertname", "the alert")
-        title = f"Silence {name} for {_duration(seconds)}"
+        title = f"Silence {name} for {format_duration(seconds)}"
         change = Change(silence_seconds=int(seconds))
         return self._new(SILENCE, title, asked, AlertTarget(matchers=matchers), change, Basis(), "")
 
@@ -321,7 +322,7 @@ class RemediationFlow:
             raise RemediationRefused("unknown", "only a silence can be given another duration")
         if seconds not in SILENCE_CHOICES:
             raise RemediationRefused(
-                "bounds", f"a silence lasts one of {', '.join(map(_duration, SILENCE_CHOICES))}"
+                "bounds", f"a silence lasts one of {', '.join(map(format_duration, SILENCE_CHOICES))}"
             )
         if original.state != "proposed":
             raise RemediationRefused("replay", f"this proposal is {original.state}")
@@ -330,7 +331,7 @@ class RemediationFlow:
         proposal = original.model_copy(
             update={
                 "id": new_proposal_id(),
-                "title": f"Silence {name} for {_duration(seconds)}",
+                "title": f"Silence {name} for {format_duration(seconds)}",
                 "change": Change(silence_seconds=seconds),
                 "requested_by": user,
                 "approvals": [],
@@ -436,7 +437,7 @@ class RemediationFlow:
             lines = [f"expire silence {change.expire_silence}"]
             commands = [f"DELETE /api/v2/silence/{change.expire_silence}"]
         else:
-            lines = [f"silence {target.describe()} for {_duration(change.silence_seconds or 0)}"]
+            lines = [f"silence {target.describe()} for {format_duration(change.silence_seconds or 0)}"]
             commands = ["POST /api/v2/silences"]
         return Preview(
             proposal, not blocked, blocked, diff=lines, commands=commands, approvers=proposal.approvers
@@ -981,7 +982,7 @@ def _change_lines(proposal: Proposal) -> list[str]:
         lines += [f"requests.{k}: {v}" for k, v in change.resources.requests.items()]
     lines += redis_commands(change.redis_config)
     if change.silence_seconds:
-        lines.append(f"silence for {_duration(change.silence_seconds)}")
+        lines.append(f"silence for {format_duration(change.silence_seconds)}")
     if change.expire_silence:
         lines.append(f"expire silence {change.expire_silence}")
     return lines
@@ -998,15 +999,6 @@ def _reason(why: str) -> Callable[[Proposal], Proposal]:
 
 def _refusal(code: str) -> Refusal:
     return "bounds" if code == "bounds" else "not_allowed"
-
-
-def _duration(seconds: float) -> str:
-    hours, rest = divmod(int(seconds), 3600)
-    minutes = rest // 60
-    return (
-        " ".join(part for part in (f"{hours}h" if hours else "", f"{minutes}m" if minutes else "") if part)
-        or f"{int(seconds)}s"
-    )
 
 
 def _clock(moment: float) -> str:

@@ -1,11 +1,6 @@
-"""Renderers of a diagnosis: terminal, Markdown and Slack.
+"""Renderers of a diagnosis: terminal (`bot.render.terminal`), Markdown (`bot.render.markdown`),
+Slack Block Kit (`bot.render.slack`) and memory charts (`bot.render.charts`).
 
-The memory charts live in `bot.render.charts`, imported on its own because
-matplotlib takes most of a second to load.
+Import the module you need: this package imports none of them, so a terminal report never loads
+slack_sdk, and nothing but a chart loads matplotlib (most of a second).
 """
-
-from bot.render.markdown import render_markdown
-from bot.render.slack import render_slack_blocks, render_slack_text
-from bot.render.terminal import render_terminal
-
-__all__ = ["render_markdown", "render_slack_blocks", "render_slack_text", "render_terminal"]

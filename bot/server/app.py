@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import make_wsgi_app
 from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
@@ -72,6 +72,7 @@ class TriageBot:
         self.settings = settings
         self.catalog = catalog
         self.metrics = BotMetrics()
+        self._metrics_app = make_wsgi_app(self.metrics.registry)
         self.state = redis.Redis.from_url(
             settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30
         )
@@ -209,9 +210,11 @@ class TriageBot:
                         f"warning: the bot's Redis has no persistence ({self.reconciler.no_persistence}): "
                         "a restart loses its state, rebuilt from Alertmanager and Slack\n"
                     ).encode()
-            elif path == "/metrics":
-                endpoint, status, body = "metrics", 200, generate_latest(self.metrics.registry)
-                headers = [("Content-Type", CONTENT_TYPE_LATEST)]
+            elif path == "/metrics":  # prometheus_client's app: OpenMetrics when asked, gzip, name[] filters
+                metrics: Iterable[bytes] = self._metrics_app(
+                    environ, _recording(start_response, self, "metrics")
+                )
+                return metrics
         except RecursionError:  # a body nested deeper than any parser goes
             status, body = 400, b"body nested too deeply\n"
         except Exception:  # nothing a request does may take the server down

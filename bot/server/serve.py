@@ -14,20 +14,14 @@ from typing import Any
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.check import SourceChoice, diagnose_live
+from bot.cli import serve_arguments as add_serve_arguments
 from bot.server.app import MAX_WEBHOOK_BYTES, StartResponse, TriageBot
 from bot.server.settings import SettingsError, load_serve_settings
 from bot.settings import CatalogError, load_catalog
 
 log = logging.getLogger("triage")
 
-
-def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-    parser.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
-    parser.add_argument(
-        "--socket-mode", action="store_true", help="talk to Slack over Socket Mode (needs SLACK_APP_TOKEN)"
-    )
-    parser.add_argument("--threads", type=int, default=16, help="HTTP worker threads (default 16)")
+__all__ = ["add_serve_arguments", "make_http_server", "run_serve"]
 
 
 # Waitress reads a request completely before a worker thread sees it, so slow clients hold

@@ -8,10 +8,14 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
 
 from bot.alerts.webhook import Notification
+from bot.durations import format_duration
 from bot.render.slack import SECTION_TEXT_MAX, SEVERITY_EMOJI, mrkdwn_escape, truncate, validated_blocks
 
 DIGEST_SECTIONS_MAX = 45
 _SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{6,}$")
+
+
+__all__ = ["format_duration"]  # re-exported: the one formatter, from bot.durations
 
 
 def group_title(notification: Notification) -> str:
@@ -91,16 +95,6 @@ def digest_line(notification: Notification, resolved: bool, threaded: bool) -> s
     return truncate(
         f"{emoji} *{group_title(notification)}* ({notification.severity}, {state}) `{labels}`{mark}", 400
     )
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 90:
-        return f"{seconds}s"
-    if seconds < 5400:
-        return f"{round(seconds / 60)}m"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h{round(rest / 60):02d}m" if hours < 48 else f"{round(seconds / 86400)}d"
 
 
 def _links(notification: Notification) -> list[str]:

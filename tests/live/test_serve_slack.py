@@ -97,6 +97,21 @@ def test_health_readiness_and_metrics(bot: RunningBot, slack: SlackApiStandIn) -
     assert 'triage_requests_total{endpoint="slack",status="200"} 1.0' in metrics
 
 
+def test_metrics_negotiate_openmetrics_and_gzip(bot: RunningBot) -> None:
+    plain = requests.get(f"{bot.url}/metrics", headers={"Accept-Encoding": "identity"}, timeout=5)
+    assert plain.headers["Content-Type"].startswith("text/plain")
+    assert "Content-Encoding" not in plain.headers
+    open_metrics = requests.get(
+        f"{bot.url}/metrics",
+        headers={"Accept": "application/openmetrics-text; version=1.0.0", "Accept-Encoding": "gzip"},
+        timeout=5,
+    )
+    assert open_metrics.headers["Content-Type"].startswith("application/openmetrics-text")
+    assert open_metrics.headers["Content-Encoding"] == "gzip"
+    assert open_metrics.text.rstrip().endswith("# EOF")  # requests has un-gzipped it
+    assert "triage_requests_total" in open_metrics.text
+
+
 def test_readiness_fails_when_slack_refuses_the_token(
     start_redis: Callable[..., RedisServer], slack: SlackApiStandIn
 ) -> None:
