@@ -1,0 +1,149 @@
+"""Whole structured texts: JSON and Kubernetes or Helm YAML files, decoded as a whole."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from analyzers.evidence import (
+    Fact,
+    Source,
+    Subject,
+)
+from bot.readers.excerpts import RawText
+from bot.readers.fragments import (
+    is_prose,
+)
+from bot.readers.kubernetes_objects import NOTE, ObjectReader
+from bot.readers.prometheus import api_facts, is_api_body, metric_hint
+
+BULK_THRESHOLD = 4 * 2**20  # above this a text is a log: read in bulk, never parsed whole
+YAML_SNIFF = 64 * 2**10
+MAX_FLAT_VALUES = 20_000  # leaves of one YAML file read as values
+
+
+def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | None:
+    """A whole file of JSON or Kubernetes/Helm YAML; None when it is not one."""
+    stripped = text.lstrip()
+    if stripped[:1] in "{[":
+        try:
+            obj = json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+        if isinstance(obj, dict) and not _is_k8s_or_metrics(obj) and "limits" not in obj:
+            return None  # one JSON log record: the line reader takes it
+        return list(_structured_facts(obj, text, ref, 0, Subject(), "k8s-json", problems=problems))
+    if text[:1] in " \t" and len(text) <= BULK_THRESHOLD:
+        text = textwrap.dedent(text)  # values pasted indented, as they sat under a parent key
+    # A huge text is sniffed by its top only: a YAML document shows its first key (and a prompt) there.
+    head = text if len(text) <= BULK_THRESHOLD else text[:YAML_SNIFF]
+    if re.search(r"^\$ ", head, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", head, re.MULTILINE):
+        return None
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+    if not documents or not all(isinstance(d, dict) for d in documents):
+        return None
+    if all(isinstance(v, str) for d in documents for v in d.values()) and any(
+        is_prose(v) for d in documents for v in d.values()
+    ):
+        return None  # `Reporter: "the pods are OOMKilled at ..."`: notes, read line by line
+    facts: list[Fact] = []
+    budget = [MAX_FLAT_VALUES]  # for the whole file: aliases may expand without bound
+    for document in documents:
+        pod = document if "kind" in document and "apiVersion" in document else _bare_pod_status(document)
+        if pod is not None:
+            facts.extend(ObjectReader(text, ref, "k8s-yaml", problems=problems).read(pod))
+        else:
+            facts.extend(_helm_values(document, text, ref, budget))
+    if budget[0] <= 0:
+        problems.append(
+            f"{NOTE}values past the first {MAX_FLAT_VALUES} skipped (YAML aliases or a huge file)"
+        )
+    return facts
+
+
+_POD_STATUS_KEYS = {"phase", "containerStatuses", "conditions", "reason", "qosClass", "hostIP", "startTime"}
+
+
+def _bare_pod_status(document: dict[str, Any]) -> dict[str, Any] | None:
+    """A pod's `status:` (or its inside) pasted without `kind`: read as the Pod it belongs to."""
+    status = document.get("status") if isinstance(document.get("status"), dict) else document
+    if not isinstance(status, dict) or len(_POD_STATUS_KEYS & set(status)) < 2:
+        return None
+    metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "status": status}
+
+
+def _structured_facts(
+    obj: Any,
+    raw: str,
+    ref: str,
+    line_offset: int,
+    context: Subject,
+    kind: str,
+    hint: str = "",
+    problems: list[str] | None = None,
+) -> Iterator[Fact]:
+    if is_api_body(obj) or (
+        isinstance(obj, list) and obj and isinstance(obj[0], dict) and "metric" in obj[0]
+    ):
+        # A query result names no metric when the query aggregated it away; the query or file may.
+        yield from api_facts(obj, RawText(raw), ref, line_offset, metric_hint(hint or ref))
+    else:
+        yield from ObjectReader(raw, ref, kind, line_offset, problems).read(obj, context)
+
+
+def _helm_values(
+    document: dict[str, Any], raw: str, ref: str, budget: list[int] | None = None
+) -> Iterator[Fact]:
+    text = RawText(raw)
+    from bot.readers.redis_text import redis_conf_facts
+
+    for path, value in _flatten(document, budget=[MAX_FLAT_VALUES] if budget is None else budget):
+        if isinstance(value, str) and "\n" in value:
+            yield from redis_conf_facts(value, text, ref, Subject())
+            continue
+        leaf = path.rsplit(".", 1)[-1]
+        excerpt, position = text.find(leaf, _yaml_scalar(value))
+        if excerpt:
+            source = Source("helm-values", ref, excerpt, text.line_number(position))
+            yield Fact("helm.value", Subject(), _yaml_scalar(value), source, key=path)
+    for comment in re.finditer(r"^\s*#\s*(.+)$", raw, re.MULTILINE):
+        note = comment.group(1).strip()
+        yield Fact(
+            "text.note", Subject(), note, Source("helm-values", ref, note, text.line_number(comment.start()))
+        )
+
+
+def _flatten(node: Any, prefix: str = "", budget: list[int] | None = None) -> Iterator[tuple[str, Any]]:
+    """`(dotted.path, value)` of every leaf; at most `budget[0]` of them (spent as they go), so a
+    few hundred bytes of YAML aliases (a "billion laughs") cannot expand to billions of values."""
+    budget = [MAX_FLAT_VALUES] if budget is None else budget
+    if budget[0] <= 0:
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key), budget)
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:50]):
+            yield from _flatten(value, f"{prefix}[{index}]", budget)
+    else:
+        budget[0] -= 1
+        yield prefix, node
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _is_k8s_or_metrics(obj: dict[str, Any]) -> bool:
+    return "kind" in obj or is_api_body(obj) or "metric" in obj or "terminated" in obj or "waiting" in obj
