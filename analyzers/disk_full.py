@@ -9,9 +9,9 @@ from typing import Any
 from analyzers.base import event_is_recent, finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.evictions import evicted_pod
 from analyzers.evidence import EventRecord, Fact
 from analyzers.ids import FindingId, RemediationId
-from analyzers.rollouts import replaced
 from analyzers.spec import FindingSpec
 
 NO_SPACE = "No space left on device"
@@ -47,12 +47,15 @@ _NAMED_CONTAINER = re.compile(r"Container (\S+) was using")
 # Mounts that read 100% by design (snap and ISO images) or are not storage.
 _NOT_STORAGE = re.compile(r"^(?:/snap/|/proc|/sys|/dev$|/run/user|/media/cdrom|/boot/efi$)")
 _NOT_STORAGE_DEVICE = re.compile(r"^(?:/dev/loop\d+|squashfs|iso9660|cdrom)\b")
-_EVICTED_STATUS = ("Evicted", "Failed")
 
 
 def analyze(context: Context) -> list[Finding]:
     written = [narrow(f, "No space left") for f in context.logs() if _NO_SPACE.search(context.text_of(f))]
-    evicted = _disk_events(context) + _disk_lines(context) + _evicted_pod(context)
+    evicted = (
+        _disk_events(context)
+        + _disk_lines(context)
+        + evicted_pod(context, _DISK_EVICTION, lambda message: not _another_pods(context, message))
+    )
     evicted += [f for f in context.evidence.of("node.condition", "DiskPressure") if f.value == "True"]
     volumes = _full_volumes(context)
     misconf = [narrow(f, "MISCONF") for f in context.logs() if _MISCONF.search(context.text_of(f))]
@@ -116,35 +119,6 @@ def _disk_lines(context: Context) -> list[Fact]:
         for f in context.logs()
         if _DISK_EVICTION.search(context.text_of(f)) and not _another_pods(context, context.text_of(f))
     ]
-
-
-def _evicted_pod(context: Context) -> list[Fact]:
-    """A pod whose status says it was evicted for disk (`kubectl describe pod`, the pod's status)."""
-    messages = [
-        f
-        for f in [*context.mine("text.note"), *context.mine("helm.value")]
-        if _DISK_EVICTION.search(str(f.value))
-        and (f.kind == "text.note" or _is_message_key(f.key))
-        and not _another_pods(context, str(f.value))
-        and not replaced(context, f.subject.pod)
-    ]
-    if not messages:
-        return []
-    statuses = [
-        f
-        for f in context.mine("pod.status")
-        if f.value in _EVICTED_STATUS and not replaced(context, f.subject.pod)
-    ]
-    kubelet_words = [
-        f for f in messages if str(f.value).lstrip("*").startswith("The node was low on resource")
-    ]
-    if not statuses and not kubelet_words:
-        return []  # a comment that mentions disk eviction is not one
-    return [*statuses[:1], *messages[:1]]
-
-
-def _is_message_key(key: str | None) -> bool:
-    return bool(key) and (key or "").rsplit(".", 1)[-1].lower() == "message"
 
 
 def _another_pods(context: Context, message: str) -> bool:

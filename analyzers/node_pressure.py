@@ -8,9 +8,9 @@ from datetime import timedelta
 from analyzers.base import event_is_recent, finding, is_recent, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.evictions import evicted_pod
 from analyzers.evidence import EventRecord, Fact
 from analyzers.ids import FindingId
-from analyzers.rollouts import replaced
 from analyzers.spec import FindingSpec
 
 # What the kubelet says when memory (not disk) runs short on the node.
@@ -24,12 +24,11 @@ _GLOBAL_OOM = re.compile(
     r"|Out of memory and no killable processes"
 )
 _VICTIM = re.compile(r"Killed process \d+ \(([^)]+)\)|\btask=([^,\s]+)")
-_EVICTED_STATUS = ("Evicted", "Failed")
 _KERNEL_WINDOW = timedelta(hours=6)
 
 
 def analyze(context: Context) -> list[Finding]:
-    evictions = _memory_events(context) + _memory_lines(context) + _evicted_pod(context)
+    evictions = _memory_events(context) + _memory_lines(context) + evicted_pod(context, _MEMORY_EVICTION)
     kernel = _global_oom(context)
     conditions = [f for f in context.evidence.of("node.condition", "MemoryPressure") if f.value == "True"]
     if not evictions and not kernel and not conditions:
@@ -89,34 +88,6 @@ def _memory_lines(context: Context) -> list[Fact]:
         if is_recent(context, f, _KERNEL_WINDOW)
         and (_MEMORY_EVICTION.search(context.text_of(f)) or _MEMORY_RECLAIM.search(context.text_of(f)))
     ]
-
-
-def _evicted_pod(context: Context) -> list[Fact]:
-    """A pod whose status says it was evicted for memory (`kubectl describe pod`, the pod's status)."""
-    messages = [
-        f
-        for f in [*context.mine("text.note"), *context.mine("helm.value")]
-        if _MEMORY_EVICTION.search(str(f.value))
-        and (f.kind == "text.note" or _is_message_key(f.key))
-        and not replaced(context, f.subject.pod)
-    ]
-    if not messages:
-        return []
-    statuses = [
-        f
-        for f in context.mine("pod.status")
-        if f.value in _EVICTED_STATUS and not replaced(context, f.subject.pod)
-    ]
-    kubelet_words = [
-        f for f in messages if str(f.value).lstrip("*").startswith("The node was low on resource")
-    ]
-    if not statuses and not kubelet_words:
-        return []  # a comment that mentions memory eviction is not one
-    return [*statuses[:1], *messages[:1]]
-
-
-def _is_message_key(key: str | None) -> bool:
-    return bool(key) and (key or "").rsplit(".", 1)[-1].lower() == "message"
 
 
 def _global_oom(context: Context) -> list[Fact]:
