@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from analyzers import analyze
-from analyzers.remediate import MAXMEMORY_SHARE_FORKING
+from analyzers.remediation_plan import MAXMEMORY_SHARE_FORKING
 from bot.readers import read_string
 from bot.settings import Catalog
 from tests.ship.ship_kit import (
