@@ -24,6 +24,7 @@ from analyzers.dependency import Failure, loopback_failures
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact, Subject
 from analyzers.ids import FindingId, RemediationId
+from analyzers.loopback import WELL_KNOWN_PORTS, configured_host
 from analyzers.spec import FindingSpec
 
 _CONFIG_FAILURE = re.compile(
@@ -62,16 +63,6 @@ _SYSTEM_OBJECTS = re.compile(r"^(?:kube-root-ca\.crt|default-token-\w+|openshift
 _EVENT_POD = re.compile(r"for pod \"([a-z0-9][a-z0-9.-]*)_")
 _INIT_NAME = re.compile(r"^(?:init|init-.+|.+-init|wait-for-.+)$")
 _ERROR_LINE = re.compile(r"\b(?:error|fatal|panic|not met|failed|cannot|can't|unable)\b", re.IGNORECASE)
-_LOOPBACK_CONFIG_KEY = re.compile(r"HOST|URL|ADDR|SERVER|ENDPOINT|URI|DSN", re.IGNORECASE)
-_WELL_KNOWN_PORTS = {
-    "6379": ("redis", "valkey"),
-    "5432": ("postgres", "pg"),
-    "3306": ("mysql", "mariadb"),
-    "27017": ("mongo",),
-    "5672": ("amqp", "rabbit"),
-    "9092": ("kafka",),
-    "11211": ("memcache",),
-}
 
 
 @dataclass
@@ -424,7 +415,7 @@ def _event_pod_is_ours(context: Context, record: EventRecord) -> bool:
 # -- loopback instead of the configured host -----------------------------------------------
 def _loopback_instead_of_configured(context: Context) -> _Cause | None:
     for failure in loopback_failures(context):
-        configured = _configured_host(context, failure.port)
+        configured = configured_host(context, failure.port)
         if configured is None:
             alone = _loopback_alone_in_container(context, failure)
             if alone is not None:
@@ -457,7 +448,7 @@ def _loopback_alone_in_container(context: Context, failure: Failure) -> _Cause |
     if said is None:
         return None
     containers = {f.subject.container for f in context.evidence.facts if f.subject.container}
-    words = _WELL_KNOWN_PORTS.get(failure.port or "", ())
+    words = WELL_KNOWN_PORTS.get(failure.port or "", ())
     if any(word in (name or "").lower() for name in containers for word in words):
         return None  # the dependency runs beside the service (a sidecar): localhost is right
     detail = (
@@ -473,29 +464,6 @@ def _loopback_alone_in_container(context: Context, failure: Failure) -> _Cause |
         [narrow(failure.fact, failure.needle), said],
         {"dials": failure.name},
     )
-
-
-def _configured_host(context: Context, port: str | None) -> Fact | None:
-    words = _WELL_KNOWN_PORTS.get(port or "", ())
-    for kind in ("container.env", "helm.value", "redis.declared"):
-        for fact in context.mine(kind):
-            key, value = fact.key or "", str(fact.value)
-            named = re.search(r"(?:^|[=:/,@\s])([A-Za-z][\w.-]*):(\d{2,5})\b", value)
-            if named and named.group(2) == port and not _loopback_host(named.group(1)):
-                return fact
-            host_like = re.fullmatch(r"[A-Za-z][\w.-]*", value.strip())
-            if (
-                host_like
-                and _LOOPBACK_CONFIG_KEY.search(key.rsplit(".", 1)[-1])
-                and not _loopback_host(value.strip())
-                and any(w in key.lower() for w in words)
-            ):
-                return fact
-    return None
-
-
-def _loopback_host(host: str) -> bool:
-    return bool(re.match(r"^(?:127\.|localhost$|::1$|0\.0\.0\.0$)", host))
 
 
 SPEC = FindingSpec(
