@@ -27,6 +27,18 @@ class CollectorError(Exception):
     """A source failed; the message is one line that says which call and why (e.g. RBAC)."""
 
 
+class RefusedError(CollectorError):
+    """403: the credentials lack an RBAC permission."""
+
+
+class MissingError(CollectorError):
+    """404: the object does not exist (any more)."""
+
+
+class BadRequestError(CollectorError):
+    """400: e.g. logs of a previous container that never ran."""
+
+
 class Collector(Protocol):
     name: str
 

@@ -24,7 +24,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.util.retry import Retry
 
 from analyzers.evidence import Evidence, SourceReport, Subject
-from bot.collectors.base import CollectorError, Target
+from bot.collectors.base import BadRequestError, CollectorError, MissingError, RefusedError, Target
 from bot.kubernetes_api import KubeConfigError, load_api_client, one_line, status_message, uses_kubeconfig
 from bot.readers import read_string
 from bot.readers.kubernetes_objects import ObjectReader, workload_of_pod, workload_of_replicaset
@@ -119,27 +119,15 @@ class _Call:
         )
 
 
-class _Refused(CollectorError):
-    """403: the credentials lack an RBAC permission."""
-
-
-class _Missing(CollectorError):
-    """404: the object does not exist (any more)."""
-
-
-class _BadRequest(CollectorError):
-    """400: e.g. logs of a previous container that never ran."""
-
-
 def _api_error(call: _Call, error: ApiException) -> CollectorError:
     status = int(error.status or 0)
     message = status_message(error)
     if status == 403:
-        return _Refused(call.forbidden())
+        return RefusedError(call.forbidden())
     if status == 404:
-        return _Missing(f"404 Not Found: GET {call.ref}: {message}")
+        return MissingError(f"404 Not Found: GET {call.ref}: {message}")
     if status == 400:
-        return _BadRequest(f"400 Bad Request: GET {call.ref}: {message}")
+        return BadRequestError(f"400 Bad Request: GET {call.ref}: {message}")
     if status == 401:
         return CollectorError(f"401 Unauthorized: the API server rejected the credentials (GET {call.ref})")
     if status == 0:
@@ -275,7 +263,7 @@ class _Collection:
         call = _Call("get", "pods", namespace, f"/api/v1/namespaces/{namespace}/pods/{name}")
         try:
             text, pod = self._get_json(call, partial(self.core.read_namespaced_pod, name, namespace))
-        except _Missing:
+        except MissingError:
             self.notes.append(f"pod {name} went away while being read")
             return None
         self._read_facts(text, call.ref, pod)
@@ -314,7 +302,7 @@ class _Collection:
             text, replicaset = self._get_json(
                 call, partial(self.apps.read_namespaced_replica_set, name, namespace)
             )
-        except _Missing:
+        except MissingError:
             self.notes.append(f"ReplicaSet {name} not found")
             return workload_of_replicaset(name)
         workloads.event_names.append(name)
@@ -337,10 +325,10 @@ class _Collection:
         call = _workload_call(resource, namespace, name)
         try:
             text, obj = self._get_json(call, partial(read, name, namespace))
-        except _Missing:
+        except MissingError:
             self.notes.append(f"{kind} {name} not found")
             return None
-        except _Refused as refusal:  # e.g. no read on daemonsets: the pods still tell most of it
+        except RefusedError as refusal:  # e.g. no read on daemonsets: the pods still tell most of it
             self.refused[resource] = str(refusal)
             return None
         self._read_facts(text, call.ref, obj)
@@ -401,9 +389,9 @@ class _Collection:
         )
         try:
             text = self._get(call, fetch)
-        except (_BadRequest, _Missing):
+        except (BadRequestError, MissingError):
             return  # no previous container, or one that has not started: nothing to read
-        except _Refused as refusal:
+        except RefusedError as refusal:
             self.refused["pods/log"] = str(refusal)
             return
         self.counts["log stream"] += 1
@@ -416,10 +404,10 @@ class _Collection:
                 text, configmap = self._get_json(
                     call, partial(self.core.read_namespaced_config_map, name, namespace)
                 )
-            except _Missing:
+            except MissingError:
                 self.notes.append(f"ConfigMap {name} is mounted but does not exist")
                 continue
-            except _Refused as refusal:
+            except RefusedError as refusal:
                 self.refused["configmaps"] = str(refusal)
                 return
             self.counts["ConfigMap"] += 1
