@@ -19,16 +19,14 @@ from typing import Any
 
 import redis
 from redis.exceptions import LockNotOwnedError
-from slack_sdk.errors import SlackApiError
 
+from bot.alerts.messages import digest_blocks, digest_line, format_duration, group_title, parent_blocks
+from bot.alerts.ports import DiagnosisRequest, PacingTimeout, Poster, Submit
 from bot.alerts.reconcile import MARKER
 from bot.alerts.webhook import Alert, Notification
 from bot.render.slack import mrkdwn_escape
-from bot.server.metrics import BotMetrics
+from bot.runtime.metrics import BotMetrics
 from bot.settings import Catalog
-from bot.slack.alert_messages import digest_blocks, digest_line, format_duration, group_title, parent_blocks
-from bot.slack.diagnosis_jobs import DiagnosisRequest
-from bot.slack.poster import PacingTimeout, SlackPoster
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +63,11 @@ class GroupRecord:
     announced_at: float = 0.0
 
 
-# Queues the diagnosis of a group (durably: see DiagnosisQueue); the key is set once it is posted.
-Submit = Callable[[DiagnosisRequest, str], object]
-
-
 class AlertGroups:
     def __init__(
         self,
         state: redis.Redis,
-        poster: SlackPoster,
+        poster: Poster,
         catalog: Catalog,
         submit_diagnosis: Submit,
         metrics: BotMetrics,
@@ -516,25 +510,7 @@ class AlertGroups:
                 return cached[2]
         read_at = time.time()
         oldest = self._clock() - 2 * self._repeat_interval - 600 if since is None else since - 60
-        messages: list[dict[str, Any]] = []
-        cursor: str | None = None
-        try:
-            for _ in range(HISTORY_PAGES):
-                answer = self._poster.client.conversations_history(
-                    channel=channel,
-                    oldest=f"{oldest:.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-                messages.extend(answer.get("messages") or [])
-                cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
-                if not cursor:
-                    break
-        except SlackApiError as error:
-            log.warning(
-                "cannot read %s's history to find lost threads: %s", channel, error.response.get("error")
-            )
+        messages = self._poster.history(channel, oldest, HISTORY_PAGES)
         if since is None:
             with self._history_lock:
                 self._history[channel] = (time.monotonic(), read_at, messages)

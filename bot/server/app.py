@@ -29,17 +29,18 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.alerts.groups import AlertGroups, NoRoute
+from bot.alerts.ports import DiagnosisRequest
 from bot.alerts.queue import AlertQueue
 from bot.alerts.reconcile import MARKER, Reconciler
 from bot.alerts.webhook import WebhookError, parse_notification
 from bot.remediation.flow import KubernetesFactory, RemediationFlow
 from bot.remediation.kubernetes_change import KubernetesChanger
-from bot.server.foreground import Foreground
-from bot.server.metrics import BotMetrics
+from bot.runtime.foreground import Foreground
+from bot.runtime.metrics import BotMetrics
 from bot.server.settings import ServeSettings
 from bot.settings import Catalog
 from bot.slack.commands import PrivateAnswer, interpret
-from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisQueue, DiagnosisRequest, ProposalMaker
+from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisQueue, ProposalMaker
 from bot.slack.poster import SlackPoster, make_web_client
 from bot.slack.remediation_actions import RemediationActions, SlackUserGroups
 

@@ -28,11 +28,12 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence, SourceReport
+from bot.alerts.messages import mention
+from bot.alerts.ports import DiagnosisRequest
 from bot.render.charts import write_memory_charts
 from bot.render.slack import render_slack_blocks, render_slack_text, render_slack_thread_blocks
-from bot.server.foreground import Foreground
-from bot.server.metrics import BotMetrics
-from bot.slack.alert_messages import mention
+from bot.runtime.foreground import Foreground
+from bot.runtime.metrics import BotMetrics
 from bot.slack.poster import SlackPoster
 
 log = logging.getLogger(__name__)
@@ -42,19 +43,6 @@ SHARED_FOR_SECONDS = 15.0
 CHARTS_MAX = 2
 SILENCE_ALERT = "silence-alert"
 NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
-
-
-@dataclass(frozen=True, slots=True)
-class DiagnosisRequest:
-    service: str
-    namespace: str | None
-    channel: str
-    trigger: str  # "slash" or "alert"
-    thread_ts: str | None = None
-    requested_by: str | None = None
-    response_url: str | None = None
-    owners: tuple[str, ...] = ()
-    alert_labels: dict[str, str] | None = None  # the alert being triaged, for a silence proposal
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ from slack_sdk.models.blocks import (
 
 from analyzers.diagnosis import Diagnosis
 from analyzers.evidence import Evidence
+from bot.alerts.messages import format_duration, mention
+from bot.alerts.ports import DiagnosisRequest
 from bot.remediation.flow import (
     SILENCE,
     SILENCE_CHOICES,
@@ -49,8 +51,6 @@ from bot.render.slack import (
     validated_blocks,
 )
 from bot.settings import Catalog
-from bot.slack.alert_messages import format_duration, mention
-from bot.slack.diagnosis_jobs import DiagnosisRequest
 from bot.slack.poster import SlackPoster
 
 log = logging.getLogger(__name__)
