@@ -18,22 +18,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import redis
-from redis.exceptions import LockNotOwnedError
 
 from bot.alerts.messages import digest_blocks, digest_line, format_duration, group_title, parent_blocks
 from bot.alerts.ports import DiagnosisRequest, PacingTimeout, Poster, Submit
-from bot.alerts.reconcile import MARKER
 from bot.alerts.webhook import Alert, Notification
 from bot.render.slack import mrkdwn_escape
 from bot.runtime.metrics import BotMetrics
 from bot.settings import Catalog
+from bot.state.keys import KEYS
+from bot.state.locks import Lock, holding
 
 log = logging.getLogger(__name__)
 
 METADATA_EVENT = "triage_alert_group"
 DIAGNOSIS_RETRY_SECONDS = 600  # a diagnosis asked for and not posted by then is asked for again
 HISTORY_PAGES = 10
-ANNOUNCE_QUEUE = "triage:announce"  # group id -> when its batched new alerts are due in its thread
+ANNOUNCE_QUEUE = KEYS.announce()  # group id -> when its batched new alerts are due in its thread
 ANNOUNCED_MAX = 10
 HISTORY_CACHE_SECONDS = 5.0  # one read serves a burst of groups (a storm after a loss)
 DIGEST_QUIET_SECONDS = 600  # a storm's digest takes new groups until this long without one
@@ -56,7 +56,7 @@ class GroupRecord:
     ts: str | None = None  # the parent message, when the group has a thread of its own
     digest_ts: str | None = None  # the storm digest that lists it, otherwise
     resolved_at: float | None = None
-    diagnosed: bool = False  # a diagnosis was asked for (see `triage:diagnosed:<id>` for done)
+    diagnosed: bool = False  # a diagnosis was asked for (see `Keys.diagnosed` for done)
     diagnosis_asked_at: float = 0.0
     sequence: str = "0-0"  # the stream id of the newest notification applied
     unannounced: list[str] = field(default_factory=list)  # new alerts not yet named in the thread
@@ -122,8 +122,8 @@ class AlertGroups:
         overtaken by a newer notification of its group (two workers, a retry) changes nothing.
         """
         channel = self.route(notification)
-        lock = self._state.lock(f"triage:lock:group:{notification.group_id}", timeout=self._lock_seconds)
-        if not lock.acquire(blocking_timeout=self._lock_seconds):
+        lock = Lock(self._state, KEYS.group_lock(notification.group_id), self._lock_seconds)
+        if not lock.acquire(wait=self._lock_seconds):
             raise TimeoutError(f"group {notification.group_id} stayed locked; will retry")
         try:
             record = self._load(notification.group_id) or self._recover_intended(channel, notification)
@@ -135,10 +135,7 @@ class AlertGroups:
                 record.sequence = sequence
                 outcome = self._again(record, notification)
         finally:
-            try:
-                lock.release()
-            except LockNotOwnedError:  # it expired (Redis restarted empty, or a very slow handling)
-                log.warning("the lock of group %s expired while it was handled", notification.group_id)
+            lock.release()
         self._metrics.alert_notifications.labels(outcome).inc()
         return outcome
 
@@ -253,7 +250,7 @@ class AlertGroups:
             if not self._state.zrem(ANNOUNCE_QUEUE, group_id):
                 continue  # another replica took it
             try:
-                with self._state.lock(f"triage:lock:group:{group_id}", timeout=LOCK_SECONDS):
+                with holding(self._state, KEYS.group_lock(group_id), LOCK_SECONDS, wait=None):
                     record = self._load(group_id)
                     if record is None or record.ts is None or not record.unannounced:
                         continue
@@ -282,7 +279,7 @@ class AlertGroups:
             )
             return
         record.diagnosed, record.diagnosis_asked_at = True, self._clock()
-        done_key = f"triage:diagnosed:{notification.group_id}"
+        done_key = KEYS.diagnosed(notification.group_id)
         self._state.delete(done_key)
         self._submit(
             DiagnosisRequest(
@@ -306,7 +303,7 @@ class AlertGroups:
             return True
         if now - record.diagnosis_asked_at < DIAGNOSIS_RETRY_SECONDS:
             return False
-        return not self._state.exists(f"triage:diagnosed:{notification.group_id}")
+        return not self._state.exists(KEYS.diagnosed(notification.group_id))
 
     @property
     def _keep_seconds(self) -> int:
@@ -315,32 +312,32 @@ class AlertGroups:
     # Storms.
     def _storm_digest(self, channel: str, notification: Notification, now: float) -> str | None:
         """The digest this new group goes into, or None when the channel is calm."""
-        recent = f"triage:storm:{channel}"
+        recent = KEYS.storm(channel)
         pipe = self._state.pipeline()
         pipe.zadd(recent, {notification.group_id: now})
         pipe.zremrangebyscore(recent, 0, now - self._storm_window)
         pipe.zcard(recent)
         pipe.expire(recent, int(self._storm_window) + 60)
         count = int(pipe.execute()[2])
-        active = self._state.get(f"triage:digest:{channel}")
+        active = self._state.get(KEYS.digest(channel))
         if active is not None:
             return _text(active)
         if count <= self._storm_groups:
             return None
-        with self._state.lock(f"triage:lock:digest:{channel}", timeout=LOCK_SECONDS):
-            active = self._state.get(f"triage:digest:{channel}")
+        with holding(self._state, KEYS.digest_lock(channel), LOCK_SECONDS, wait=None):
+            active = self._state.get(KEYS.digest(channel))
             if active is not None:
                 return _text(active)
             title, blocks = digest_blocks([], 0, 0)
             ts = self._poster.post(channel, title, blocks, max_wait=PACING_WAIT_MAX)
-            self._state.set(f"triage:digest:{channel}", ts, ex=DIGEST_QUIET_SECONDS)
+            self._state.set(KEYS.digest(channel), ts, ex=DIGEST_QUIET_SECONDS)
             return ts
 
     def _takes_storm_thread(self, channel: str, digest_ts: str, notification: Notification) -> bool:
         """Whether a group of a storm still gets a thread of its own: critical or high, while slots last."""
         if notification.severity_rank > 1:
             return False
-        slots = f"triage:digest-threads:{channel}:{digest_ts}"
+        slots = KEYS.digest_threads(channel, digest_ts)
         taken = int(self._state.hincrby(slots, "taken", 1))
         self._state.expire(slots, self._keep_seconds)
         return taken <= self._storm_threads
@@ -348,7 +345,7 @@ class AlertGroups:
     def _add_to_digest(
         self, channel: str, digest_ts: str, notification: Notification, threaded: bool
     ) -> None:
-        entries = f"triage:digest-entries:{channel}:{digest_ts}"
+        entries = KEYS.digest_entries(channel, digest_ts)
         line = digest_line(notification, notification.status == "resolved", threaded)
         pipe = self._state.pipeline()
         pipe.hset(
@@ -364,11 +361,11 @@ class AlertGroups:
         )
         pipe.expire(entries, 7 * 86400)
         pipe.hlen(entries)
-        pipe.sadd("triage:digests:dirty", f"{channel}|{digest_ts}")
-        pipe.expire(f"triage:digest:{channel}", DIGEST_QUIET_SECONDS)
+        pipe.sadd(KEYS.digests_dirty(), f"{channel}|{digest_ts}")
+        pipe.expire(KEYS.digest(channel), DIGEST_QUIET_SECONDS)
         size = int(pipe.execute()[2])
         if size >= DIGEST_GROUPS_MAX:
-            self._state.delete(f"triage:digest:{channel}")  # the next group starts a new digest
+            self._state.delete(KEYS.digest(channel))  # the next group starts a new digest
 
     def flush_digests(self) -> int:
         """Re-renders every digest that changed since the last flush; returns how many were updated.
@@ -376,13 +373,13 @@ class AlertGroups:
         A digest that could not be updated goes back on the list, whatever went wrong.
         """
         updated = 0
-        while (popped := self._state.spop("triage:digests:dirty")) is not None:
+        while (popped := self._state.spop(KEYS.digests_dirty())) is not None:
             member = _text(popped)
             try:
                 self._update_digest(member)
                 updated += 1
             except Exception:
-                self._state.sadd("triage:digests:dirty", member)
+                self._state.sadd(KEYS.digests_dirty(), member)
                 log.exception("could not update the digest %s; will try again", member)
                 break
         return updated
@@ -390,8 +387,8 @@ class AlertGroups:
     def _update_digest(self, member: str) -> None:
         channel, digest_ts = member.split("|", 1)
         # One replica at a time renders a digest: an older render must not land after a newer one.
-        with self._state.lock(f"triage:lock:digest-render:{member}", timeout=LOCK_SECONDS):
-            raw = self._state.hgetall(f"triage:digest-entries:{channel}:{digest_ts}")
+        with holding(self._state, KEYS.digest_render_lock(channel, digest_ts), LOCK_SECONDS, wait=None):
+            raw = self._state.hgetall(KEYS.digest_entries(channel, digest_ts))
             entries = sorted(
                 (json.loads(value) for value in raw.values()),
                 key=lambda e: (e["resolved"], e["rank"], e["line"]),
@@ -402,11 +399,11 @@ class AlertGroups:
 
     # State.
     def _load(self, group_id: str) -> GroupRecord | None:
-        raw = self._state.get(f"triage:group:{group_id}")
+        raw = self._state.get(KEYS.group(group_id))
         return GroupRecord(**json.loads(raw)) if raw else None
 
     def _save(self, group_id: str, record: GroupRecord) -> None:
-        self._state.set(f"triage:group:{group_id}", json.dumps(asdict(record)), ex=self._keep_seconds)
+        self._state.set(KEYS.group(group_id), json.dumps(asdict(record)), ex=self._keep_seconds)
 
     def _state_may_be_incomplete(self) -> bool:
         """True while Redis holds less than a full repeat cycle of groups (new, or its data was lost).
@@ -415,8 +412,8 @@ class AlertGroups:
         the latest one repeat interval after the previous one.
         """
         now = self._clock()
-        self._state.set("triage:state-since", f"{now:.0f}", nx=True)
-        since = float(_text(self._state.get("triage:state-since") or now))
+        self._state.set(KEYS.state_since(), f"{now:.0f}", nx=True)
+        since = float(_text(self._state.get(KEYS.state_since()) or now))
         return now - since < 2 * self._repeat_interval + 600
 
     def _post_parent(
@@ -505,7 +502,7 @@ class AlertGroups:
         if since is None and cached and time.monotonic() - cached[0] < HISTORY_CACHE_SECONDS:
             # Only a read made after the bot's Redis last lost its state (the marker's time) can
             # hold every parent posted before the loss.
-            lost_at = self._state.get(MARKER)
+            lost_at = self._state.get(KEYS.marker())
             if lost_at is not None and cached[1] >= float(_text(lost_at)):
                 return cached[2]
         read_at = time.time()
@@ -537,7 +534,7 @@ def _order(sequence: str) -> tuple[int, int]:
 
 
 def _intent_key(group_id: str) -> str:
-    return f"triage:intent:{group_id}"
+    return KEYS.intent(group_id)
 
 
 def _metadata(notification: Notification, first_fired: float) -> dict[str, Any]:

@@ -10,7 +10,7 @@ process (any number of processes may share the Redis)::
         # optional: kubernetes=KubernetesChanger(api_client) or a factory context -> changer
         #           (default: catalog.kubeconfig / in-cluster, one client per context),
         #           redis_changer=RedisChanger(), silences=AlertmanagerSilences(url),
-        #           now=time.time, sleep=time.sleep, prefix="triage:", audit_stream="triage:audit"
+        #           now=time.time, sleep=time.sleep, keys=Keys(prefix) (bot.state.keys)
     )
 
 Calls (every one writes to the audit stream):

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from analyzers.quantity import duration_seconds
 from bot.remediation.audit import AuditEntry, AuditLog
+from bot.state.keys import KEYS
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 _DURATION = re.compile(r"(\d+[smhd])+")  # the whole of it: "1.5h" is refused, not read as 5h
@@ -37,7 +38,7 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the bot's Redis (default $TRIAGE_REDIS_URL, else {DEFAULT_REDIS_URL})",
     )
     parser.add_argument(
-        "--stream", default="triage:audit", help="the audit stream key (default triage:audit)"
+        "--stream", default=KEYS.audit(), help=f"the audit stream key (default {KEYS.audit()})"
     )
 
 

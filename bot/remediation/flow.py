@@ -59,6 +59,7 @@ from bot.remediation.redis_change import commands as redis_commands
 from bot.remediation.redis_change import persist_hint as redis_persist_hint
 from bot.remediation.silences import AlertmanagerSilences, SilenceError, thread_link
 from bot.settings import Catalog, ServiceConfig
+from bot.state.keys import KEYS, Keys
 
 log = logging.getLogger("triage.remediation")
 
@@ -155,12 +156,11 @@ class RemediationFlow:
         silences: AlertmanagerSilences | None = None,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        prefix: str = "triage:",
-        audit_stream: str = "triage:audit",
+        keys: Keys = KEYS,
     ) -> None:
         self.catalog = catalog
-        self.store = ProposalStore(redis_client, prefix)
-        self.audit = AuditLog(redis_client, audit_stream)
+        self.store = ProposalStore(redis_client, keys.prefix)
+        self.audit = AuditLog(redis_client, keys.audit())
         self.groups_of = groups_of
         self.redis_changer = redis_changer or RedisChanger()
         if silences is None and catalog.alertmanager_url:

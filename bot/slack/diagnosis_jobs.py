@@ -35,6 +35,7 @@ from bot.render.slack import render_slack_blocks, render_slack_text, render_slac
 from bot.runtime.foreground import Foreground
 from bot.runtime.metrics import BotMetrics
 from bot.slack.poster import SlackPoster
+from bot.state.keys import KEYS
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def _footer(request: DiagnosisRequest) -> str:
     return " · ".join(parts)
 
 
-DIAGNOSIS_STREAM = "triage:diagnoses"
+DIAGNOSIS_STREAM = KEYS.diagnoses()
 DIAGNOSIS_GROUP = "triage"
 
 

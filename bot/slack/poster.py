@@ -29,6 +29,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.alerts.ports import PacingTimeout
 from bot.runtime.metrics import BotMetrics
+from bot.state.keys import KEYS
 
 __all__ = ["PacingTimeout", "SlackPoster", "make_web_client"]
 
@@ -138,7 +139,7 @@ class SlackPoster:
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Edits a message; edits have a bucket of their own per channel, twice the posting rate."""
-        self._wait(f"triage:pace-edits:{channel}", 2 * self._rate, 2 * self._burst, None)
+        self._wait(KEYS.pace_edits(channel), 2 * self._rate, 2 * self._burst, None)
         self._call("chat_update", {"channel": channel, "ts": ts, "text": _fit(text)}, blocks)
         self.metrics.slack_messages.labels("update").inc()
 
@@ -189,7 +190,7 @@ class SlackPoster:
 
     def wait_for_turn(self, channel: str, max_wait: float | None = None) -> None:
         """Sleeps until the channel may take one more message; PacingTimeout if over `max_wait`."""
-        self._wait(f"triage:pace:{channel}", self._rate, self._burst, max_wait)
+        self._wait(KEYS.pace(channel), self._rate, self._burst, max_wait)
 
     def _wait(self, bucket: str, rate: float, burst: int, max_wait: float | None) -> None:
         wait = float(self._take_token(keys=[bucket], args=[rate, burst]))

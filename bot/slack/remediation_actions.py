@@ -52,6 +52,7 @@ from bot.render.slack import (
 )
 from bot.settings import Catalog
 from bot.slack.poster import SlackPoster
+from bot.state.keys import KEYS
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ class RemediationActions:
 
     # Answers.
     def _replayed(self, click: _Click) -> bool:
-        key = f"triage:click:{click.user}:{click.action_id}:{click.action_ts}"
+        key = KEYS.click(click.user, click.action_id, click.action_ts)
         if self._state.set(key, click.value, nx=True, ex=CLICK_MEMORY_SECONDS):
             return False
         self._flow.audit.append(
