@@ -10,9 +10,10 @@ Kubernetes collector makes, with the paths and JSON shapes of the real API serve
   PATCH /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets}/{name}[?dryRun=All]
   POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews   allowed unless `forbid` says otherwise
 
-A PATCH is applied for real, as the API server would: a strategic merge patch
-(`application/strategic-merge-patch+json`) merges lists of named items (containers) by name, a
-JSON merge patch (`application/merge-patch+json`) replaces lists whole; any other content type is
+A PATCH is applied for real, as the API server would (`strategic_merge.py`): a strategic merge
+patch (`application/strategic-merge-patch+json`) merges lists by the API's merge keys (containers
+and env by name, ports by containerPort, volume mounts by mountPath), a JSON merge patch
+(`application/merge-patch+json`) replaces lists whole; any other content type is
 415. The result is validated like the API server does for container resources (a request above
 its limit is 422 Invalid); unless `dryRun=All`, it is stored with a new resourceVersion and, when
 its spec changed, a new metadata.generation. The stand-in is no controller: `roll_out` plays the
@@ -49,6 +50,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.demo.simulated.server import LocalStandIn, QuietServer
+from bot.demo.simulated.strategic_merge import merge
 
 Json = dict[str, Any]
 
@@ -491,7 +493,7 @@ class KubeApiStandIn(LocalStandIn):
                     "modified; please apply your changes to the latest version and try again"
                 )
                 return _status(409, "Conflict", message, {"name": name, "group": "apps", "kind": resource})
-            merged = _merge(current, patch, strategic=media_type == STRATEGIC_MERGE)
+            merged = merge(current, patch, strategic=media_type == STRATEGIC_MERGE)
             problem = _invalid_resources(merged)
             if problem:
                 message = f'{kind}.apps "{name}" is invalid: {problem}'
@@ -601,44 +603,6 @@ def _stamp(moment: float) -> str:
 
 
 # -- patches --------------------------------------------------------------------------------------
-def _merge(current: Any, patch: Any, strategic: bool) -> Any:
-    """A JSON merge patch (RFC 7386), or with `strategic`, lists of named objects merged by name.
-
-    That is what a strategic merge patch does to `containers` (its merge key is `name`); the
-    `$patch` directives and other merge keys are not spoken here.
-    """
-    if isinstance(patch, dict) and isinstance(current, dict):
-        merged = copy.deepcopy(current)
-        for key, value in patch.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = _merge(current.get(key), value, strategic)
-        return merged
-    if (
-        strategic
-        and isinstance(patch, list)
-        and isinstance(current, list)
-        and _named(patch)
-        and _named(current)
-    ):
-        merged_list = copy.deepcopy(current)
-        for item in patch:
-            index = next((i for i, old in enumerate(merged_list) if old["name"] == item["name"]), None)
-            if index is None:
-                merged_list.append(copy.deepcopy(item))
-            else:
-                merged_list[index] = _merge(merged_list[index], item, strategic)
-        return merged_list
-    if isinstance(patch, dict):
-        return _merge({}, patch, strategic)
-    return copy.deepcopy(patch)
-
-
-def _named(items: list[Any]) -> bool:
-    return all(isinstance(item, dict) and "name" in item for item in items)
-
-
 _UNITS = {"": 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30}
 
 

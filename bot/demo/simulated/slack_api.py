@@ -16,7 +16,8 @@ It refuses what Slack refuses: no token (`not_authed`), an unknown one (`invalid
 an unknown channel (`channel_not_found`), a `thread_ts` that is no message of that channel
 (`thread_not_found`), chat.update of an unknown ts (`message_not_found`), text over 40,000
 characters (`msg_too_long`), and blocks that break Block Kit's rules (`invalid_blocks`, with
-`errors` naming each violation): see `validate_blocks`. A message with blocks and no `text` is
+`errors` naming each violation), checked by rules of its own (`block_kit.py`), not the
+slack_sdk models the bot builds its blocks with. A message with blocks and no `text` is
 accepted with the warning `missing_text_in_blocks`.
 
 Faults on demand: `fail_next("chat.postMessage", 429, retry_after=1)` answers Slack's rate
@@ -41,9 +42,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
-
+from bot.demo.simulated.block_kit import validate_blocks
 from bot.demo.simulated.server import LocalStandIn, QuietServer
 
 Json = dict[str, Any]
@@ -56,19 +55,7 @@ BOT_USER_ID = "U0TRIAGEBOT"
 BOT_ID = "B0TRIAGEBOT"
 APP_ID = "A0TRIAGEAPP"
 
-MAX_BLOCKS = 50
 MAX_TEXT = 40_000
-MAX_HEADER_TEXT = 150
-MAX_SECTION_TEXT = 3000
-MAX_SECTION_FIELDS = 10
-MAX_FIELD_TEXT = 2000
-MAX_CONTEXT_ELEMENTS = 10
-MAX_ACTIONS_ELEMENTS = 25
-MAX_BUTTON_TEXT = 75
-MAX_ACTION_ID = 255
-MAX_BUTTON_VALUE = 2000
-MAX_BUTTON_URL = 3000
-MAX_BLOCK_ID = 255
 RESPONSE_URL_USES = 5  # Slack takes a response_url up to five times
 
 SERVER_ERRORS = {
@@ -682,123 +669,6 @@ class SlackApiStandIn(LocalStandIn):
         for block in stored:
             block.setdefault("block_id", f"sb{next(self._block_ids):04d}")
         return stored
-
-
-# -- Block Kit rules ------------------------------------------------------------------------------
-def validate_blocks(blocks: list[Any]) -> list[str]:
-    """What Slack would say is wrong with `blocks` (empty when nothing), in Slack's words:
-    "<problem> [json-pointer:/blocks/<i>/...]".
-
-    Each block must parse with `slack_sdk.models.blocks.Block.parse` and pass the models' own
-    validation (`to_dict()`), and keep to the limits Slack enforces, checked here directly.
-    """
-    errors: list[str] = []
-    if len(blocks) > MAX_BLOCKS:
-        errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
-    seen_ids: set[str] = set()
-    for index, block in enumerate(blocks):
-        where = f"/blocks/{index}"
-        if not isinstance(block, dict):
-            errors.append(f"expected an object [json-pointer:{where}]")
-            continue
-        found = _block_limits(block, where, seen_ids)
-        if not found:
-            found = _model_errors(block, where)
-        errors.extend(found)
-    return errors
-
-
-def _block_limits(block: Json, where: str, seen_ids: set[str]) -> list[str]:
-    errors: list[str] = []
-    kind = block.get("type")
-    block_id = block.get("block_id")
-    if block_id is not None:
-        if not isinstance(block_id, str) or not block_id:
-            errors.append(f"must be a non-empty string [json-pointer:{where}/block_id]")
-        else:
-            errors += _length(block_id, MAX_BLOCK_ID, f"{where}/block_id")
-            if block_id in seen_ids:
-                errors.append(f"duplicate block_id '{block_id}' [json-pointer:{where}/block_id]")
-            seen_ids.add(block_id)
-    if kind == "header":
-        errors += _text_object(block.get("text"), MAX_HEADER_TEXT, f"{where}/text", plain_only=True)
-    elif kind == "section":
-        if block.get("text") is None and not block.get("fields"):
-            errors.append(f"must provide either text or fields [json-pointer:{where}]")
-        if block.get("text") is not None:
-            errors += _text_object(block["text"], MAX_SECTION_TEXT, f"{where}/text")
-        fields = block.get("fields")
-        if fields is not None:
-            if not isinstance(fields, list):
-                errors.append(f"expected an array [json-pointer:{where}/fields]")
-            else:
-                errors += _items(fields, MAX_SECTION_FIELDS, f"{where}/fields")
-                for number, item in enumerate(fields):
-                    errors += _text_object(item, MAX_FIELD_TEXT, f"{where}/fields/{number}")
-        if isinstance(block.get("accessory"), dict):
-            errors += _element(block["accessory"], f"{where}/accessory")
-    elif kind == "context":
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not elements:
-            errors.append(f"must provide at least 1 item [json-pointer:{where}/elements]")
-        else:
-            errors += _items(elements, MAX_CONTEXT_ELEMENTS, f"{where}/elements")
-    elif kind == "actions":
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not elements:
-            errors.append(f"must provide at least 1 item [json-pointer:{where}/elements]")
-        else:
-            errors += _items(elements, MAX_ACTIONS_ELEMENTS, f"{where}/elements")
-            for number, element in enumerate(elements):
-                if isinstance(element, dict):
-                    errors += _element(element, f"{where}/elements/{number}")
-    return errors
-
-
-def _element(element: Json, where: str) -> list[str]:
-    errors: list[str] = []
-    if element.get("type") == "button":
-        errors += _text_object(element.get("text"), MAX_BUTTON_TEXT, f"{where}/text", plain_only=True)
-        if isinstance(element.get("value"), str):
-            errors += _length(element["value"], MAX_BUTTON_VALUE, f"{where}/value")
-        if isinstance(element.get("url"), str):
-            errors += _length(element["url"], MAX_BUTTON_URL, f"{where}/url")
-    action_id = element.get("action_id")
-    if isinstance(action_id, str):
-        errors += _length(action_id, MAX_ACTION_ID, f"{where}/action_id")
-    return errors
-
-
-def _text_object(obj: Any, limit: int, where: str, plain_only: bool = False) -> list[str]:
-    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-        return [f"must provide a text object [json-pointer:{where}]"]
-    allowed = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
-    if obj.get("type") not in allowed:
-        return [f"must be one of {', '.join(allowed)} [json-pointer:{where}/type]"]
-    if not obj["text"]:
-        return [f"must be more than 0 characters [json-pointer:{where}/text]"]
-    return _length(obj["text"], limit, f"{where}/text")
-
-
-def _length(value: str, limit: int, where: str) -> list[str]:
-    return [f"must be less than {limit + 1} characters [json-pointer:{where}]"] if len(value) > limit else []
-
-
-def _items(items: list[Any], limit: int, where: str) -> list[str]:
-    return [f"must provide no more than {limit} items [json-pointer:{where}]"] if len(items) > limit else []
-
-
-def _model_errors(block: Json, where: str) -> list[str]:
-    try:
-        parsed = Block.parse(copy.deepcopy(block))
-        if parsed is None:
-            return [f"unsupported block type '{block.get('type')}' [json-pointer:{where}/type]"]
-        parsed.to_dict()
-    except SlackObjectFormationError as error:
-        return [f"{error} [json-pointer:{where}]"]
-    except (TypeError, ValueError, KeyError, AttributeError) as error:
-        return [f"invalid block: {error} [json-pointer:{where}]"]
-    return []
 
 
 # -- decoding -------------------------------------------------------------------------------------
