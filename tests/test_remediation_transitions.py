@@ -23,7 +23,9 @@ def test_only_move_changes_a_proposals_state() -> None:
     calls = [
         node.lineno
         for node in ast.walk(ast.parse(FLOW.read_text()))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "transition"
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "transition"
     ]
     assert len(calls) == 1, f"store.transition called outside _move: lines {calls}"
 
