@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from bot.render.charts import write_memory_charts
 from bot.render.slack import render_slack_blocks, render_slack_text, render_slack_thread_blocks
 from bot.runtime.foreground import Foreground
 from bot.runtime.metrics import BotMetrics
+from bot.runtime.threads import SerialQueues, pool
 from bot.slack.poster import SlackPoster
 from bot.state.keys import KEYS
 
@@ -90,8 +91,10 @@ class DiagnosisJobs:
         self._poster = poster
         self._metrics = metrics
         self._make_proposals = make_proposals
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="diagnosis")
-        self._channels: dict[str, ThreadPoolExecutor] = {}
+        self._pool = pool("diagnosis", workers)
+        # One poster per channel, so a channel's diagnoses are posted in the order they were asked
+        # for; a channel quiet for a while gives its thread back.
+        self._posting = SerialQueues("post")
         self._shared: dict[tuple[str, str | None], _Shared] = {}
         self._lock = threading.Lock()
         self._pending = 0
@@ -109,16 +112,13 @@ class DiagnosisJobs:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
-        with self._lock:
-            queues = list(self._channels.values())
-        for queue in queues:
-            queue.shutdown(wait=True, cancel_futures=False)
+        self._posting.shutdown()
 
     def _compute(self, request: DiagnosisRequest, done: Future[PostedDiagnosis | None]) -> None:
         self._foreground.wait_until_idle()
         try:
             shared = self._diagnosis(request)
-            self._queue_of(request.channel).submit(self._publish, request, shared, done)
+            self._posting.submit(request.channel, self._publish, request, shared, done)
         except Exception as error:
             self._fail(request, error, done)
 
@@ -145,14 +145,6 @@ class DiagnosisJobs:
         with self._lock:
             self._pending -= 1
         done.set_result(None)
-
-    def _queue_of(self, channel: str) -> ThreadPoolExecutor:
-        with self._lock:
-            queue = self._channels.get(channel)
-            if queue is None:
-                queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"post-{channel}")
-                self._channels[channel] = queue
-            return queue
 
     def _diagnosis(self, request: DiagnosisRequest) -> _Shared:
         key = (request.service, request.namespace)
