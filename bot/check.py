@@ -81,9 +81,9 @@ def with_kube_context(command: str, kube_context: str) -> str:
 
 def run_check(args: argparse.Namespace, render: Renderer | None = None) -> int:
     if render is None:
-        from bot.cli import render as render_with_cli
+        from bot.render.output import render as render_output
 
-        render = render_with_cli
+        render = render_output
     try:
         catalog = load_catalog(args.config)
     except CatalogError as error:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -18,10 +17,10 @@ from typing import TYPE_CHECKING, NoReturn
 
 from bot.arguments import directory_to_write, existing_file, http_url, redis_url
 from bot.durations import EXAMPLES, duration_argument
+from bot.state.keys import DEFAULT_REDIS_URL, KEYS
 
 if TYPE_CHECKING:
-    from analyzers.diagnosis import Diagnosis
-    from analyzers.evidence import Evidence
+    pass
 
 EXIT_BROKEN_PIPE = 141  # what a shell reports for a process that SIGPIPE ended
 
@@ -148,9 +147,6 @@ def serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=16, help="HTTP worker threads (default 16)")
 
 
-DEFAULT_AUDIT_REDIS_URL = "redis://localhost:6379/0"
-
-
 def audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since", default="24h", type=duration_argument, help=f"how far back ({EXAMPLES}; default 24h)"
@@ -161,10 +157,10 @@ def audit_arguments(parser: argparse.ArgumentParser) -> None:
         "--redis-url",
         type=redis_url,
         default=os.environ.get("TRIAGE_REDIS_URL"),
-        help=f"the bot's Redis (default $TRIAGE_REDIS_URL, else {DEFAULT_AUDIT_REDIS_URL})",
+        help=f"the bot's Redis (default $TRIAGE_REDIS_URL, else {DEFAULT_REDIS_URL})",
     )
     parser.add_argument(
-        "--stream", default="triage:audit", help="the audit stream key (default triage:audit)"
+        "--stream", default=KEYS.audit(), help=f"the audit stream key (default {KEYS.audit()})"
     )
 
 
@@ -207,46 +203,10 @@ def run_diagnose(args: argparse.Namespace) -> int:
         print(f"triage: no such file or directory: {error}", file=sys.stderr)
         return 2
     diagnosis = analyze(evidence, args.service)
+    from bot.render.output import render
+
     render(diagnosis, evidence, args)
     return diagnosis.coverage.exit_code
-
-
-def render(diagnosis: Diagnosis, evidence: Evidence, args: argparse.Namespace) -> None:
-    if args.charts:
-        from bot.render.charts import write_memory_charts
-
-        written = write_memory_charts(evidence, args.charts, diagnosis.service)
-        for path in written:
-            print(f"chart: {path}", file=sys.stderr)
-        if not written:
-            print(
-                f"charts: nothing to plot, so nothing written to {args.charts} (no memory series with "
-                "at least two timestamped points for this service)",
-                file=sys.stderr,
-            )
-    if args.json:
-        json.dump(diagnosis.to_contract(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    elif args.format == "slack":
-        from bot.render.slack import render_slack_blocks, render_slack_text, render_slack_thread_blocks
-
-        message = {
-            "text": render_slack_text(diagnosis),
-            "blocks": render_slack_blocks(diagnosis),
-            "thread": render_slack_thread_blocks(diagnosis),
-        }
-        json.dump(message, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    elif args.format == "markdown":
-        from bot.render.markdown import render_markdown
-
-        sys.stdout.write(render_markdown(diagnosis))
-    else:
-        from rich.console import Console
-
-        from bot.render.terminal import render_terminal
-
-        render_terminal(diagnosis, Console())
 
 
 COMMANDS: tuple[Command, ...] = (

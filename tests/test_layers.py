@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ANALYZERS = Path(__file__).resolve().parent.parent / "analyzers"
@@ -49,3 +51,10 @@ def test_analyzers_read_no_clock_and_no_files() -> None:
                     node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
                 )
                 assert name not in FORBIDDEN_CALLS, f"{path.name}:{node.lineno} calls {name}()"
+
+
+def test_the_bots_layers_hold() -> None:
+    """The import-linter contracts of pyproject.toml: each layer imports only from those below it."""
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint)], cwd=ANALYZERS.parent, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -6,7 +6,8 @@ import argparse
 
 import pytest
 
-from bot.remediation.audit_cli import add_audit_arguments, run_audit
+from bot.cli import audit_arguments as add_audit_arguments
+from bot.remediation.audit_cli import run_audit
 
 
 def _args(since: str) -> argparse.Namespace:

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from bot.alerts.messages import digest_blocks, format_duration
 from bot.alerts.reconcile import notification_of
 from bot.alerts.webhook import WebhookError, parse_notification
 from bot.cli import main
 from bot.server.settings import SettingsError, load_serve_settings
 from bot.settings import Catalog, ServiceConfig
-from bot.slack.alert_messages import digest_blocks, format_duration
 from bot.slack.commands import PrivateAnswer, TriageRequest, interpret
 
 HTTP_ENV = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "TRIAGE_REDIS_URL": "redis://r:6379"}

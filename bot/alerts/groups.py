@@ -1,79 +1,49 @@
 """One Slack thread per Alertmanager group, whatever Alertmanager re-sends, however many bot replicas.
 
-The record of each group (its channel, parent message and the alerts seen) lives in Redis, and a
-lock per group serialises its deliveries across replicas. If Redis lost the record, the parent
-message is found again in the channel's recent history by the metadata the bot attached to it.
-Many new groups in one channel within a short window are a storm: they go into one digest message
-instead, and only the worst get a diagnosis (in the digest's thread).
+This module is the group's state machine: a group seen for the first time gets a parent message
+and a thread (or a line in a storm digest), a group seen again gets its parent updated and new,
+resolved or re-fired alerts said in its thread (new ones batched), and a firing group gets one
+diagnosis. A lock per group serialises its deliveries across replicas. The other jobs live beside
+it: `routing.py` picks the channel, `records.py` keeps the group's record in Redis, `parents.py`
+posts the parent once and finds it again in the channel's history when Redis lost the record,
+`storms.py` gathers the groups of a storm into one digest.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import redis
-from redis.exceptions import LockNotOwnedError
-from slack_sdk.errors import SlackApiError
 
-from bot.alerts.reconcile import MARKER
+from bot.alerts.messages import format_duration, group_title, parent_blocks
+from bot.alerts.parents import Parents
+from bot.alerts.ports import DiagnosisRequest, Poster, Submit
+from bot.alerts.records import LOCK_SECONDS, PACING_WAIT_MAX, GroupRecord, GroupRecords, text
+from bot.alerts.routing import NoRoute, route
+from bot.alerts.storms import Storms
 from bot.alerts.webhook import Alert, Notification
 from bot.render.slack import mrkdwn_escape
-from bot.server.metrics import BotMetrics
+from bot.runtime.metrics import BotMetrics
 from bot.settings import Catalog
-from bot.slack.alert_messages import digest_blocks, digest_line, format_duration, group_title, parent_blocks
-from bot.slack.diagnosis_jobs import DiagnosisRequest
-from bot.slack.poster import PacingTimeout, SlackPoster
+from bot.state.keys import KEYS
+from bot.state.locks import Lock, holding
+
+__all__ = ["AlertGroups", "GroupRecord", "NoRoute"]
 
 log = logging.getLogger(__name__)
 
-METADATA_EVENT = "triage_alert_group"
 DIAGNOSIS_RETRY_SECONDS = 600  # a diagnosis asked for and not posted by then is asked for again
-HISTORY_PAGES = 10
-ANNOUNCE_QUEUE = "triage:announce"  # group id -> when its batched new alerts are due in its thread
+ANNOUNCE_QUEUE = KEYS.announce()  # group id -> when its batched new alerts are due in its thread
 ANNOUNCED_MAX = 10
-HISTORY_CACHE_SECONDS = 5.0  # one read serves a burst of groups (a storm after a loss)
-DIGEST_QUIET_SECONDS = 600  # a storm's digest takes new groups until this long without one
-DIGEST_GROUPS_MAX = 300  # then a new digest message is started
-LOCK_SECONDS = 90  # longer than any one handling: posts are retried and paced within it
-PACING_WAIT_MAX = 30.0  # a longer queue in the channel: give the notification back, retry later
-
-
-class NoRoute(Exception):
-    """No channel for an alert: no route matched and no default channel is set."""
-
-
-@dataclass
-class GroupRecord:
-    channel: str
-    title: str
-    first_fired: float
-    status: str
-    alerts: dict[str, str] = field(default_factory=dict)  # fingerprint -> firing / resolved
-    ts: str | None = None  # the parent message, when the group has a thread of its own
-    digest_ts: str | None = None  # the storm digest that lists it, otherwise
-    resolved_at: float | None = None
-    diagnosed: bool = False  # a diagnosis was asked for (see `triage:diagnosed:<id>` for done)
-    diagnosis_asked_at: float = 0.0
-    sequence: str = "0-0"  # the stream id of the newest notification applied
-    unannounced: list[str] = field(default_factory=list)  # new alerts not yet named in the thread
-    announced_at: float = 0.0
-
-
-# Queues the diagnosis of a group (durably: see DiagnosisQueue); the key is set once it is posted.
-Submit = Callable[[DiagnosisRequest, str], object]
 
 
 class AlertGroups:
     def __init__(
         self,
         state: redis.Redis,
-        poster: SlackPoster,
+        poster: Poster,
         catalog: Catalog,
         submit_diagnosis: Submit,
         metrics: BotMetrics,
@@ -93,33 +63,16 @@ class AlertGroups:
         self._submit = submit_diagnosis
         self._metrics = metrics
         self._default_channel = default_channel
-        self._repeat_interval = repeat_interval
-        self._storm_groups = storm_groups
-        self._storm_window = storm_window
-        self._storm_threads = storm_threads
         self._clock = clock
         self._announce_every = announce_every  # new alerts in a thread: at most one reply this often
-        self._history: dict[str, tuple[float, float, list[dict[str, Any]]]] = {}
-        self._history_lock = threading.Lock()
-        # A parent post that failed or timed out may still land in the channel within this long.
-        self._intent_grace = intent_grace
         self._lock_seconds = lock_seconds
+        self._records = GroupRecords(state, repeat_interval, clock)
+        self._storms = Storms(state, poster, self._records, storm_groups, storm_window, storm_threads)
+        self._parents = Parents(state, poster, self._records, clock, repeat_interval, intent_grace)
 
     def route(self, notification: Notification) -> str:
         """The channel for the group: the first matching route, the service's channel, the default."""
-        labels = notification.labels_for_routing()
-        for route in self._catalog.alert_routes:
-            if all(labels.get(key) == value for key, value in route.match.items()):
-                return route.channel
-        service = notification.service and self._catalog.service(notification.service)
-        if service and service.channel:
-            return service.channel
-        if self._default_channel:
-            return self._default_channel
-        raise NoRoute(
-            f"no channel for alert group {notification.group_key!r}: no alert_routes entry matches its "
-            "labels and TRIAGE_ALERT_CHANNEL is not set"
-        )
+        return route(self._catalog, self._default_channel, notification)
 
     def handle(self, notification: Notification, sequence: str = "0-0") -> str:
         """Posts or updates what the notification changes; returns what was done (for metrics, tests).
@@ -128,11 +81,13 @@ class AlertGroups:
         overtaken by a newer notification of its group (two workers, a retry) changes nothing.
         """
         channel = self.route(notification)
-        lock = self._state.lock(f"triage:lock:group:{notification.group_id}", timeout=self._lock_seconds)
-        if not lock.acquire(blocking_timeout=self._lock_seconds):
+        lock = Lock(self._state, KEYS.group_lock(notification.group_id), self._lock_seconds)
+        if not lock.acquire(wait=self._lock_seconds):
             raise TimeoutError(f"group {notification.group_id} stayed locked; will retry")
         try:
-            record = self._load(notification.group_id) or self._recover_intended(channel, notification)
+            record = self._records.load(notification.group_id) or self._parents.find_intended(
+                channel, notification
+            )
             if record is None:
                 outcome = self._first(channel, notification, sequence)
             elif _order(sequence) < _order(record.sequence):
@@ -141,10 +96,7 @@ class AlertGroups:
                 record.sequence = sequence
                 outcome = self._again(record, notification)
         finally:
-            try:
-                lock.release()
-            except LockNotOwnedError:  # it expired (Redis restarted empty, or a very slow handling)
-                log.warning("the lock of group %s expired while it was handled", notification.group_id)
+            lock.release()
         self._metrics.alert_notifications.labels(outcome).inc()
         return outcome
 
@@ -161,13 +113,13 @@ class AlertGroups:
         )
         if notification.status == "resolved":
             record.resolved_at = _ended(notification, now)
-        digest_ts = self._storm_digest(channel, notification, now)
+        digest_ts = self._storms.digest(channel, notification, now)
         if digest_ts is not None:
             record.digest_ts = digest_ts
-            own_thread = notification.status == "firing" and self._takes_storm_thread(
+            own_thread = notification.status == "firing" and self._storms.takes_thread(
                 channel, digest_ts, notification
             )
-            self._add_to_digest(channel, digest_ts, notification, own_thread)
+            self._storms.add(channel, digest_ts, notification, own_thread)
             if not own_thread:
                 self._save(notification.group_id, record)
                 return "digest"
@@ -177,11 +129,9 @@ class AlertGroups:
             self._resolved_after(record),
             self._catalog.owners_of(notification.service),
         )
-        record.ts = self._post_parent(channel, notification, record, title, blocks)
-        with self._history_lock:
-            self._history.pop(channel, None)  # what was read of the channel lacks this message
+        record.ts = self._parents.post(channel, notification, record, title, blocks)
         self._save(notification.group_id, record)  # before the diagnosis: a re-send must find the thread
-        self._state.delete(_intent_key(notification.group_id))
+        self._parents.posted(notification.group_id)
         if notification.status == "firing":
             self._diagnose(notification, record)
             self._save(notification.group_id, record)
@@ -207,7 +157,7 @@ class AlertGroups:
         if refired:
             record.first_fired = min(a.starts_at.timestamp() for a in notification.firing)
         if record.digest_ts is not None:
-            self._add_to_digest(record.channel, record.digest_ts, notification, record.ts is not None)
+            self._storms.add(record.channel, record.digest_ts, notification, record.ts is not None)
         if record.ts is None:
             self._save(notification.group_id, record)
             return "digest-updated"
@@ -255,12 +205,12 @@ class AlertGroups:
         """Announces batched new alerts whose time has come; returns how many groups it posted in."""
         posted = 0
         for member in self._state.zrangebyscore(ANNOUNCE_QUEUE, 0, self._clock()):
-            group_id = _text(member)
+            group_id = text(member)
             if not self._state.zrem(ANNOUNCE_QUEUE, group_id):
                 continue  # another replica took it
             try:
-                with self._state.lock(f"triage:lock:group:{group_id}", timeout=LOCK_SECONDS):
-                    record = self._load(group_id)
+                with holding(self._state, KEYS.group_lock(group_id), LOCK_SECONDS, wait=None):
+                    record = self._records.load(group_id)
                     if record is None or record.ts is None or not record.unannounced:
                         continue
                     self._announce(record, "", self._clock())
@@ -288,7 +238,7 @@ class AlertGroups:
             )
             return
         record.diagnosed, record.diagnosis_asked_at = True, self._clock()
-        done_key = f"triage:diagnosed:{notification.group_id}"
+        done_key = KEYS.diagnosed(notification.group_id)
         self._state.delete(done_key)
         self._submit(
             DiagnosisRequest(
@@ -312,233 +262,14 @@ class AlertGroups:
             return True
         if now - record.diagnosis_asked_at < DIAGNOSIS_RETRY_SECONDS:
             return False
-        return not self._state.exists(f"triage:diagnosed:{notification.group_id}")
-
-    @property
-    def _keep_seconds(self) -> int:
-        return int(max(7 * 86400, 3 * self._repeat_interval))
-
-    # Storms.
-    def _storm_digest(self, channel: str, notification: Notification, now: float) -> str | None:
-        """The digest this new group goes into, or None when the channel is calm."""
-        recent = f"triage:storm:{channel}"
-        pipe = self._state.pipeline()
-        pipe.zadd(recent, {notification.group_id: now})
-        pipe.zremrangebyscore(recent, 0, now - self._storm_window)
-        pipe.zcard(recent)
-        pipe.expire(recent, int(self._storm_window) + 60)
-        count = int(pipe.execute()[2])
-        active = self._state.get(f"triage:digest:{channel}")
-        if active is not None:
-            return _text(active)
-        if count <= self._storm_groups:
-            return None
-        with self._state.lock(f"triage:lock:digest:{channel}", timeout=LOCK_SECONDS):
-            active = self._state.get(f"triage:digest:{channel}")
-            if active is not None:
-                return _text(active)
-            title, blocks = digest_blocks([], 0, 0)
-            ts = self._poster.post(channel, title, blocks, max_wait=PACING_WAIT_MAX)
-            self._state.set(f"triage:digest:{channel}", ts, ex=DIGEST_QUIET_SECONDS)
-            return ts
-
-    def _takes_storm_thread(self, channel: str, digest_ts: str, notification: Notification) -> bool:
-        """Whether a group of a storm still gets a thread of its own: critical or high, while slots last."""
-        if notification.severity_rank > 1:
-            return False
-        slots = f"triage:digest-threads:{channel}:{digest_ts}"
-        taken = int(self._state.hincrby(slots, "taken", 1))
-        self._state.expire(slots, self._keep_seconds)
-        return taken <= self._storm_threads
-
-    def _add_to_digest(
-        self, channel: str, digest_ts: str, notification: Notification, threaded: bool
-    ) -> None:
-        entries = f"triage:digest-entries:{channel}:{digest_ts}"
-        line = digest_line(notification, notification.status == "resolved", threaded)
-        pipe = self._state.pipeline()
-        pipe.hset(
-            entries,
-            notification.group_id,
-            json.dumps(
-                {
-                    "line": line,
-                    "resolved": notification.status == "resolved",
-                    "rank": notification.severity_rank,
-                }
-            ),
-        )
-        pipe.expire(entries, 7 * 86400)
-        pipe.hlen(entries)
-        pipe.sadd("triage:digests:dirty", f"{channel}|{digest_ts}")
-        pipe.expire(f"triage:digest:{channel}", DIGEST_QUIET_SECONDS)
-        size = int(pipe.execute()[2])
-        if size >= DIGEST_GROUPS_MAX:
-            self._state.delete(f"triage:digest:{channel}")  # the next group starts a new digest
+        return not self._state.exists(KEYS.diagnosed(notification.group_id))
 
     def flush_digests(self) -> int:
-        """Re-renders every digest that changed since the last flush; returns how many were updated.
-
-        A digest that could not be updated goes back on the list, whatever went wrong.
-        """
-        updated = 0
-        while (popped := self._state.spop("triage:digests:dirty")) is not None:
-            member = _text(popped)
-            try:
-                self._update_digest(member)
-                updated += 1
-            except Exception:
-                self._state.sadd("triage:digests:dirty", member)
-                log.exception("could not update the digest %s; will try again", member)
-                break
-        return updated
-
-    def _update_digest(self, member: str) -> None:
-        channel, digest_ts = member.split("|", 1)
-        # One replica at a time renders a digest: an older render must not land after a newer one.
-        with self._state.lock(f"triage:lock:digest-render:{member}", timeout=LOCK_SECONDS):
-            raw = self._state.hgetall(f"triage:digest-entries:{channel}:{digest_ts}")
-            entries = sorted(
-                (json.loads(value) for value in raw.values()),
-                key=lambda e: (e["resolved"], e["rank"], e["line"]),
-            )
-            resolved = sum(1 for entry in entries if entry["resolved"])
-            title, blocks = digest_blocks([entry["line"] for entry in entries], len(entries), resolved)
-            self._poster.update(channel, digest_ts, title, blocks)
-
-    # State.
-    def _load(self, group_id: str) -> GroupRecord | None:
-        raw = self._state.get(f"triage:group:{group_id}")
-        return GroupRecord(**json.loads(raw)) if raw else None
+        """Re-renders every storm digest that changed since the last flush; returns how many."""
+        return self._storms.flush()
 
     def _save(self, group_id: str, record: GroupRecord) -> None:
-        self._state.set(f"triage:group:{group_id}", json.dumps(asdict(record)), ex=self._keep_seconds)
-
-    def _state_may_be_incomplete(self) -> bool:
-        """True while Redis holds less than a full repeat cycle of groups (new, or its data was lost).
-
-        Only then is a group missing from Redis looked for in Slack's history: a re-send comes at
-        the latest one repeat interval after the previous one.
-        """
-        now = self._clock()
-        self._state.set("triage:state-since", f"{now:.0f}", nx=True)
-        since = float(_text(self._state.get("triage:state-since") or now))
-        return now - since < 2 * self._repeat_interval + 600
-
-    def _post_parent(
-        self,
-        channel: str,
-        notification: Notification,
-        record: GroupRecord,
-        title: str,
-        blocks: list[dict[str, Any]],
-    ) -> str:
-        """Posts the group's parent once: the intent is recorded first, the post is not retried
-        blindly (a timed-out post may have landed), and after a failure the channel is searched
-        for it before anything is posted again."""
-        intent_key = _intent_key(notification.group_id)
-        intended = self._clock()
-        self._state.set(intent_key, f"{intended:.3f}", ex=self._keep_seconds)
-        try:
-            return self._poster.post(
-                channel,
-                title,
-                blocks,
-                metadata=_metadata(notification, record.first_fired),
-                max_wait=PACING_WAIT_MAX,
-                once=True,
-            )
-        except PacingTimeout:
-            self._state.delete(intent_key)  # nothing was sent
-            raise
-        except Exception:
-            found = self._recover(channel, notification, since=intended)
-            if found is None or found.ts is None:
-                raise  # the notification stays pending; its retry looks in the channel again
-            log.info("group %s: the post failed, but its parent reached %s", notification.group_id, channel)
-            return found.ts
-
-    def _recover_intended(self, channel: str, notification: Notification) -> GroupRecord | None:
-        """The group's parent, when Redis lost its record or a post of it failed (its intent is
-        recorded): searched in the channel whatever the age of the bot's state."""
-        raw = self._state.get(_intent_key(notification.group_id))
-        if raw is None:
-            return self._recover(channel, notification)
-        intended = float(_text(raw))
-        found = self._recover(channel, notification, since=intended)
-        if found is None and self._clock() - intended < self._intent_grace:
-            raise TimeoutError(
-                f"group {notification.group_id}: a post of its parent {self._clock() - intended:.0f}s ago "
-                f"may still land in {channel}; will look again"
-            )
-        return found
-
-    def _recover(
-        self, channel: str, notification: Notification, since: float | None = None
-    ) -> GroupRecord | None:
-        """The group's parent message from the channel's history, for when Redis lost its record;
-        with `since` (a post was attempted then), read afresh from then on."""
-        if since is None and not self._state_may_be_incomplete():
-            return None
-        for message in self._recent_history(channel, since):
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            ours = (
-                payload.get("group") == notification.group_id
-                or payload.get("labels") == notification.labels_id
-            )
-            if metadata.get("event_type") == METADATA_EVENT and ours:
-                log.info(
-                    "group %s found again in %s's history (its Redis record was lost)",
-                    notification.group_id,
-                    channel,
-                )
-                return GroupRecord(
-                    channel=channel,
-                    title=group_title(notification),
-                    first_fired=float(payload.get("first_fired") or message["ts"]),
-                    status=str(payload.get("status") or "firing"),
-                    alerts={a.key: "firing" for a in notification.firing},
-                    ts=str(message["ts"]),
-                )
-        return None
-
-    def _recent_history(self, channel: str, since: float | None = None) -> list[dict[str, Any]]:
-        """Top-level messages of the last two repeat intervals, read at most every few seconds per
-        channel; with `since`, those from a minute before it on, read now."""
-        with self._history_lock:
-            cached = self._history.get(channel)
-        if since is None and cached and time.monotonic() - cached[0] < HISTORY_CACHE_SECONDS:
-            # Only a read made after the bot's Redis last lost its state (the marker's time) can
-            # hold every parent posted before the loss.
-            lost_at = self._state.get(MARKER)
-            if lost_at is not None and cached[1] >= float(_text(lost_at)):
-                return cached[2]
-        read_at = time.time()
-        oldest = self._clock() - 2 * self._repeat_interval - 600 if since is None else since - 60
-        messages: list[dict[str, Any]] = []
-        cursor: str | None = None
-        try:
-            for _ in range(HISTORY_PAGES):
-                answer = self._poster.client.conversations_history(
-                    channel=channel,
-                    oldest=f"{oldest:.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-                messages.extend(answer.get("messages") or [])
-                cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
-                if not cursor:
-                    break
-        except SlackApiError as error:
-            log.warning(
-                "cannot read %s's history to find lost threads: %s", channel, error.response.get("error")
-            )
-        if since is None:
-            with self._history_lock:
-                self._history[channel] = (time.monotonic(), read_at, messages)
-        return messages
+        self._records.save(group_id, record)
 
 
 def _alert_line(alert: Alert) -> str:
@@ -551,19 +282,6 @@ def _ended(notification: Notification, now: float) -> float:
     return max(ends) if ends else now
 
 
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _order(sequence: str) -> tuple[int, int]:
     milliseconds, _, number = sequence.partition("-")
     return int(milliseconds or 0), int(number or 0)
-
-
-def _intent_key(group_id: str) -> str:
-    return f"triage:intent:{group_id}"
-
-
-def _metadata(notification: Notification, first_fired: float) -> dict[str, Any]:
-    payload = {"group": notification.group_id, "labels": notification.labels_id, "first_fired": first_fired}
-    return {"event_type": METADATA_EVENT, "event_payload": payload}

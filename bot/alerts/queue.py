@@ -20,11 +20,12 @@ from typing import Any
 import redis
 
 from bot.alerts.webhook import Notification, WebhookError, parse_notification
+from bot.state.keys import KEYS
 
 log = logging.getLogger(__name__)
 
-STREAM = "triage:alerts"
-DEAD_LETTERS = "triage:alerts:dead"
+STREAM = KEYS.alerts()
+DEAD_LETTERS = KEYS.alerts_dead()
 GROUP = "triage"
 STREAM_MAX = 100_000
 RETRY_AFTER_MS = 30_000  # a pending notification is claimed again after this long (the group lock

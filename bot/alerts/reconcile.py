@@ -21,10 +21,11 @@ import redis
 import requests  # type: ignore[import-untyped, unused-ignore]
 
 from bot.alerts.webhook import NOT_ENDED, parse_notification
+from bot.state.keys import KEYS
 
 log = logging.getLogger(__name__)
 
-MARKER = "triage:marker"  # set while the bot's Redis keeps its data; its absence means it lost it
+MARKER = KEYS.marker()  # set while the bot's Redis keeps its data; its absence means it lost it
 
 
 class Reconciler:

@@ -28,7 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests  # type: ignore[import-untyped, unused-ignore]
 
-from bot.demo.simulated.slack_api import SlackApiStandIn, _Answer
+from bot.demo.simulated.slack_api import SlackApiStandIn
+from bot.demo.simulated.slack_records import _Answer
 from bot.demo.simulated.slack_signing import block_actions_body, signed_headers, slash_command_body
 
 Json = dict[str, Any]

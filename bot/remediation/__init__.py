@@ -10,7 +10,7 @@ process (any number of processes may share the Redis)::
         # optional: kubernetes=KubernetesChanger(api_client) or a factory context -> changer
         #           (default: catalog.kubeconfig / in-cluster, one client per context),
         #           redis_changer=RedisChanger(), silences=AlertmanagerSilences(url),
-        #           now=time.time, sleep=time.sleep, prefix="triage:", audit_stream="triage:audit"
+        #           now=time.time, sleep=time.sleep, keys=Keys(prefix) (bot.state.keys)
     )
 
 Calls (every one writes to the audit stream):
@@ -52,7 +52,7 @@ alert=None) -> Proposals``
     roll back. A failed apply that wrote part of its change can be rolled back too.
 ``flow.get(proposal_id) -> Proposal | None``
 
-`triage audit`: `bot.remediation.audit_cli.add_audit_arguments(parser)` and `run_audit(args) -> int`.
+`triage audit`: arguments in `bot.cli.audit_arguments`, run by `bot.remediation.audit_cli.run_audit(args) -> int`.
 
 Modules: `proposals` (the model and `ProposalStore`), `policy` (approvers, two-person rule,
 bounds), `kubernetes_change`, `redis_change`, `silences`, `audit`, `audit_cli`, `flow`.

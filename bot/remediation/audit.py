@@ -14,6 +14,8 @@ from typing import Literal, cast
 
 import redis
 
+from bot.state.keys import KEYS
+
 Event = Literal[
     "proposed",
     "previewed",
@@ -53,7 +55,7 @@ class AuditEntry:
 
 class AuditLog:
     def __init__(
-        self, client: redis.Redis, stream: str = "triage:audit", max_entries: int = MAX_ENTRIES
+        self, client: redis.Redis, stream: str = KEYS.audit(), max_entries: int = MAX_ENTRIES
     ) -> None:
         self.client = client
         self.stream = stream

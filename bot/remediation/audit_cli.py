@@ -1,6 +1,6 @@
 """`triage audit [--since 24h] [--service NAME] [--json] [--redis-url URL]`: read the audit stream.
 
-Wire it with `add_audit_arguments(subparsers.add_parser("audit", ...))` and
+Its arguments are declared in `bot.cli` (`audit_arguments`); it is run by
 `set_defaults(handler=run_audit)` (or call `run_audit(args)` from the command's branch).
 """
 
@@ -18,12 +18,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bot.cli import DEFAULT_AUDIT_REDIS_URL as DEFAULT_REDIS_URL
-from bot.cli import audit_arguments as add_audit_arguments
 from bot.durations import format_duration, parse_duration
 from bot.remediation.audit import AuditEntry, AuditLog
+from bot.state.keys import DEFAULT_REDIS_URL
 
-__all__ = ["DEFAULT_REDIS_URL", "add_audit_arguments", "run_audit"]
+__all__ = ["run_audit"]
 
 
 def run_audit(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """Proposals: one remediation, worked out against the live system, waiting for approval in Redis.
 
-A `Proposal` is a pydantic model stored as JSON under `{prefix}proposal:{id}`. It says exactly
+A `Proposal` is a pydantic model stored as JSON under `Keys.proposal(id)`. It says exactly
 what would change (`change`), what it was computed against (`basis`) and, once applied, what was
 there before (`previous`), so applying can refuse a stale proposal and a roll back restores the
 real previous values. It never holds a secret: a Redis target is the catalog service name whose
@@ -8,20 +8,22 @@ real previous values. It never holds a secret: a Redis target is the catalog ser
 
 State changes are compare-and-set (`ProposalStore.update` uses WATCH/MULTI): of two bot processes
 approving the same proposal at the same moment, exactly one moves it out of `proposed`.
-`apply_lock` (SET NX with a TTL) is the second guard around the apply itself.
+`apply_lock` (bot.state.locks: a token with a TTL) is the second guard around the apply itself.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Literal
 
 import redis
 from pydantic import BaseModel, ConfigDict, Field
+
+from bot.state.keys import PREFIX, Keys
+from bot.state.locks import Lock, holding
 
 State = Literal[
     "proposed",  # waiting for approval (or for a second approver)
@@ -195,34 +197,15 @@ class StoreConflict(Exception):
     """Another process kept changing the proposal while this one tried to."""
 
 
-class ApplyLock:
-    """Held by exactly one process: `with store.apply_lock(id) as lock: if lock.held: ...`."""
-
-    def __init__(self, client: redis.Redis, key: str, seconds: int) -> None:
-        self._client = client
-        self._key = key
-        self._token = uuid.uuid4().hex
-        self.held = bool(client.set(key, self._token, nx=True, ex=seconds))
-
-    def release(self) -> None:
-        if self.held:
-            # Delete only our own lock (it may have timed out and been taken by another process).
-            self._client.eval(_RELEASE, 1, self._key, self._token)
-            self.held = False
-
-
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-
-
 class ProposalStore:
     """Proposals in Redis as JSON, with compare-and-set updates and an apply lock."""
 
-    def __init__(self, client: redis.Redis, prefix: str = "triage:") -> None:
+    def __init__(self, client: redis.Redis, prefix: str = PREFIX) -> None:
         self.client = client
-        self.prefix = prefix
+        self.keys = Keys(prefix)
 
     def key(self, proposal_id: str) -> str:
-        return f"{self.prefix}proposal:{proposal_id}"
+        return self.keys.proposal(proposal_id)
 
     def create(self, proposal: Proposal, now: float) -> None:
         """Store a new proposal; it stays readable a while after it expires, for the audit trail."""
@@ -284,13 +267,10 @@ class ProposalStore:
         return self.update(proposal_id, change, now)
 
     @contextmanager
-    def apply_lock(self, proposal_id: str, seconds: int = LOCK_SECONDS) -> Iterator[ApplyLock]:
-        """SET NX with a TTL: `lock.held` in exactly one process at a time; released on exit."""
-        lock = ApplyLock(self.client, f"{self.prefix}lock:{proposal_id}", seconds)
-        try:
+    def apply_lock(self, proposal_id: str, seconds: int = LOCK_SECONDS) -> Iterator[Lock]:
+        """`lock.held` in exactly one process at a time (not waited for); released on exit."""
+        with holding(self.client, self.keys.proposal_lock(proposal_id), seconds) as lock:
             yield lock
-        finally:
-            lock.release()
 
 
 def _ttl(proposal: Proposal, now: float) -> int:

@@ -16,6 +16,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from bot.state.keys import KEYS
+
 ClientFactory = Callable[[str], redis.Redis]
 
 
@@ -79,7 +81,7 @@ class RedisChanger:
         """Whether the change does what it is for, not only whether the value was written.
 
         A bound (maxmemory, or a policy, which only acts under one): maxmemory is no longer 0, used
-        memory is within it, and a write is accepted (a short-lived `triage:verify:*` key).
+        memory is within it, and a write is accepted (a short-lived `Keys.verify` key).
         """
         if "maxmemory" not in values and "maxmemory-policy" not in values:
             return True, []
@@ -106,7 +108,7 @@ class RedisChanger:
 
 def _probe_write(client: redis.Redis) -> tuple[bool, str]:
     """One small write that expires by itself: does Redis take writes under its new bound?"""
-    key = f"triage:verify:{uuid.uuid4().hex}"
+    key = KEYS.verify(uuid.uuid4().hex)
     try:
         client.set(key, b"1", px=10_000)
         client.delete(key)

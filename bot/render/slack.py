@@ -90,6 +90,21 @@ def validated_blocks(blocks: list[Block]) -> list[dict[str, Any]]:
     return [block.to_dict() for block in kept]
 
 
+def header(text: str) -> Block:
+    """A header block (plain text, cut to Slack's limit)."""
+    return HeaderBlock(text=truncate(text, HEADER_TEXT_MAX))
+
+
+def section(markdown: str) -> Block:
+    """A section of mrkdwn text (cut to Slack's limit)."""
+    return SectionBlock(text=MarkdownTextObject(text=truncate(markdown, SECTION_TEXT_MAX)))
+
+
+def context(*markdown: str) -> Block:
+    """A context block: small grey lines of mrkdwn."""
+    return ContextBlock(elements=[MarkdownTextObject(text=text) for text in markdown])
+
+
 def render_slack_text(diagnosis: Diagnosis) -> str:
     """A plain-text version: the notification text, and the fallback when Slack rejects the blocks."""
     lines = [f"{_headline(diagnosis)} — {_one_line(diagnosis.summary or 'No summary.')}"]

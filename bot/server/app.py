@@ -29,17 +29,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.alerts.groups import AlertGroups, NoRoute
+from bot.alerts.ports import DiagnosisRequest
 from bot.alerts.queue import AlertQueue
 from bot.alerts.reconcile import MARKER, Reconciler
 from bot.alerts.webhook import WebhookError, parse_notification
 from bot.remediation.flow import KubernetesFactory, RemediationFlow
 from bot.remediation.kubernetes_change import KubernetesChanger
-from bot.server.foreground import Foreground
-from bot.server.metrics import BotMetrics
+from bot.runtime.foreground import Foreground
+from bot.runtime.metrics import BotMetrics
+from bot.runtime.threads import Threads, pool
 from bot.server.settings import ServeSettings
 from bot.settings import Catalog
 from bot.slack.commands import PrivateAnswer, interpret
-from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisQueue, DiagnosisRequest, ProposalMaker
+from bot.slack.diagnosis_jobs import Diagnose, DiagnosisJobs, DiagnosisQueue, ProposalMaker
 from bot.slack.poster import SlackPoster, make_web_client
 from bot.slack.remediation_actions import RemediationActions, SlackUserGroups
 
@@ -50,6 +52,7 @@ MAX_WEBHOOK_BYTES = 4 * 1024 * 1024
 # blocks): well under this. Checked on Content-Length, before the body is read or parsed.
 MAX_SLACK_BYTES = 1024 * 1024
 READY_CACHE_SECONDS = 10.0
+LISTENER_THREADS = 16  # bolt listeners and the clicks they hand on (Slack wants an ack within 3 s)
 FIRST_RETRY_SECONDS = 0.5  # a worker that cannot reach Redis waits this, doubling up to the setting
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -131,8 +134,11 @@ class TriageBot:
             route=lambda body: self.groups.route(parse_notification(body)),
         )
         self.metrics.watch_dead_letters(self.queue.dead_letters)
+        # Bolt runs listeners and the clicks' lazy listeners here: bounded, and stopped with the bot.
+        self._listeners = pool("listener", LISTENER_THREADS)
         self.app = App(
             client=self.client,
+            listener_executor=self._listeners,
             signing_secret=settings.slack_signing_secret or "",
             process_before_response=False,
             request_verification_enabled=not settings.socket_mode,
@@ -147,7 +153,7 @@ class TriageBot:
             self.remediation.register(self.app)
         self._slack_handler = SlackRequestHandler(self.app)
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._threads = Threads()
         self._alert_workers = alert_workers
         self._ready: tuple[float, str | None] = (0.0, "not checked yet")
 
@@ -312,16 +318,14 @@ class TriageBot:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._reconcile_now.set()  # wakes the reconciliation loop, which then sees the stop
-        for thread in self._threads:
-            thread.join(timeout)
+        self._threads.join(timeout)
+        self._listeners.shutdown(wait=True, cancel_futures=False)  # clicks being worked on finish
         self.jobs.shutdown()
         if self.remediation is not None:
             self.remediation.shutdown()
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._threads.spawn(name, target)
 
     def _alert_loop(self, queue: AlertQueue) -> None:
         failures = 0

@@ -14,14 +14,13 @@ from typing import Any
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
 from bot.check import SourceChoice, diagnose_live
-from bot.cli import serve_arguments as add_serve_arguments
 from bot.server.app import MAX_WEBHOOK_BYTES, StartResponse, TriageBot
 from bot.server.settings import SettingsError, load_serve_settings
 from bot.settings import CatalogError, load_catalog
 
 log = logging.getLogger("triage")
 
-__all__ = ["add_serve_arguments", "make_http_server", "run_serve"]
+__all__ = ["make_http_server", "run_serve"]
 
 
 # Waitress reads a request completely before a worker thread sees it, so slow clients hold

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,15 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence, SourceReport
+from bot.alerts.messages import mention
+from bot.alerts.ports import DiagnosisRequest
 from bot.render.charts import write_memory_charts
 from bot.render.slack import render_slack_blocks, render_slack_text, render_slack_thread_blocks
-from bot.server.foreground import Foreground
-from bot.server.metrics import BotMetrics
-from bot.slack.alert_messages import mention
+from bot.runtime.foreground import Foreground
+from bot.runtime.metrics import BotMetrics
+from bot.runtime.threads import SerialQueues, pool
 from bot.slack.poster import SlackPoster
+from bot.state.keys import KEYS
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +45,6 @@ SHARED_FOR_SECONDS = 15.0
 CHARTS_MAX = 2
 SILENCE_ALERT = "silence-alert"
 NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
-
-
-@dataclass(frozen=True, slots=True)
-class DiagnosisRequest:
-    service: str
-    namespace: str | None
-    channel: str
-    trigger: str  # "slash" or "alert"
-    thread_ts: str | None = None
-    requested_by: str | None = None
-    response_url: str | None = None
-    owners: tuple[str, ...] = ()
-    alert_labels: dict[str, str] | None = None  # the alert being triaged, for a silence proposal
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +91,10 @@ class DiagnosisJobs:
         self._poster = poster
         self._metrics = metrics
         self._make_proposals = make_proposals
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="diagnosis")
-        self._channels: dict[str, ThreadPoolExecutor] = {}
+        self._pool = pool("diagnosis", workers)
+        # One poster per channel, so a channel's diagnoses are posted in the order they were asked
+        # for; a channel quiet for a while gives its thread back.
+        self._posting = SerialQueues("post")
         self._shared: dict[tuple[str, str | None], _Shared] = {}
         self._lock = threading.Lock()
         self._pending = 0
@@ -120,16 +112,13 @@ class DiagnosisJobs:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
-        with self._lock:
-            queues = list(self._channels.values())
-        for queue in queues:
-            queue.shutdown(wait=True, cancel_futures=False)
+        self._posting.shutdown()
 
     def _compute(self, request: DiagnosisRequest, done: Future[PostedDiagnosis | None]) -> None:
         self._foreground.wait_until_idle()
         try:
             shared = self._diagnosis(request)
-            self._queue_of(request.channel).submit(self._publish, request, shared, done)
+            self._posting.submit(request.channel, self._publish, request, shared, done)
         except Exception as error:
             self._fail(request, error, done)
 
@@ -156,14 +145,6 @@ class DiagnosisJobs:
         with self._lock:
             self._pending -= 1
         done.set_result(None)
-
-    def _queue_of(self, channel: str) -> ThreadPoolExecutor:
-        with self._lock:
-            queue = self._channels.get(channel)
-            if queue is None:
-                queue = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"post-{channel}")
-                self._channels[channel] = queue
-            return queue
 
     def _diagnosis(self, request: DiagnosisRequest) -> _Shared:
         key = (request.service, request.namespace)
@@ -306,7 +287,7 @@ def _footer(request: DiagnosisRequest) -> str:
     return " · ".join(parts)
 
 
-DIAGNOSIS_STREAM = "triage:diagnoses"
+DIAGNOSIS_STREAM = KEYS.diagnoses()
 DIAGNOSIS_GROUP = "triage"
 
 

@@ -27,7 +27,11 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.webhook import WebhookClient
 
-from bot.server.metrics import BotMetrics
+from bot.alerts.ports import PacingTimeout
+from bot.runtime.metrics import BotMetrics
+from bot.state.keys import KEYS
+
+__all__ = ["PacingTimeout", "SlackPoster", "make_web_client"]
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +73,6 @@ class AnyServerErrorRetryHandler(ServerErrorRetryHandler):
         error: Exception | None = None,
     ) -> bool:
         return response is not None and 500 <= response.status_code < 600
-
-
-class PacingTimeout(Exception):
-    """The channel's queue of messages is too long to wait for; retry later."""
 
 
 def make_web_client(token: str, base_url: str, timeout: int = 10, retries: int = RETRIES) -> WebClient:
@@ -139,9 +139,33 @@ class SlackPoster:
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Edits a message; edits have a bucket of their own per channel, twice the posting rate."""
-        self._wait(f"triage:pace-edits:{channel}", 2 * self._rate, 2 * self._burst, None)
+        self._wait(KEYS.pace_edits(channel), 2 * self._rate, 2 * self._burst, None)
         self._call("chat_update", {"channel": channel, "ts": ts, "text": _fit(text)}, blocks)
         self.metrics.slack_messages.labels("update").inc()
+
+    def history(self, channel: str, oldest: float, pages: int) -> list[dict[str, Any]]:
+        """Top-level messages from `oldest` on, with their metadata, at most `pages` pages of 200;
+        when Slack refuses part way, what was read (and a warning)."""
+        messages: list[dict[str, Any]] = []
+        cursor: str | None = None
+        try:
+            for _ in range(pages):
+                answer = self.client.conversations_history(
+                    channel=channel,
+                    oldest=f"{oldest:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                messages.extend(answer.get("messages") or [])
+                cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        except SlackApiError as error:
+            log.warning(
+                "cannot read %s's history to find lost threads: %s", channel, error.response.get("error")
+            )
+        return messages
 
     def ephemeral(self, channel: str, user: str, text: str) -> None:
         self._call("chat_postEphemeral", {"channel": channel, "user": user, "text": _fit(text)}, None)
@@ -166,7 +190,7 @@ class SlackPoster:
 
     def wait_for_turn(self, channel: str, max_wait: float | None = None) -> None:
         """Sleeps until the channel may take one more message; PacingTimeout if over `max_wait`."""
-        self._wait(f"triage:pace:{channel}", self._rate, self._burst, max_wait)
+        self._wait(KEYS.pace(channel), self._rate, self._burst, max_wait)
 
     def _wait(self, bucket: str, rate: float, burst: int, max_wait: float | None) -> None:
         wait = float(self._take_token(keys=[bucket], args=[rate, burst]))

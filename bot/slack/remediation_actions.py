@@ -13,7 +13,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import redis
@@ -33,6 +32,8 @@ from slack_sdk.models.blocks import (
 
 from analyzers.diagnosis import Diagnosis
 from analyzers.evidence import Evidence
+from bot.alerts.messages import format_duration, mention
+from bot.alerts.ports import DiagnosisRequest
 from bot.remediation.flow import (
     SILENCE,
     SILENCE_CHOICES,
@@ -48,10 +49,10 @@ from bot.render.slack import (
     truncate,
     validated_blocks,
 )
+from bot.runtime.threads import pool
 from bot.settings import Catalog
-from bot.slack.alert_messages import format_duration, mention
-from bot.slack.diagnosis_jobs import DiagnosisRequest
 from bot.slack.poster import SlackPoster
+from bot.state.keys import KEYS
 
 log = logging.getLogger(__name__)
 
@@ -112,20 +113,22 @@ class RemediationActions:
         self._poster = poster
         self._state = state
         self._rediagnose = rediagnose  # a fresh diagnosis, with fresh proposals, in the thread
-        # Clicks are acknowledged on bolt's threads and worked here: a slow API server must not
-        # delay the acknowledgement of anyone's /triage.
-        self._clicks = ThreadPoolExecutor(max_workers=4, thread_name_prefix="click")
-        self._verifications = ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify")
+        self._verifications = pool("verify", 4)
 
     def register(self, app: App) -> None:
-        app.action(REMEDIATION_ACTION)(self._on_remediation)
-        app.action("approve")(self._on_approve)
-        app.action("reject")(self._on_reject)
-        app.action("rollback")(self._on_rollback)
-        app.action(SILENCE_FOR_ACTION)(self._on_silence_for)
+        """Each button: acknowledged at once, a replayed payload refused by listener middleware,
+        the work done by a bolt lazy listener (on the app's listener executor), so a slow API
+        server never delays the acknowledgement of anyone's /triage."""
+        for action, work in (
+            (REMEDIATION_ACTION, self._preview),
+            ("approve", self._approve),
+            ("reject", self._reject),
+            ("rollback", self._rollback),
+            (SILENCE_FOR_ACTION, self._silence_for),
+        ):
+            app.action(action, middleware=[self._refuse_replays])(ack=_acknowledge, lazy=[self._lazy(work)])
 
     def shutdown(self) -> None:
-        self._clicks.shutdown(wait=True, cancel_futures=False)
         self._verifications.shutdown(wait=False, cancel_futures=True)
 
     def make_proposals(
@@ -145,30 +148,25 @@ class RemediationActions:
             log.info("%s: %s not proposed: %s", request.service, skipped.remediation, skipped.reason)
         return proposals.by_index()
 
-    # Clicks: acknowledged at once, then worked on the click pool.
-    def _on_remediation(self, ack: Ack, body: dict[str, Any]) -> None:
-        self._accept(ack, body, self._preview)
+    # Clicks.
+    def _refuse_replays(self, ack: Ack, body: dict[str, Any], next: Callable[[], None]) -> Any:
+        """Listener middleware: a payload seen before (Slack's retry, a replay) is acknowledged and
+        audited, and goes no further."""
+        if self._replayed(_Click.of(body)):
+            return ack()
+        next()
+        return None
 
-    def _on_approve(self, ack: Ack, body: dict[str, Any]) -> None:
-        self._accept(ack, body, self._approve)
+    def _lazy(self, work: Callable[[_Click], None]) -> Callable[[dict[str, Any]], None]:
+        def run(body: dict[str, Any]) -> None:
+            self._work(work, _Click.of(body))
 
-    def _on_reject(self, ack: Ack, body: dict[str, Any]) -> None:
-        self._accept(ack, body, self._reject)
-
-    def _on_rollback(self, ack: Ack, body: dict[str, Any]) -> None:
-        self._accept(ack, body, self._rollback)
-
-    def _on_silence_for(self, ack: Ack, body: dict[str, Any]) -> None:
-        self._accept(ack, body, self._silence_for)
-
-    def _accept(self, ack: Ack, body: dict[str, Any], work: Callable[[_Click], None]) -> None:
-        ack()
-        self._clicks.submit(self._work, work, _Click.of(body))
+        run.__name__ = f"click_{getattr(work, '__name__', 'work').lstrip('_')}"
+        return run
 
     def _work(self, work: Callable[[_Click], None], click: _Click) -> None:
         try:
-            if not self._replayed(click):
-                work(click)
+            work(click)
         except Exception as error:
             log.exception("%s click by %s on %s failed", click.action_id, click.user, click.value)
             try:
@@ -219,7 +217,7 @@ class RemediationActions:
 
     # Answers.
     def _replayed(self, click: _Click) -> bool:
-        key = f"triage:click:{click.user}:{click.action_id}:{click.action_ts}"
+        key = KEYS.click(click.user, click.action_id, click.action_ts)
         if self._state.set(key, click.value, nx=True, ex=CLICK_MEMORY_SECONDS):
             return False
         self._flow.audit.append(
@@ -279,6 +277,10 @@ class RemediationActions:
                 )
             )
         self._poster.post(click.channel, text, validated_blocks(blocks), thread_ts=click.thread)
+
+
+def _acknowledge(ack: Ack) -> None:
+    ack()
 
 
 class _Click:

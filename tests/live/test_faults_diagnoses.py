@@ -11,7 +11,7 @@ import redis as redis_py
 
 from analyzers.diagnosis import Diagnosis
 from analyzers.evidence import Evidence
-from bot.server.metrics import BotMetrics
+from bot.runtime.metrics import BotMetrics
 from bot.slack.diagnosis_jobs import (
     DIAGNOSIS_GROUP,
     DIAGNOSIS_STREAM,

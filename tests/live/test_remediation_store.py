@@ -9,8 +9,9 @@ import threading
 import pytest
 import redis
 
+from bot.cli import audit_arguments as add_audit_arguments
 from bot.remediation.audit import AuditLog
-from bot.remediation.audit_cli import add_audit_arguments, run_audit
+from bot.remediation.audit_cli import run_audit
 from bot.remediation.proposals import (
     KEEP_AFTER_EXPIRY,
     Approval,

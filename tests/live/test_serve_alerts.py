@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis as redis_py
 
-from bot.server.metrics import BotMetrics
+from bot.runtime.metrics import BotMetrics
 from bot.settings import AlertRoute, Catalog, ServiceConfig
 from bot.slack.poster import SlackPoster, make_web_client
 from tests.live.bot_harness import ALERTMANAGER_TOKEN, RunningBot, start_bot, wait_for

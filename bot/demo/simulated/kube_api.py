@@ -10,9 +10,10 @@ Kubernetes collector makes, with the paths and JSON shapes of the real API serve
   PATCH /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets}/{name}[?dryRun=All]
   POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews   allowed unless `forbid` says otherwise
 
-A PATCH is applied for real, as the API server would: a strategic merge patch
-(`application/strategic-merge-patch+json`) merges lists of named items (containers) by name, a
-JSON merge patch (`application/merge-patch+json`) replaces lists whole; any other content type is
+A PATCH is applied for real, as the API server would (`strategic_merge.py`): a strategic merge
+patch (`application/strategic-merge-patch+json`) merges lists by the API's merge keys (containers
+and env by name, ports by containerPort, volume mounts by mountPath), a JSON merge patch
+(`application/merge-patch+json`) replaces lists whole; any other content type is
 415. The result is validated like the API server does for container resources (a request above
 its limit is 422 Invalid); unless `dryRun=All`, it is stored with a new resourceVersion and, when
 its spec changed, a new metadata.generation. The stand-in is no controller: `roll_out` plays the
@@ -36,34 +37,38 @@ Every request served is recorded in `requests`, a PATCH with its Content-Type an
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.demo.simulated.kube_objects import (
+    RESOURCE_OF_KIND,
+    RESOURCES,
+    SERVICE_ACCOUNT,
+    _canonical_resources,
+    _forbidden,
+    _invalid_resources,
+    _matches,
+    _matches_fields,
+    _parse_selector,
+    _pod_labels,
+    _stamp,
+    _status,
+    _template_hash,
+    pod_for,
+    replica_set_for,
+)
 from bot.demo.simulated.server import LocalStandIn, QuietServer
+from bot.demo.simulated.strategic_merge import merge
 
 Json = dict[str, Any]
 
-SERVICE_ACCOUNT = "system:serviceaccount:triage:triage"
-RESOURCES = {
-    # resource -> (kind, apiVersion, API group)
-    "pods": ("Pod", "v1", ""),
-    "events": ("Event", "v1", ""),
-    "configmaps": ("ConfigMap", "v1", ""),
-    "replicasets": ("ReplicaSet", "apps/v1", "apps"),
-    "deployments": ("Deployment", "apps/v1", "apps"),
-    "statefulsets": ("StatefulSet", "apps/v1", "apps"),
-    "daemonsets": ("DaemonSet", "apps/v1", "apps"),
-}
-RESOURCE_OF_KIND = {kind: resource for resource, (kind, _, _) in RESOURCES.items()}
 _PATH = re.compile(
     r"^/(?:api/v1|apis/apps/v1)/namespaces/(?P<namespace>[^/]+)/(?P<resource>[a-z]+)"
     r"(?:/(?P<name>[^/]+)(?:/(?P<subresource>log))?)?$"
@@ -72,7 +77,6 @@ ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 JSON_MERGE = "application/merge-patch+json"
 REVISION = "deployment.kubernetes.io/revision"
-_SELECTOR_TERM = re.compile(r"^([\w./-]+?)\s*(==|=|!=)\s*([\w./-]*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +177,10 @@ class KubeApiStandIn(LocalStandIn):
             label = "pod-template-hash" if kind == "Deployment" else "controller-revision-hash"
             value = revision if kind == "Deployment" else f"{name}-{revision}"
             if kind == "Deployment":
-                self._replica_set(obj, revision, replicas)
+                made = replica_set_for(self._objects, obj, revision, replicas, self._version + 1)
+                if made is not None:
+                    self._version += 1
+                    self._objects[("replicasets", namespace, made["metadata"]["name"])] = made
             selector = [
                 (k, "=", str(v)) for k, v in ((spec.get("selector") or {}).get("matchLabels") or {}).items()
             ]
@@ -196,7 +203,10 @@ class KubeApiStandIn(LocalStandIn):
                 )
                 self._objects.pop(("pods", namespace, pod_name), None)
                 old = [key for key in old if key != ("pods", namespace, pod_name)]
-                self._add_pod(obj, pod_name, label, value, created_at)
+                self._version += 1
+                self._objects[("pods", namespace, pod_name)] = pod_for(
+                    obj, pod_name, label, value, created_at, self._version
+                )
             status = obj.setdefault("status", {})
             status["observedGeneration"] = int(meta.get("generation", 1))
             if finished:
@@ -241,86 +251,6 @@ class KubeApiStandIn(LocalStandIn):
         resource = RESOURCE_OF_KIND[kind]
         with self._lock:
             return sorted(name for res, ns, name in self._objects if res == resource and ns == namespace)
-
-    def _replica_set(self, deployment: Json, revision: str, replicas: int) -> None:
-        meta = deployment["metadata"]
-        namespace, name = meta.get("namespace", "default"), meta["name"]
-        owned = {
-            key: rs
-            for key, rs in self._objects.items()
-            if key[0] == "replicasets"
-            and key[1] == namespace
-            and any(
-                o.get("uid") == meta.get("uid") and o.get("name") == name
-                for o in rs["metadata"].get("ownerReferences") or []
-            )
-        }
-        newest = max(
-            (int((rs["metadata"].get("annotations") or {}).get(REVISION, 0)) for rs in owned.values()),
-            default=0,
-        )
-        key = ("replicasets", namespace, f"{name}-{revision}")
-        if key in owned:
-            annotations = owned[key]["metadata"].setdefault("annotations", {})
-            if int(annotations.get(REVISION, 0)) != newest:
-                annotations[REVISION] = str(newest + 1)  # an older template again: it becomes the newest
-            return
-        template = copy.deepcopy(deployment["spec"].get("template") or {})
-        labels = {**((template.get("metadata") or {}).get("labels") or {}), "pod-template-hash": revision}
-        template.setdefault("metadata", {})["labels"] = labels
-        self._version += 1
-        self._objects[key] = {
-            "kind": "ReplicaSet",
-            "apiVersion": "apps/v1",
-            "metadata": {
-                "name": key[2],
-                "namespace": namespace,
-                "labels": labels,
-                "annotations": {REVISION: str(newest + 1)},
-                "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": name,
-                        "uid": meta.get("uid"),
-                        "controller": True,
-                    }
-                ],
-                "resourceVersion": str(self._version),
-            },
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels}, "template": template},
-        }
-
-    def _add_pod(self, owner: Json, pod_name: str, label: str, value: str, created_at: float | None) -> None:
-        meta = owner["metadata"]
-        template = (owner.get("spec") or {}).get("template") or {}
-        containers = ((template.get("spec") or {}).get("containers")) or []
-        started = _stamp(time.time() if created_at is None else created_at)
-        self._version += 1
-        self._objects[("pods", meta.get("namespace", "default"), pod_name)] = {
-            "kind": "Pod",
-            "apiVersion": "v1",
-            "metadata": {
-                "name": pod_name,
-                "namespace": meta.get("namespace", "default"),
-                "labels": {**((template.get("metadata") or {}).get("labels") or {}), label: value},
-                "creationTimestamp": started,
-                "resourceVersion": str(self._version),
-            },
-            "spec": copy.deepcopy(template.get("spec") or {"containers": []}),
-            "status": {
-                "phase": "Running",
-                "containerStatuses": [
-                    {
-                        "name": c["name"],
-                        "state": {"running": {"startedAt": started}},
-                        "restartCount": 0,
-                        "ready": True,
-                    }
-                    for c in containers
-                ],
-            },
-        }
 
     def touch_status(self, kind: str, namespace: str, name: str) -> None:
         """A status-only update (as the controller makes all the time): a new resourceVersion, same spec."""
@@ -491,7 +421,7 @@ class KubeApiStandIn(LocalStandIn):
                     "modified; please apply your changes to the latest version and try again"
                 )
                 return _status(409, "Conflict", message, {"name": name, "group": "apps", "kind": resource})
-            merged = _merge(current, patch, strategic=media_type == STRATEGIC_MERGE)
+            merged = merge(current, patch, strategic=media_type == STRATEGIC_MERGE)
             problem = _invalid_resources(merged)
             if problem:
                 message = f'{kind}.apps "{name}" is invalid: {problem}'
@@ -556,173 +486,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-# -- selectors and Status bodies ------------------------------------------------------------------
-def _parse_selector(selector: str) -> list[tuple[str, str, str]]:
-    """`k=v,k!=v` into (key, operator, value); set-based selectors are not spoken here."""
-    terms = []
-    for term in filter(None, (t.strip() for t in selector.split(","))):
-        found = _SELECTOR_TERM.match(term)
-        if not found:
-            raise ValueError(f'"{term}"')
-        key, operator, value = found.groups()
-        terms.append((key, "!=" if operator == "!=" else "=", value))
-    return terms
-
-
-def _matches(values: dict[str, Any], terms: list[tuple[str, str, str]]) -> bool:
-    return all((str(values.get(key)) == value) == (operator == "=") for key, operator, value in terms)
-
-
-def _matches_fields(obj: Json, terms: list[tuple[str, str, str]]) -> bool:
-    flat = {key: _field(obj, key) for key, _, _ in terms}
-    return _matches(flat, terms)
-
-
-def _field(obj: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        obj = obj.get(part) if isinstance(obj, dict) else None
-    return obj
-
-
-def _pod_labels(obj: Json) -> dict[str, Any]:
-    return dict((obj.get("metadata") or {}).get("labels") or {})
-
-
-def _template_hash(template: Json) -> str:
-    """Like the controller's pod-template-hash: a short hash of the pod template."""
-    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
-    return "".join(c for c in digest if c in "bcdfghjklmnpqrstvwxz2456789")[:10] or digest[:10]
-
-
-def _stamp(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# -- patches --------------------------------------------------------------------------------------
-def _merge(current: Any, patch: Any, strategic: bool) -> Any:
-    """A JSON merge patch (RFC 7386), or with `strategic`, lists of named objects merged by name.
-
-    That is what a strategic merge patch does to `containers` (its merge key is `name`); the
-    `$patch` directives and other merge keys are not spoken here.
-    """
-    if isinstance(patch, dict) and isinstance(current, dict):
-        merged = copy.deepcopy(current)
-        for key, value in patch.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = _merge(current.get(key), value, strategic)
-        return merged
-    if (
-        strategic
-        and isinstance(patch, list)
-        and isinstance(current, list)
-        and _named(patch)
-        and _named(current)
-    ):
-        merged_list = copy.deepcopy(current)
-        for item in patch:
-            index = next((i for i, old in enumerate(merged_list) if old["name"] == item["name"]), None)
-            if index is None:
-                merged_list.append(copy.deepcopy(item))
-            else:
-                merged_list[index] = _merge(merged_list[index], item, strategic)
-        return merged_list
-    if isinstance(patch, dict):
-        return _merge({}, patch, strategic)
-    return copy.deepcopy(patch)
-
-
-def _named(items: list[Any]) -> bool:
-    return all(isinstance(item, dict) and "name" in item for item in items)
-
-
-_UNITS = {"": 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30}
-
-
-def _quantity(text: object) -> float:
-    found = re.match(r"^([0-9.]+)([A-Za-z]*)$", str(text))
-    if not found or found.group(2) not in _UNITS:
-        raise ValueError(f"quantities must match the regular expression: {text}")
-    return float(found.group(1)) * _UNITS[found.group(2)]
-
-
-def _invalid_resources(obj: Json) -> str | None:
-    """The API server's message for a container whose request is above its limit, or a bad quantity."""
-    containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-    for index, container in enumerate(containers):
-        resources = container.get("resources") or {}
-        limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
-        where = f"spec.template.spec.containers[{index}].resources"
-        try:
-            for value in [*limits.values(), *requests.values()]:
-                _quantity(value)
-            for name, request in requests.items():
-                if name in limits and _quantity(request) > _quantity(limits[name]):
-                    return (
-                        f'{where}.requests: Invalid value: "{request}": must be less than or equal to '
-                        f"{name} limit of {limits[name]}"
-                    )
-        except ValueError as error:
-            return f"{where}: Invalid value: {error}"
-    return None
-
-
-def _canonical(text: str) -> str:
-    """A quantity as the API server writes it back: a binary amount in the largest exact binary
-    suffix ("1024Mi" -> "1Gi"), a fractional decimal one in milli ("0.5" -> "500m")."""
-    found = re.match(r"^([0-9.]+)([A-Za-z]*)$", text)
-    if not found:
-        return text
-    number, suffix = found.groups()
-    if suffix in ("Ki", "Mi", "Gi"):
-        amount = int(float(number) * _UNITS[suffix])
-        for unit in ("Gi", "Mi", "Ki"):
-            if amount % int(_UNITS[unit]) == 0:
-                return f"{amount // int(_UNITS[unit])}{unit}"
-        return str(amount)
-    if suffix == "" and "." in number:
-        millis = float(number) * 1000
-        return f"{int(millis)}m" if millis == int(millis) else text
-    return text
-
-
-def _canonical_resources(obj: Json) -> None:
-    """Quantities in the containers' resources, written back canonically as the API server does."""
-    containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-    for container in containers:
-        for section in ("limits", "requests"):
-            values = (container.get("resources") or {}).get(section) or {}
-            for name, value in values.items():
-                values[name] = _canonical(str(value))
-
-
-def _status(code: int, reason: str, message: str, details: Json | None = None) -> tuple[int, str, str]:
-    body: Json = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-    }
-    body["reason"] = reason
-    if details is not None:
-        body["details"] = details
-    body["code"] = code
-    return code, "application/json", json.dumps(body, separators=(",", ":"))
-
-
-def _forbidden(resource: str, verb: str, namespace: str, name: str | None) -> tuple[int, str, str]:
-    group = RESOURCES[resource.split("/")[0]][2]
-    base = resource.split("/")[0]
-    subject = f'{base} "{name}"' if name else base
-    message = (
-        f'{subject} is forbidden: User "{SERVICE_ACCOUNT}" cannot {verb} resource "{resource}" '
-        f'in API group "{group}" in the namespace "{namespace}"'
-    )
-    details: Json = {"name": name, "kind": base} if name else {"kind": base}
-    if group:
-        details["group"] = group
-    return _status(403, "Forbidden", message, details)

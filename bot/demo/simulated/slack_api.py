@@ -16,7 +16,8 @@ It refuses what Slack refuses: no token (`not_authed`), an unknown one (`invalid
 an unknown channel (`channel_not_found`), a `thread_ts` that is no message of that channel
 (`thread_not_found`), chat.update of an unknown ts (`message_not_found`), text over 40,000
 characters (`msg_too_long`), and blocks that break Block Kit's rules (`invalid_blocks`, with
-`errors` naming each violation): see `validate_blocks`. A message with blocks and no `text` is
+`errors` naming each violation), checked by rules of its own (`block_kit.py`), not the
+slack_sdk models the bot builds its blocks with. A message with blocks and no `text` is
 accepted with the warning `missing_text_in_blocks`.
 
 Faults on demand: `fail_next("chat.postMessage", 429, retry_after=1)` answers Slack's rate
@@ -36,176 +37,67 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
-
+from bot.demo.simulated.block_kit import validate_blocks
 from bot.demo.simulated.server import LocalStandIn, QuietServer
+from bot.demo.simulated.slack_records import (
+    APP_ID,
+    BOT_ID,
+    BOT_TOKEN,
+    BOT_USER_ID,
+    SERVER_ERRORS,
+    TEAM_ID,
+    TEAM_NAME,
+    TEAM_URL,
+    Ephemeral,
+    Message,
+    ResponsePost,
+    ServedRequest,
+    SlackRecords,
+    Update,
+    UploadedFile,
+    _Answer,
+    _decode,
+    _Fault,
+    _flag,
+    _json_value,
+    _Refusal,
+    _warned,
+    complete_uploads,
+    history,
+    new_upload,
+)
 
 Json = dict[str, Any]
 
-BOT_TOKEN = "xoxb-0000000000-standin-bot-token"
-TEAM_ID = "T0STANDIN"
-TEAM_NAME = "Triage Stand-in"
-TEAM_URL = "https://triage-standin.slack.com/"
-BOT_USER_ID = "U0TRIAGEBOT"
-BOT_ID = "B0TRIAGEBOT"
-APP_ID = "A0TRIAGEAPP"
+__all__ = [
+    "APP_ID",
+    "BOT_ID",
+    "BOT_TOKEN",
+    "BOT_USER_ID",
+    "TEAM_ID",
+    "TEAM_NAME",
+    "TEAM_URL",
+    "Ephemeral",
+    "Message",
+    "ResponsePost",
+    "ServedRequest",
+    "SlackApiStandIn",
+    "Update",
+    "UploadedFile",
+    "validate_blocks",
+]
 
-MAX_BLOCKS = 50
+
 MAX_TEXT = 40_000
-MAX_HEADER_TEXT = 150
-MAX_SECTION_TEXT = 3000
-MAX_SECTION_FIELDS = 10
-MAX_FIELD_TEXT = 2000
-MAX_CONTEXT_ELEMENTS = 10
-MAX_ACTIONS_ELEMENTS = 25
-MAX_BUTTON_TEXT = 75
-MAX_ACTION_ID = 255
-MAX_BUTTON_VALUE = 2000
-MAX_BUTTON_URL = 3000
-MAX_BLOCK_ID = 255
 RESPONSE_URL_USES = 5  # Slack takes a response_url up to five times
-
-SERVER_ERRORS = {
-    500: "internal_error",
-    502: "bad_gateway",
-    503: "service_unavailable",
-    504: "request_timeout",
-}
-
-
-# -- what is recorded ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ServedRequest:
-    """One request served: `method` is the Slack method, "upload" or "response_url"."""
-
-    method: str
-    http_method: str
-    path: str
-    params: Json  # the JSON body, or the form / query fields (last value of each)
-    headers: dict[str, str]  # names in lower case
-    time: float  # time.monotonic() on arrival
-    status: int
-    response: Json | str | bytes
-
-
-@dataclass(slots=True)
-class Message:
-    """A message as the channel shows it now: chat.update changes `text` and `blocks`."""
-
-    channel: str
-    ts: str
-    text: str
-    blocks: list[Json]
-    thread_ts: str | None
-    params: Json  # what chat.postMessage was given
-    time: float
-    warnings: tuple[str, ...] = ()
-    reply_broadcast: bool = False
-    edits: int = 0
-
-    def as_slack(self) -> Json:
-        """The `message` object of Slack's answers."""
-        message: Json = {
-            "type": "message",
-            "subtype": "bot_message",
-            "text": self.text,
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "app_id": APP_ID,
-            "team": TEAM_ID,
-            "ts": self.ts,
-        }
-        if self.blocks:
-            message["blocks"] = copy.deepcopy(self.blocks)
-        if self.thread_ts is not None:
-            message["thread_ts"] = self.thread_ts
-        return message
-
-
-@dataclass(frozen=True, slots=True)
-class Update:
-    channel: str
-    ts: str
-    text: str | None  # None: not given, the message kept its text
-    blocks: list[Json] | None
-    params: Json
-    time: float
-
-
-@dataclass(frozen=True, slots=True)
-class Ephemeral:
-    channel: str
-    user: str
-    message_ts: str
-    text: str
-    blocks: list[Json]
-    thread_ts: str | None
-    params: Json
-    time: float
-
-
-@dataclass(slots=True)
-class UploadedFile:
-    file_id: str
-    filename: str
-    length: int  # as announced to files.getUploadURLExternal
-    data: bytes | None = None  # None until the bytes are POSTed to the upload URL
-    title: str | None = None
-    alt_txt: str | None = None
-    snippet_type: str | None = None
-    completed: bool = False
-    channel_id: str | None = None
-    thread_ts: str | None = None
-    initial_comment: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ResponsePost:
-    """A post to a response_url (accepted ones only)."""
-
-    response_id: str
-    body: Json
-    time: float
-
-    @property
-    def response_type(self) -> str:
-        return str(self.body.get("response_type", "ephemeral"))
-
-    @property
-    def replace_original(self) -> bool:
-        return bool(self.body.get("replace_original", False))
-
-
-@dataclass(slots=True)
-class _Fault:
-    status: int
-    retry_after: int
-    remaining: int
-
-
-class _Refusal(Exception):
-    def __init__(self, error: str, **extra: Any) -> None:
-        super().__init__(error)
-        self.error = error
-        self.extra = extra
-
-
-@dataclass(slots=True)
-class _Answer:
-    status: int
-    body: Json | str | bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str | None = None  # None: JSON for a dict, plain text for a str
 
 
 # -- the stand-in -------------------------------------------------------------------------------
-class SlackApiStandIn(LocalStandIn):
+class SlackApiStandIn(SlackRecords, LocalStandIn):
     """Stand-in Slack Web API: `with SlackApiStandIn() as slack:` then
     `WebClient(token=BOT_TOKEN, base_url=slack.api_url)`.
 
@@ -227,14 +119,8 @@ class SlackApiStandIn(LocalStandIn):
         self.app_tokens = set(app_tokens)  # xapp-...: apps.connections.open only
         self.socket_mode_url = socket_mode_url  # the WebSocket URL apps.connections.open hands out
         self.delay = delay
-        self.requests: list[ServedRequest] = []
-        self._messages: list[Message] = []
-        self._updates: list[Update] = []
-        self._ephemerals: list[Ephemeral] = []
-        self._files: dict[str, UploadedFile] = {}
-        self._responses: list[ResponsePost] = []
+        SlackRecords.__init__(self)
         self._response_uses: dict[str, int] = {}
-        self._posts: list[tuple[str, float]] = []  # accepted chat.postMessage: (channel, arrival)
         self._usergroups: dict[str, list[str]] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
@@ -242,7 +128,6 @@ class SlackApiStandIn(LocalStandIn):
         self._ts = itertools.count(int(time.time()) * 1_000_000 + 100, 100)
         self._file_ids = itertools.count(1)
         self._block_ids = itertools.count(1)
-        self._lock = threading.Lock()
         self._stopping = threading.Event()
         server = _Server(("127.0.0.1", port), _Handler)
         server.standin = self
@@ -277,64 +162,6 @@ class SlackApiStandIn(LocalStandIn):
     def response_url(self, response_id: str) -> str:
         """A response_url to put in a slash command or block_actions body."""
         return f"{self.url}/response/{response_id}"
-
-    # -- what the test reads --------------------------------------------------------------------
-    def calls(self, method: str) -> list[ServedRequest]:
-        with self._lock:
-            return [r for r in self.requests if r.method == method]
-
-    def messages(self, channel: str | None = None) -> list[Message]:
-        """Accepted chat.postMessage messages (as updated since), oldest first."""
-        with self._lock:
-            return [m for m in self._messages if channel is None or m.channel == channel]
-
-    def message(self, channel: str, ts: str) -> Message:
-        with self._lock:
-            return next(m for m in self._messages if m.channel == channel and m.ts == ts)
-
-    def thread(self, channel: str, ts: str) -> list[Message]:
-        """The replies in the thread of the message `ts` (not the message itself)."""
-        with self._lock:
-            return [m for m in self._messages if m.channel == channel and m.thread_ts == ts and m.ts != ts]
-
-    @property
-    def updates(self) -> list[Update]:
-        with self._lock:
-            return list(self._updates)
-
-    @property
-    def ephemerals(self) -> list[Ephemeral]:
-        with self._lock:
-            return list(self._ephemerals)
-
-    @property
-    def uploads(self) -> list[UploadedFile]:
-        """Files whose upload was completed by files.completeUploadExternal."""
-        with self._lock:
-            return [f for f in self._files.values() if f.completed]
-
-    @property
-    def responses(self) -> list[ResponsePost]:
-        with self._lock:
-            return list(self._responses)
-
-    def post_times(self, channel: str) -> list[float]:
-        """Arrival times (time.monotonic()) of the accepted chat.postMessage calls to `channel`."""
-        with self._lock:
-            return sorted(at for posted_to, at in self._posts if posted_to == channel)
-
-    def max_messages_in_window(self, channel: str, seconds: float) -> int:
-        """The most messages posted to `channel` within any span of `seconds` (sliding)."""
-        if seconds <= 0:
-            raise ValueError("a window lasts more than 0 seconds")
-        times = self.post_times(channel)
-        most = 0
-        start = 0
-        for end, at in enumerate(times):
-            while at - times[start] >= seconds:
-                start += 1
-            most = max(most, end - start + 1)
-        return most
 
     # -- lifecycle ------------------------------------------------------------------------------
     # -- answering ------------------------------------------------------------------------------
@@ -517,27 +344,9 @@ class SlackApiStandIn(LocalStandIn):
         return {"users": list(self._usergroups[group])}
 
     def _get_upload_url(self, params: Json, at: float) -> Json:
-        filename = str(params.get("filename") or "")
-        try:
-            length = int(params.get("length", ""))
-        except ValueError:
-            raise _Refusal("invalid_arguments") from None
-        if not filename or length < 0:
-            raise _Refusal("invalid_arguments")
-        file_id = f"F{next(self._file_ids):010d}"
-        alt_txt, snippet_type = params.get("alt_txt"), params.get("snippet_type")
-        self._files[file_id] = UploadedFile(
-            file_id, filename, length, alt_txt=_str_or_none(alt_txt), snippet_type=_str_or_none(snippet_type)
-        )
-        return {"upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+        return new_upload(self._files, f"F{next(self._file_ids):010d}", params, f"{self.url}/upload/v1/")
 
     def _complete_upload(self, params: Json, at: float) -> Json:
-        try:
-            files = _json_value(params.get("files"))
-        except ValueError:
-            raise _Refusal("invalid_arguments") from None
-        if not isinstance(files, list) or not files:
-            raise _Refusal("invalid_arguments")
         channel: str | None = None
         if params.get("channel_id") or params.get("channels"):
             channel = self._channel(
@@ -546,42 +355,11 @@ class SlackApiStandIn(LocalStandIn):
         thread_ts = self._thread_ts(channel, params) if channel else None
         if params.get("thread_ts") and channel is None:
             raise _Refusal("invalid_arguments")
-        found: list[UploadedFile] = []
-        for item in files:
-            uploaded = self._files.get(str(item.get("id"))) if isinstance(item, dict) else None
-            if uploaded is None or uploaded.data is None or uploaded.completed:
-                raise _Refusal("file_not_found")
-            found.append(uploaded)
-        answers = []
-        for item, uploaded in zip(files, found, strict=True):
-            uploaded.title = str(item.get("title") or uploaded.filename)
-            uploaded.completed = True
-            uploaded.channel_id = channel
-            uploaded.thread_ts = thread_ts
-            uploaded.initial_comment = _str_or_none(params.get("initial_comment"))
-            answers.append(_file_object(uploaded, at))
-        return {"files": answers}
+        return complete_uploads(self._files, params, at, channel, thread_ts)
 
     def _conversations_history(self, params: Json, at: float) -> Json:
         """The channel's top-level messages, newest first, from `oldest` on; metadata on request."""
-        channel = self._channel(params)
-        oldest = float(params.get("oldest") or 0)
-        limit = int(params.get("limit") or 100)
-        with_metadata = _flag(params.get("include_all_metadata"))
-        found: list[Json] = []
-        for message in reversed(self._messages):
-            if message.channel != channel or message.thread_ts not in (None, message.ts):
-                continue
-            if float(message.ts) < oldest:
-                continue
-            shown = message.as_slack()
-            metadata = message.params.get("metadata")
-            if with_metadata and metadata:
-                shown["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
-            found.append(shown)
-            if len(found) >= limit:
-                break
-        return {"messages": found, "has_more": False, "pin_count": 0}
+        return history(self._messages, self._channel(params), params)
 
     _METHODS: ClassVar[dict[str, Callable[[SlackApiStandIn, Json, float], Json]]] = {
         "auth.test": _auth_test,
@@ -682,184 +460,6 @@ class SlackApiStandIn(LocalStandIn):
         for block in stored:
             block.setdefault("block_id", f"sb{next(self._block_ids):04d}")
         return stored
-
-
-# -- Block Kit rules ------------------------------------------------------------------------------
-def validate_blocks(blocks: list[Any]) -> list[str]:
-    """What Slack would say is wrong with `blocks` (empty when nothing), in Slack's words:
-    "<problem> [json-pointer:/blocks/<i>/...]".
-
-    Each block must parse with `slack_sdk.models.blocks.Block.parse` and pass the models' own
-    validation (`to_dict()`), and keep to the limits Slack enforces, checked here directly.
-    """
-    errors: list[str] = []
-    if len(blocks) > MAX_BLOCKS:
-        errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
-    seen_ids: set[str] = set()
-    for index, block in enumerate(blocks):
-        where = f"/blocks/{index}"
-        if not isinstance(block, dict):
-            errors.append(f"expected an object [json-pointer:{where}]")
-            continue
-        found = _block_limits(block, where, seen_ids)
-        if not found:
-            found = _model_errors(block, where)
-        errors.extend(found)
-    return errors
-
-
-def _block_limits(block: Json, where: str, seen_ids: set[str]) -> list[str]:
-    errors: list[str] = []
-    kind = block.get("type")
-    block_id = block.get("block_id")
-    if block_id is not None:
-        if not isinstance(block_id, str) or not block_id:
-            errors.append(f"must be a non-empty string [json-pointer:{where}/block_id]")
-        else:
-            errors += _length(block_id, MAX_BLOCK_ID, f"{where}/block_id")
-            if block_id in seen_ids:
-                errors.append(f"duplicate block_id '{block_id}' [json-pointer:{where}/block_id]")
-            seen_ids.add(block_id)
-    if kind == "header":
-        errors += _text_object(block.get("text"), MAX_HEADER_TEXT, f"{where}/text", plain_only=True)
-    elif kind == "section":
-        if block.get("text") is None and not block.get("fields"):
-            errors.append(f"must provide either text or fields [json-pointer:{where}]")
-        if block.get("text") is not None:
-            errors += _text_object(block["text"], MAX_SECTION_TEXT, f"{where}/text")
-        fields = block.get("fields")
-        if fields is not None:
-            if not isinstance(fields, list):
-                errors.append(f"expected an array [json-pointer:{where}/fields]")
-            else:
-                errors += _items(fields, MAX_SECTION_FIELDS, f"{where}/fields")
-                for number, item in enumerate(fields):
-                    errors += _text_object(item, MAX_FIELD_TEXT, f"{where}/fields/{number}")
-        if isinstance(block.get("accessory"), dict):
-            errors += _element(block["accessory"], f"{where}/accessory")
-    elif kind == "context":
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not elements:
-            errors.append(f"must provide at least 1 item [json-pointer:{where}/elements]")
-        else:
-            errors += _items(elements, MAX_CONTEXT_ELEMENTS, f"{where}/elements")
-    elif kind == "actions":
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not elements:
-            errors.append(f"must provide at least 1 item [json-pointer:{where}/elements]")
-        else:
-            errors += _items(elements, MAX_ACTIONS_ELEMENTS, f"{where}/elements")
-            for number, element in enumerate(elements):
-                if isinstance(element, dict):
-                    errors += _element(element, f"{where}/elements/{number}")
-    return errors
-
-
-def _element(element: Json, where: str) -> list[str]:
-    errors: list[str] = []
-    if element.get("type") == "button":
-        errors += _text_object(element.get("text"), MAX_BUTTON_TEXT, f"{where}/text", plain_only=True)
-        if isinstance(element.get("value"), str):
-            errors += _length(element["value"], MAX_BUTTON_VALUE, f"{where}/value")
-        if isinstance(element.get("url"), str):
-            errors += _length(element["url"], MAX_BUTTON_URL, f"{where}/url")
-    action_id = element.get("action_id")
-    if isinstance(action_id, str):
-        errors += _length(action_id, MAX_ACTION_ID, f"{where}/action_id")
-    return errors
-
-
-def _text_object(obj: Any, limit: int, where: str, plain_only: bool = False) -> list[str]:
-    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-        return [f"must provide a text object [json-pointer:{where}]"]
-    allowed = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
-    if obj.get("type") not in allowed:
-        return [f"must be one of {', '.join(allowed)} [json-pointer:{where}/type]"]
-    if not obj["text"]:
-        return [f"must be more than 0 characters [json-pointer:{where}/text]"]
-    return _length(obj["text"], limit, f"{where}/text")
-
-
-def _length(value: str, limit: int, where: str) -> list[str]:
-    return [f"must be less than {limit + 1} characters [json-pointer:{where}]"] if len(value) > limit else []
-
-
-def _items(items: list[Any], limit: int, where: str) -> list[str]:
-    return [f"must provide no more than {limit} items [json-pointer:{where}]"] if len(items) > limit else []
-
-
-def _model_errors(block: Json, where: str) -> list[str]:
-    try:
-        parsed = Block.parse(copy.deepcopy(block))
-        if parsed is None:
-            return [f"unsupported block type '{block.get('type')}' [json-pointer:{where}/type]"]
-        parsed.to_dict()
-    except SlackObjectFormationError as error:
-        return [f"{error} [json-pointer:{where}]"]
-    except (TypeError, ValueError, KeyError, AttributeError) as error:
-        return [f"invalid block: {error} [json-pointer:{where}]"]
-    return []
-
-
-# -- decoding -------------------------------------------------------------------------------------
-def _decode(query: str, content_type: str, body: bytes, raw: bool) -> Json:
-    params: Json = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
-    if raw or not body:
-        return params
-    if content_type.startswith("application/json"):
-        try:
-            decoded = json.loads(body)
-        except ValueError:
-            return {**params, "_undecodable": body.decode("utf-8", "replace")}
-        if isinstance(decoded, dict):
-            params.update(decoded)
-        return params
-    form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    params.update({key: values[-1] for key, values in form.items()})
-    return params
-
-
-def _json_value(value: Any) -> Any:
-    """A form field holding JSON (blocks, files) decoded; a JSON body's value as it is."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _flag(value: Any) -> bool:
-    return value in (True, 1, "1", "true", "True")
-
-
-def _str_or_none(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _warned(warnings: tuple[str, ...]) -> Json:
-    if not warnings:
-        return {}
-    return {"warning": ",".join(warnings), "response_metadata": {"warnings": list(warnings)}}
-
-
-def _file_object(uploaded: UploadedFile, at: float) -> Json:
-    created = int(time.time())
-    shares: Json = {}
-    if uploaded.channel_id:
-        share: Json = {"ts": "", "channel_name": uploaded.channel_id.lower(), "team_id": TEAM_ID}
-        if uploaded.thread_ts:
-            share["thread_ts"] = uploaded.thread_ts
-        shares = {"public": {uploaded.channel_id: [share]}}
-    return {
-        "id": uploaded.file_id,
-        "created": created,
-        "timestamp": created,
-        "name": uploaded.filename,
-        "title": uploaded.title,
-        "mimetype": "",
-        "filetype": "",
-        "user": BOT_USER_ID,
-        "size": len(uploaded.data or b""),
-        "is_public": bool(uploaded.channel_id),
-        "channels": [uploaded.channel_id] if uploaded.channel_id else [],
-        "shares": shares,
-    }
 
 
 # -- the HTTP server ------------------------------------------------------------------------------

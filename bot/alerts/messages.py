@@ -5,11 +5,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
-
 from bot.alerts.webhook import Notification
 from bot.durations import format_duration
-from bot.render.slack import SECTION_TEXT_MAX, SEVERITY_EMOJI, mrkdwn_escape, truncate, validated_blocks
+from bot.render.slack import (
+    SECTION_TEXT_MAX,
+    SEVERITY_EMOJI,
+    context,
+    header,
+    mrkdwn_escape,
+    section,
+    truncate,
+    validated_blocks,
+)
 
 DIGEST_SECTIONS_MAX = 45
 _SLACK_ID = re.compile(r"^[UWS][A-Z0-9]{6,}$")
@@ -46,13 +53,13 @@ def parent_blocks(
     links = _links(notification)
     if links:
         lines.append(" · ".join(links))
-    context = [f"started <!date^{int(first_fired)}^{{date_short_pretty}} {{time}}|{int(first_fired)}>"]
+    started = [f"started <!date^{int(first_fired)}^{{date_short_pretty}} {{time}}|{int(first_fired)}>"]
     if owners:
-        context.append("owners: " + " ".join(mention(owner) for owner in owners))
-    blocks: list[Block] = [
-        HeaderBlock(text=truncate(title, 150)),
-        SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), SECTION_TEXT_MAX))),
-        ContextBlock(elements=[MarkdownTextObject(text=truncate(" · ".join(context), 2000))]),
+        started.append("owners: " + " ".join(mention(owner) for owner in owners))
+    blocks = [
+        header(title),
+        section("\n".join(lines)),
+        context(truncate(" · ".join(started), 2000)),
     ]
     return title, validated_blocks(blocks)
 
@@ -71,17 +78,13 @@ def digest_blocks(channel_entries: list[str], total: int, resolved: int) -> tupl
         size += len(entry) + 1
     if current:
         sections.append("\n".join(current))
-    blocks: list[Block] = [
-        HeaderBlock(text=truncate(title, 150)),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text="Grouped into one message to keep the channel readable; the worst groups "
-                    "have their diagnosis in this thread."
-                )
-            ]
+    blocks = [
+        header(title),
+        context(
+            "Grouped into one message to keep the channel readable; the worst groups "
+            "have their diagnosis in this thread."
         ),
-        *[SectionBlock(text=MarkdownTextObject(text=text)) for text in sections[:DIGEST_SECTIONS_MAX]],
+        *[section(text) for text in sections[:DIGEST_SECTIONS_MAX]],
     ]
     return title, validated_blocks(blocks)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from bot.state.keys import KEYS
+
 log = logging.getLogger(__name__)
 
 
@@ -51,7 +53,7 @@ class BotMetrics:
         )
         self.dead_letters = Gauge(
             "triage_alert_dead_letters",
-            "Alertmanager notifications given up on (kept in the triage:alerts:dead stream)",
+            f"Alertmanager notifications given up on (kept in the {KEYS.alerts_dead()} stream)",
             registry=self.registry,
         )
 
