@@ -21,8 +21,9 @@ from kubernetes import client
 
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence, Fact, Source, Subject
+from bot.cli import audit_arguments as add_audit_arguments
 from bot.remediation.audit import AuditLog
-from bot.remediation.audit_cli import add_audit_arguments, run_audit
+from bot.remediation.audit_cli import run_audit
 from bot.remediation.flow import Outcome, RemediationFlow, RemediationRefused
 from bot.remediation.kubernetes_change import KubernetesChanger
 from bot.remediation.proposals import Proposal

@@ -18,7 +18,8 @@ import pytest
 import redis as redis_py
 from kubernetes import client
 
-from bot.remediation.audit_cli import add_audit_arguments, run_audit
+from bot.cli import audit_arguments as add_audit_arguments
+from bot.remediation.audit_cli import run_audit
 from bot.remediation.kubernetes_change import KubernetesChanger
 from bot.settings import AlertRoute, Catalog
 from tests.live.bot_harness import RunningBot, start_bot, wait_for
