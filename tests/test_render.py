@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -570,3 +571,13 @@ def test_refusals_keep_real_mentions_and_nothing_else() -> None:
     assert "&lt;!channel&gt;" in shown and "&lt;https://evil.example|x&gt;" in shown
     assert "&lt;@U0X&gt;" in shown  # not an id Slack hands out: shown as text
     assert _outcome_text(Outcome("refused", text, None, "not_allowed")).count("<@U0RANDOM>") == 1
+
+
+def test_a_diagnosis_that_is_itself_a_thread_reply_holds_everything_in_one_message() -> None:
+    blocks = render_slack_blocks(make_diagnosis(), whole=True)
+    texts = " ".join(block_text(block) for block in blocks)
+
+    assert "*Root cause:*" in texts and "Readiness probe times out" in texts
+    assert "*What to check first*" in texts and "*Manual steps*" in texts and "*Sources*" in texts
+    assert "in the thread below" not in json.dumps(blocks)
+    assert len(render_slack_blocks(huge_diagnosis(), whole=True)) <= 49  # room for the footer

@@ -44,7 +44,10 @@ SEVERITY_EMOJI: dict[str, str] = {"critical": "🔴", "warning": "🟠", "info":
 
 
 def render_slack_blocks(
-    diagnosis: Diagnosis, proposal_ids: dict[int, str] | None = None, alert_severity: str | None = None
+    diagnosis: Diagnosis,
+    proposal_ids: dict[int, str] | None = None,
+    alert_severity: str | None = None,
+    whole: bool = False,
 ) -> list[dict[str, Any]]:
     """The top-level message, read in ten seconds: summary, coverage, the top root cause with its
     strongest excerpts, and one button per fix; the rest goes to the thread (`render_slack_thread_blocks`).
@@ -53,6 +56,8 @@ def render_slack_blocks(
     button carries; a fix without one is not shown at all. Without it (a preview outside Slack),
     every automated fix gets one, valued `"<remediation id>:<index>"`. `alert_severity` is the
     severity of the alert the diagnosis answers, shown in the header instead of the findings' worst.
+    `whole`: the message is itself a reply in a thread (an alert's): the rest follows in it, not
+    in a thread of its own, so one message holds everything.
     """
     blocks: list[Block] = [_header_block(diagnosis, alert_severity), _summary_block(diagnosis)]
     coverage = _coverage_block(diagnosis)
@@ -62,6 +67,9 @@ def render_slack_blocks(
     if top is not None:
         blocks.append(top)
     blocks.extend(_button_blocks(diagnosis, proposal_ids))
+    if whole:
+        # One block stays free for the poster's footer (who asked, the owners).
+        return validated_blocks([*blocks, *_thread_blocks(diagnosis, MAX_BLOCKS - 1 - len(blocks))])
     more = _thread_note(diagnosis)
     if more:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
@@ -71,9 +79,13 @@ def render_slack_blocks(
 def render_slack_thread_blocks(diagnosis: Diagnosis) -> list[dict[str, Any]]:
     """The reply under the message: the other root causes and findings with their evidence,
     what to check first, the manual steps and every source with its status."""
+    return validated_blocks(_thread_blocks(diagnosis, MAX_BLOCKS))
+
+
+def _thread_blocks(diagnosis: Diagnosis, budget: int) -> list[Block]:
     tail: list[Block] = [*_checks_blocks(diagnosis), *_manual_blocks(diagnosis), *_sources_blocks(diagnosis)]
-    evidence = _evidence_blocks(diagnosis, budget=MAX_BLOCKS - len(tail))
-    return validated_blocks([*evidence, *tail])
+    evidence = _evidence_blocks(diagnosis, budget=budget - len(tail))
+    return [*evidence, *tail][:budget]
 
 
 def thread_findings(diagnosis: Diagnosis) -> list[Finding]:

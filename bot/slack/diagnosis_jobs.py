@@ -186,7 +186,9 @@ class DiagnosisJobs:
             except Exception:
                 log.exception("could not store the proposals of %s; posting without buttons", request.service)
         severity = (request.alert_labels or {}).get("severity")
-        blocks = render_slack_blocks(diagnosis, proposal_ids, alert_severity=severity)
+        # In an alert's thread the diagnosis is a reply already: one message holds all of it.
+        whole = request.thread_ts is not None
+        blocks = render_slack_blocks(diagnosis, proposal_ids, alert_severity=severity, whole=whole)
         footer = _footer(request)
         if footer and len(blocks) < 50:
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=footer)]).to_dict())
@@ -201,7 +203,8 @@ class DiagnosisJobs:
             raise
         outcome = "partial" if _failed_sources(evidence) else "ok"
         self._metrics.diagnoses.labels(request.trigger, outcome).inc()
-        self._post_thread(request, diagnosis, request.thread_ts or ts)
+        if not whole:
+            self._post_thread(request, diagnosis, ts)
         self._upload_charts(request, evidence, request.thread_ts or ts, shared)
         return PostedDiagnosis(request.channel, ts, diagnosis)
 
