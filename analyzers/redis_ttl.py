@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from analyzers.base import finding
 from analyzers.context import Context
-from analyzers.diagnosis import Finding
+from analyzers.diagnosis import Finding, Severity
 from analyzers.ids import FindingId, RemediationId
+from analyzers.quantity import human_bytes
 from analyzers.redis_view import redis_view
 from analyzers.spec import FindingSpec
+
+HEADROOM_LOW = 0.85  # of maxmemory in use, with nothing evictable: the refusals are close
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -31,13 +34,32 @@ def analyze(context: Context) -> list[Finding]:
         share = f"{expiring} of {keys} keys have a TTL"
     else:
         share = "sampled keys have no TTL (TTL -1)"
-    detail = (
-        f"{share}: entries that should expire (sessions, carts) stay forever, so the key count and memory "
-        "only grow, and without maxmemory nothing ever removes them."
-    )
+    detail = f"{share}: entries that should expire (sessions, carts) stay forever, so the key count and memory only grow"
+    severity: Severity = "warning"
+    used = redis.number("used_memory")
+    bound = maxmemory.number if maxmemory else None
+    if bound and used:
+        # A volatile policy can evict only keys with a TTL: with none, it refuses writes as noeviction does.
+        headroom = used / bound
+        detail += (
+            f". Redis already holds {human_bytes(used)} of its {human_bytes(bound)} maxmemory ({headroom:.0%}), "
+            "and nothing it may evict: once full it refuses every write"
+        )
+        cited += [redis.info["used_memory"].fact, maxmemory.fact] if maxmemory else []
+        if headroom >= HEADROOM_LOW:
+            severity = "critical"
+    else:
+        detail += ", and without maxmemory nothing ever removes them"
     return [
         finding(
-            FindingId.REDIS_KEYS_WITHOUT_TTL, "warning", "Keys are written without a TTL", detail, 0.85, cited
+            FindingId.REDIS_KEYS_WITHOUT_TTL,
+            severity,
+            "Keys are written without a TTL",
+            detail + ".",
+            0.85,
+            cited,
+            max_sources=5,
+            used_share=round(used / bound, 2) if bound and used else None,
         )
     ]
 

@@ -53,3 +53,29 @@ def test_a_handful_of_keys_is_too_few_to_judge() -> None:
 def test_jobs_in_a_queue_are_kept_on_purpose() -> None:
     pasted = incident(keyspace(1830211, 0, pod="render-queue-0"))
     assert pasted.run(redis_ttl.analyze, "render-queue") == []
+
+
+HEADROOM_NEARLY_GONE = """
+    $ redis-cli -h session-store INFO
+    # Memory
+    used_memory:966367641
+    maxmemory:1073741824
+    maxmemory_policy:noeviction
+    # Keyspace
+    db0:keys=2450113,expires=0,avg_ttl=0
+"""
+
+
+def test_keys_without_ttl_near_a_maxmemory_with_nothing_to_evict_are_critical() -> None:
+    pasted = incident(HEADROOM_NEARLY_GONE)
+    finding = only(pasted.run(redis_ttl.analyze, "session-store"), "redis-keys-without-ttl")
+    assert finding.severity == "critical" and finding.data["used_share"] == 0.9
+    assert "921.6Mi of its 1Gi maxmemory (90%)" in finding.detail
+    assert "without maxmemory" not in finding.detail  # maxmemory is set: that sentence would be false
+    pasted.assert_cited(finding)
+
+
+def test_keys_without_ttl_with_room_left_stay_a_warning() -> None:
+    roomy = HEADROOM_NEARLY_GONE.replace("used_memory:966367641", "used_memory:107374182")
+    finding = only(incident(roomy).run(redis_ttl.analyze, "session-store"), "redis-keys-without-ttl")
+    assert finding.severity == "warning" and finding.data["used_share"] == 0.1
