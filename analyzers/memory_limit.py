@@ -150,8 +150,6 @@ def _limit_unknown(context: Context, views: list[ContainerView], killed: list[Fa
             limit_bytes=None,
             need=0.0,
             suggested=suggested,
-            forks=False,
-            fragmentation=1.0,
         )
     ]
 

@@ -38,14 +38,14 @@ def analyze(context: Context) -> list[Finding]:
     severity: Severity = "warning"
     used = redis.number("used_memory")
     bound = maxmemory.number if maxmemory else None
-    if bound and used:
+    if maxmemory and bound and used:
         # A volatile policy can evict only keys with a TTL: with none, it refuses writes as noeviction does.
         headroom = used / bound
         detail += (
             f". Redis already holds {human_bytes(used)} of its {human_bytes(bound)} maxmemory ({headroom:.0%}), "
             "and nothing it may evict: once full it refuses every write"
         )
-        cited += [redis.info["used_memory"].fact, maxmemory.fact] if maxmemory else []
+        cited += [redis.info["used_memory"].fact, maxmemory.fact]
         if headroom >= HEADROOM_LOW:
             severity = "critical"
     else:

@@ -65,6 +65,12 @@ CAUSE_PRIORITY: dict[str, int] = {spec.id: spec.priority for spec in SPECS if sp
 EFFECTS: dict[str, int] = {spec.id: spec.priority for spec in SPECS if spec.role == "effect"}
 
 
+_ANSWERED_BY: dict[str, tuple[FindingId, ...]] = {
+    remediation: tuple(spec.id for spec in SPECS if remediation in spec.fixed_by)
+    for remediation in RemediationId
+}
+
+
 def answered_by(remediation: str) -> tuple[FindingId, ...]:
     """The findings a remediation answers, to list fixes in the order of their causes."""
-    return tuple(spec.id for spec in SPECS if RemediationId(remediation) in spec.fixed_by)
+    return _ANSWERED_BY.get(remediation, ())

@@ -506,11 +506,9 @@ LOOP_PATTERN = re.compile(r"Cannot allocate memory")
 def bare_loop_seconds(path: Path) -> float:
     """The floor to compare with: read the file's lines and match one regular expression on each."""
     started = time.perf_counter()
-    hits = 0
     with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
-            if LOOP_PATTERN.search(line):
-                hits += 1
+            LOOP_PATTERN.search(line)
     return time.perf_counter() - started
 
 
