@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
-from analyzers.evidence import Fact, Series
+from analyzers.evidence import EventRecord, Fact, Series
 from analyzers.ids import FindingId, RemediationId
 from analyzers.quantity import format_cpu
 from analyzers.spec import FindingSpec
 
 THROTTLED_SHARE = 0.25
+# A limit this small starves a process's start-up (JIT, TLS, config loading) long before it serves anything.
+STARVED_LIMIT = 0.25
+STARTUP_CPU = 0.5
+# A probe that finds nothing listening, or no answer in time: a process not ready yet, not one that answers 500.
+_PROBE_FAILED = re.compile(r"(?:Liveness|Startup) probe failed: ", re.IGNORECASE)
+_NOT_ANSWERING = re.compile(r"connection refused|timeout|timed out|deadline exceeded", re.IGNORECASE)
+_KILLED = re.compile(
+    r"failed (?:liveness|startup) probe|(?:liveness|startup) probe failed \(as reported\)", re.IGNORECASE
+)
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -29,7 +41,9 @@ def analyze(context: Context) -> list[Finding]:
         container = series.label("container") or fact.subject.container or context.service or ""
         if 0 <= share <= 1 and not context.is_sidecar(fact.subject) and (worst is None or share > worst[0]):
             worst = (share, container, [fact])
-    if worst is None or worst[0] < THROTTLED_SHARE:
+    if worst is None:
+        return _starved_start(context)
+    if worst[0] < THROTTLED_SHARE:
         return []
     share, container, cited = worst
     usage = _usage_at_limit(context, container)
@@ -57,6 +71,48 @@ def analyze(context: Context) -> list[Finding]:
             container=container,
             share=share,
             cpu_limit=limit[0] if limit else None,
+        )
+    ]
+
+
+def starved_start(context: Context) -> tuple[float, Fact, Fact] | None:
+    """(CPU limit, its fact, a probe kill) when probes kill a process whose CPU limit is too small to start."""
+    limit = _cpu_limit(context, context.service or "")
+    if limit is None or limit[0] > STARVED_LIMIT:
+        return None
+    events = [f for f in context.mine("event") if isinstance(f.value, EventRecord)]
+    failures = [f for f in events if _PROBE_FAILED.search(f.value.message)]  # type: ignore[union-attr]
+    if failures:  # what the probe got back tells a process not up yet from one that answers wrongly
+        kills = [f for f in failures if _NOT_ANSWERING.search(f.value.message)]  # type: ignore[union-attr]
+    else:
+        kills = [f for f in events if _KILLED.search(f.value.message)]  # type: ignore[union-attr]
+    return (limit[0], limit[1], kills[0]) if kills else None
+
+
+def _starved_start(context: Context) -> list[Finding]:
+    starved = starved_start(context)
+    if starved is None:
+        return []
+    limit, limit_fact, kill = starved
+    container = limit_fact.subject.container or kill.subject.container or context.service or "the container"
+    target = max(math.ceil(4 * limit * 10) / 10, STARTUP_CPU)
+    detail = (
+        f"{container} runs under a CPU limit of {format_cpu(limit)}, too little to start in time: its probe finds "
+        "nothing answering yet and the kubelet restarts it, so it starts again from the beginning under the "
+        "same limit. No throttling metrics were read to measure it."
+    )
+    return [
+        finding(
+            FindingId.CPU_THROTTLING,
+            "critical",
+            f"CPU limit of {format_cpu(limit)} starves start-up before the probe gives up",
+            detail,
+            0.6,
+            [limit_fact, kill],
+            container=container,
+            share=None,
+            cpu_limit=limit,
+            target_cpu=target,
         )
     ]
 

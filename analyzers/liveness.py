@@ -7,6 +7,7 @@ import re
 from analyzers.base import finding, narrow
 from analyzers.containers import containers, memory_limit, recent_oom_kills
 from analyzers.context import Context
+from analyzers.cpu_throttling import starved_start
 from analyzers.diagnosis import Finding
 from analyzers.evidence import EventRecord, Fact
 from analyzers.ids import FindingId, RemediationId
@@ -22,6 +23,12 @@ _COMMAND_MISSING = re.compile(
     r"executable file not found|command not found|exec: \"[^\"]+\": not found|no such file or directory"
 )
 _STILL_STARTING = re.compile(r"repl=sync|master_sync_in_progress|LOADING|loading the dataset|migrat", re.I)
+# What the container's own log says while it loads or recovers its data before it can answer.
+_LOG_STILL_STARTING = re.compile(
+    r"AOF loading|Loading RDB|MASTER <-> REPLICA sync started|database system is starting up|"
+    r"automatic recovery in progress|crash recovery",
+    re.I,
+)
 
 
 def analyze(context: Context) -> list[Finding]:
@@ -31,6 +38,7 @@ def analyze(context: Context) -> list[Finding]:
         return []
     startup = any("tartup" in context.text_of(f) for f in failures + kills)
     starting = [f for f in failures if _STILL_STARTING.search(context.text_of(f))]
+    loading = [f for f in context.main("log") if _LOG_STILL_STARTING.search(context.text_of(f))]
     missing = [f for f in failures if _COMMAND_MISSING.search(context.text_of(f))]
     views = containers(context, include_sidecars=False)
     if any(recent_oom_kills(context, v) for v in views):
@@ -44,6 +52,8 @@ def analyze(context: Context) -> list[Finding]:
         detail = "The kubelet restarts the container because its startup probe gives up before it is ready"
     if starting:
         detail += " while the process is still busy starting (the probe's own answer shows it)"
+    elif loading:
+        detail += " while the process is still loading or recovering its data (its log shows it)"
     if missing:
         detail = (
             "The kubelet restarts the container because its liveness probe cannot run: the probe's "
@@ -63,8 +73,12 @@ def analyze(context: Context) -> list[Finding]:
     dependency = [e for e in context.mine("container.env") if re.search(r"HEALTH\w*_(CHECK|DB)", e.key or "")]
     if dependency:
         detail += f"; the health check also checks a dependency ({dependency[0].key}={dependency[0].value})"
+    starved = starved_start(context)
+    if starved:
+        detail += f"; its CPU limit ({starved[0] * 1000:.0f}m) is too small for it to start in time"
     detail += ". Restarting healthy-but-slow pods makes the overload worse."
     cited = [narrow(f, "probe failed") for f in (starting or failures)[:1]] + kills[:1] + exit_137[:1]
+    cited += loading[:1] if not starting else []
     cited += [probe] if probe else []
     count = sum(getattr(f.value, "count", 1) for f in failures)
     return [
@@ -82,6 +96,7 @@ def analyze(context: Context) -> list[Finding]:
             memory_limit=memory[2] if memory else None,
             startup_probe=startup,
             probe_command_missing=bool(missing),
+            caused_by=[FindingId.CPU_THROTTLING] if starved else [],
         )
     ]
 

@@ -98,7 +98,7 @@ def _cpu(plan: Plan) -> list[Remediation]:
     limit = float(finding.data["cpu_limit"])
     # The throttled share counts periods that hit the quota, not how much CPU the process wants:
     # double the limit, then look at throttling again.
-    target = math.ceil(2 * limit * 10) / 10
+    target = float(finding.data.get("target_cpu") or math.ceil(2 * limit * 10) / 10)
     container = plan.container(finding.data["container"])
     return [
         Remediation(

@@ -260,7 +260,9 @@ def test_a_file_that_gave_facts_is_never_reported_empty() -> None:
 @pytest.mark.parametrize(
     ("sentence", "probe"),
     [
-        ("Redis liveness and readiness started failing automatically.", None),  # no probe word right after
+        ("Redis liveness and readiness started failing automatically.", "liveness"),
+        ("readiness and liveness probes fail after the upgrade", "liveness"),
+        ("the liveness endpoint returns 200 but the readiness one failed", None),  # no probe is said to fail
         ("We observed that the liveness probe reliably kills the container during migrations.", "liveness"),
         ("the startup probe failed three times while the replica was syncing", "startup"),
         ("The liveness probe is not failing, the pod is fine.", None),
@@ -289,3 +291,19 @@ def test_a_programs_long_line_is_not_a_persons_note() -> None:
         "$ kubectl logs web-0\nThe worker gave up after the third retry on the ledger service today\n"
     )
     assert not list(read_string(under_logs, "paste.txt").of("text.note"))
+
+
+@pytest.mark.parametrize(
+    ("sentence", "cores"),
+    [
+        ("The original `cpu: 100m` limit came from the sample values.yaml in the repository.", 0.1),
+        ("We run it with a CPU limit of 0.5 cores", 0.5),
+        ("the cpu request is 500m and there is no limit", None),  # a request
+        ("CPU usage peaks at 900m during start-up", None),  # no limit named
+        ("the memory limit is 512Mi", None),
+    ],
+)
+def test_cpu_limits_stated_in_prose(sentence: str, cores: float | None) -> None:
+    from bot.readers.fragments import stated_cpu_limit
+
+    assert stated_cpu_limit(sentence) == cores

@@ -119,6 +119,24 @@ def stated_memory_request(stripped: str) -> str | None:
     return _stated(stripped, "request")
 
 
+# A CPU limit stated in a sentence: "the original `cpu: 100m` limit", "a CPU limit of 0.5 cores".
+_STATED_CPU = re.compile(
+    r"\bcpu\b[^.;\n]{0,40}?(?<![\w.])(?P<amount>\d+(?:\.\d+)?)\s?(?P<unit>m\b|cores?\b|vcpus?\b|cpus?\b)",
+    re.IGNORECASE,
+)
+_LIMIT_WORD = re.compile(r"\blimit(?:s|ed)?\b", re.IGNORECASE)
+
+
+def stated_cpu_limit(stripped: str) -> float | None:
+    """The CPU limit, in cores, a sentence states, or None (a request or a usage figure is not a limit)."""
+    match = _STATED_CPU.search(stripped)
+    if match is None or not _LIMIT_WORD.search(stripped) or re.search(r"\brequests?\b", stripped, re.I):
+        return None
+    amount = float(match["amount"])
+    cores = amount / 1000 if match["unit"].lower() == "m" else amount
+    return cores if 0 < cores <= 256 else None
+
+
 def unwrap(line: str) -> str:
     """The text inside a chat quote (`> `) or a box-drawing border; the line itself otherwise."""
     if _BOX_ONLY.match(line) and line.strip():
@@ -195,7 +213,10 @@ _NEGATED = re.compile(r"\b(?:not|no|never|isn't|wasn't|aren't|weren't|without|no
 _HYPOTHETICAL = re.compile(r"\b(?:if|should|would|could|might|runbook)\b", re.I)
 _NEGATION_WORD = re.compile(r"\b(?:not|never|no longer|isn't|wasn't|doesn't|didn't)\b", re.I)
 _SAYS_PROBE_KILLS = re.compile(
-    r"\b(?P<probe>liveness|startup) ?probe\b[^.;]{0,40}?\b(?:fail(?:s|ed|ing)?|kill(?:s|ed|ing)?|restart(?:s|ed|ing)?)",
+    # `liveness probe`, `liveness and readiness (probes)`, `readiness/liveness probes`
+    r"\b(?:readiness ?(?:and|&|/) ?)?(?P<probe>liveness|startup)"
+    r"(?:(?: ?probes?)?(?: ?(?:and|&|/) ?readiness)(?: ?probes?)?| ?probes?)\b"
+    r"[^.;]{0,40}?\b(?:fail(?:s|ed|ing)?|kill(?:s|ed|ing)?|restart(?:s|ed|ing)?)",
     re.I,
 )
 

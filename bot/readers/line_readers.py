@@ -17,6 +17,7 @@ from bot.readers.fragments import (
     get_event_row,
     get_pod_row,
     loose_event,
+    stated_cpu_limit,
     stated_memory_limit,
     stated_memory_request,
 )
@@ -253,6 +254,9 @@ class LineReaders(LogLines):
             amount = parse_human_bytes(stated) if stated else None
             if amount:
                 facts.append(self._fact(kind, amount, stripped, number, "prose"))  # type: ignore[arg-type]
+        cores = stated_cpu_limit(stripped)
+        if cores:
+            facts.append(self._fact("container.cpu_limit", cores, stripped, number, "prose"))
         return facts or None
 
     def _fragment(self, stripped: str, number: int) -> Iterator[Fact]:

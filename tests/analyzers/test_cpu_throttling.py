@@ -97,3 +97,56 @@ def test_another_pod_being_throttled_is_not_ours() -> None:
     )
     pasted = incident(SEARCH_API_POD, other)
     assert pasted.run(cpu_throttling.analyze, "search-api") == []
+
+
+def _proxy_pod(cpu_limit: str, probe_message: str) -> str:
+    return f"""
+        $ kubectl -n edge describe pod proxy-84bb9dc8ff-lhcd2
+        Name:         proxy-84bb9dc8ff-lhcd2
+        Namespace:    edge
+        Containers:
+          proxy:
+            Limits:
+              cpu:     {cpu_limit}
+              memory:  256Mi
+        Events:
+          Type     Reason     Age                  From               Message
+          ----     ------     ----                 ----               -------
+          Normal   Killing    90s (x2 over 2m)     kubelet            Container proxy failed liveness probe, will be restarted
+          Warning  Unhealthy  80s (x7 over 2m20s)  kubelet            Liveness probe failed: {probe_message}
+    """
+
+
+def test_probe_kills_under_a_tiny_cpu_limit_are_a_starved_start() -> None:
+    pasted = incident(
+        _proxy_pod(
+            "100m", "Get https://10.42.4.131:443/ping: dial tcp 10.42.4.131:443: connect: connection refused"
+        )
+    )
+    finding = only(pasted.run(cpu_throttling.analyze, "proxy"), "cpu-throttling")
+    assert "CPU limit of 100m" in finding.title
+    assert finding.data["target_cpu"] == 0.5
+    assert 0.5 <= finding.confidence < 0.9
+    pasted.assert_cited(finding)
+    diagnosis = pasted.diagnose("proxy")
+    assert diagnosis.root_causes[0] == "cpu-throttling"
+
+
+@pytest.mark.parametrize(
+    ("cpu_limit", "probe_message"),
+    [
+        ("2", "Get https://10.42.4.131:443/ping: dial tcp 10.42.4.131:443: connect: connection refused"),
+        ("100m", "HTTP probe failed with statuscode: 500"),  # it answers: not starved, broken
+    ],
+)
+def test_probe_kills_stay_a_probe_problem_when_the_limit_is_ample_or_the_process_answers(
+    cpu_limit: str, probe_message: str
+) -> None:
+    pasted = incident(_proxy_pod(cpu_limit, probe_message))
+    assert pasted.run(cpu_throttling.analyze, "proxy") == []
+
+
+def test_a_tiny_cpu_limit_alone_is_not_a_finding() -> None:
+    pasted = incident(_proxy_pod("100m", "x").split("        Events:")[0])
+    assert pasted.read("container.cpu_limit")
+    assert pasted.run(cpu_throttling.analyze, "proxy") == []

@@ -125,3 +125,33 @@ def test_a_probe_whose_command_is_not_in_the_image_is_not_tuned() -> None:
     assert finding.data["probe_command_missing"] is True
     assert "command is not in the image" in finding.detail
     assert "tune-liveness-probe" not in [r.id for r in pasted.diagnose("mongodb").remediations]
+
+
+def test_probe_failures_while_the_log_shows_data_loading_say_so() -> None:
+    pasted = incident(
+        """
+        $ kubectl get events -n cache
+        LAST SEEN   TYPE      REASON      OBJECT          MESSAGE
+        40s         Warning   Unhealthy   pod/redis-0     Liveness probe failed: Timed out
+        """,
+        """
+        $ kubectl logs redis-0 -n cache
+        1:M 07 Jan 2025 11:50:37.936 * Reading RDB base file on AOF loading...
+        1:M 07 Jan 2025 11:50:37.936 * Loading RDB produced by version 7.2.4
+        """,
+    )
+    finding = only(pasted.run(liveness.analyze, "redis"), "liveness-probe-failing")
+    assert "still loading or recovering its data" in finding.detail
+    assert any("AOF loading" in s.excerpt for s in finding.evidence)
+    pasted.assert_cited(finding)
+
+
+def test_a_finished_load_alone_says_nothing_about_probes() -> None:
+    pasted = incident(
+        """
+        $ kubectl logs redis-0 -n cache
+        1:M 07 Jan 2025 11:50:37.936 * Reading RDB base file on AOF loading...
+        1:M 07 Jan 2025 11:50:44.638 * Done loading RDB, keys loaded: 496444, keys expired: 0.
+        """
+    )
+    assert pasted.run(liveness.analyze, "redis") == []
