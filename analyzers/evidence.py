@@ -49,6 +49,7 @@ FactKind = Literal[
     "node.condition",  # key: condition type, value: "True" | "False"
     "text.note",  # value: free text worth citing (e.g. a runbook comment)
     "volume.usage",  # key: mount point, value: the share of it in use, 0..1 (df -h)
+    "jvm.max_heap",  # value: bytes, the maximum heap a JVM reports of itself (PrintFlagsFinal, a table)
 ]
 
 

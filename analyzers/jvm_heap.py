@@ -46,6 +46,11 @@ def heap_setting(context: Context) -> tuple[float | None, float | None, Fact] | 
         if xmx or percent:
             size = _size(xmx.group(1), xmx.group(2)) if xmx else None
             return size, float(percent.group(1)) if percent else None, fact
+    # No flag sets it, but the JVM said what it chose (PrintFlagsFinal, -XshowSettings): the largest it chose.
+    measured = [f for f in context.mine("jvm.max_heap") if isinstance(f.value, float | int)]
+    if measured:
+        largest = max(measured, key=lambda f: float(f.value))  # type: ignore[arg-type]
+        return float(largest.value), None, largest  # type: ignore[arg-type]
     return None
 
 
@@ -64,8 +69,10 @@ def analyze(context: Context) -> list[Finding]:
     if heap + off_heap <= limit_bytes:
         return []
     over = heap >= limit_bytes
+    chosen = fact.kind == "jvm.max_heap"  # no flag: the JVM sized it itself, not from the container's limit
     detail = (
-        f"The JVM may use a heap of {human_bytes(heap)} plus roughly {human_bytes(off_heap)} off-heap "
+        ("The JVM reports the maximum heap it chose itself: it " if chosen else "The JVM ")
+        + f"may use a heap of {human_bytes(heap)} plus roughly {human_bytes(off_heap)} off-heap "
         f"(metaspace, threads, buffers), but the container limit is {human_bytes(limit_bytes)}. "
         + ("The heap alone is larger than the limit, so" if over else "So")
         + " the kernel kills the process before the JVM ever sees an OutOfMemoryError."
@@ -96,6 +103,7 @@ def analyze(context: Context) -> list[Finding]:
             limit=limit_bytes,
             container=limit[2].container,
             percentage=setting[0] is None,
+            chosen_by_jvm=chosen,
         )
     ]
 

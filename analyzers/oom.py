@@ -33,6 +33,8 @@ def analyze(context: Context) -> list[Finding]:
             limit_facts.append(limit[1])
             limit_bytes.append(limit[0])
     events = [f for f in context.mine("event") if _is_oom_event(f)]
+    if _terminated_otherwise(context):
+        events = [f for f in events if f.source.kind != "notes"]  # what the pod says beats what was said
     events += metric_oom_kills(context)
     if events and not main and not sidecar:
         main.extend(events[:2])
@@ -74,6 +76,15 @@ def analyze(context: Context) -> list[Finding]:
             )
         ]
     return []
+
+
+def _terminated_otherwise(context: Context) -> bool:
+    """A container of the service shows a last termination for another reason than OOMKilled."""
+    return any(
+        f.value != "OOMKilled"
+        for view in containers(context)
+        for f in view.facts.get("container.last_reason", [])
+    )
 
 
 def _is_oom_event(fact: Fact) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from analyzers.base import finding
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Severity
@@ -13,19 +15,24 @@ from analyzers.spec import FindingSpec
 HEADROOM_LOW = 0.85  # of maxmemory in use, with nothing evictable: the refusals are close
 
 
+# Keys whose names say they hold something short-lived: a reply, a result, a session, a token, a lock.
+_TRANSIENT_KEY = re.compile(r"reply|result|session|sess:|cache|token|\btmp|temp|lock|otp|csrf|nonce", re.I)
+
+
 def analyze(context: Context) -> list[Finding]:
     redis = redis_view(context)
-    if redis.usage() in ("queue", "store"):
-        return []  # jobs and primary data are kept on purpose
+    samples = [f for f in context.mine("redis.info", "ttl_sample") if str(f.value) == "-1"]
+    transient = [f for f in samples if _TRANSIENT_KEY.search(f.source.excerpt)]  # the key is on its row
+    if redis.usage() in ("queue", "store") and not transient:
+        return []  # jobs and primary data are kept on purpose; replies and sessions left forever are not
     policy = redis.effective("maxmemory-policy")
     maxmemory = redis.effective("maxmemory")
     if policy and policy.value.startswith("allkeys-") and maxmemory and maxmemory.number:
         return []  # eviction bounds the store whatever the TTLs
     keyspace = redis.keyspace()
-    samples = [f for f in context.mine("redis.info", "ttl_sample") if str(f.value) == "-1"]
     if keyspace is None and not samples:
         return []
-    cited = samples[:1]
+    cited = (transient or samples)[:1]
     if keyspace:
         keys, expiring, fact = keyspace
         if keys < 100 or expiring > 0.1 * keys:
@@ -33,7 +40,12 @@ def analyze(context: Context) -> list[Finding]:
         cited.append(fact)
         share = f"{expiring} of {keys} keys have a TTL"
     else:
-        share = "sampled keys have no TTL (TTL -1)"
+        read = [f for f in samples if f.source.kind != "notes"]
+        share = (
+            f"{len(read)} sampled key{'s have' if len(read) > 1 else ' has'} no TTL (TTL -1)"
+            if read
+            else "keys are reported to have no TTL (TTL -1)"
+        )
     detail = f"{share}: entries that should expire (sessions, carts) stay forever, so the key count and memory only grow"
     severity: Severity = "warning"
     used = redis.number("used_memory")
@@ -48,6 +60,8 @@ def analyze(context: Context) -> list[Finding]:
         cited += [redis.info["used_memory"].fact, maxmemory.fact]
         if headroom >= HEADROOM_LOW:
             severity = "critical"
+    elif maxmemory is None:
+        detail += "; no maxmemory was read, so nothing in the evidence bounds them"
     else:
         detail += ", and without maxmemory nothing ever removes them"
     return [

@@ -61,6 +61,8 @@ def _jvm(plan: Plan) -> list[Remediation]:
     )
     if finding.data.get("percentage"):
         return [lower]  # a heap sized as a share of the limit grows with any new limit
+    if finding.data.get("chosen_by_jvm"):
+        return [lower]  # a heap the JVM sized from the host: no limit should be raised to fit it
     needed = round_up(float(finding.data["heap"]) * 1.3, 256 * MI)
     return [
         lower,

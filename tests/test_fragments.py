@@ -307,3 +307,39 @@ def test_cpu_limits_stated_in_prose(sentence: str, cores: float | None) -> None:
     from bot.readers.fragments import stated_cpu_limit
 
     assert stated_cpu_limit(sentence) == cores
+
+
+@pytest.mark.parametrize(
+    ("sentence", "said"),
+    [
+        ("On Ubuntu 26.04 the Keycloak pod is `OOMKilled` again and again at its 2Gi", True),
+        ("But I very fast ran into crash loops due to OOMKilled Both for Immich and Redis.", True),
+        (
+            "The restart 12 days ago is the OOM kill that led to CHG-5521: maxmemory went into the ConfigMap",
+            False,
+        ),
+        ("memory is at 140Mi when it dies, it's not OOMKilled", False),
+        ('runbook RB-112 says: "If kubectl describe shows Reason: OOMKilled, bump the limit"', False),
+        ("Is the pod OOMKilled?", False),
+    ],
+)
+def test_oom_kills_reported_in_words(sentence: str, said: bool) -> None:
+    from bot.readers.fragments import said_oom_kill
+
+    assert said_oom_kill(sentence) is said
+
+
+@pytest.mark.parametrize(
+    ("sentence", "said"),
+    [
+        ("if a worker crashes or restarts, the keys remain forever with `TTL -1`.", True),
+        ("the session keys are written without a TTL by the old client", True),
+        ("Do the keys have no expiry?", False),
+        ("The keys do not never expire, we set EX 3600 everywhere", False),
+        ("TTL is 3600 on every key", False),
+    ],
+)
+def test_keys_without_ttl_reported_in_words(sentence: str, said: bool) -> None:
+    from bot.readers.fragments import said_no_ttl
+
+    assert said_no_ttl(sentence) is said

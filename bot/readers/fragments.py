@@ -15,6 +15,7 @@ import re
 _WRAPPER = re.compile(r"^\s*(?:>\s?|[│┃║|]\s)(.*?)(?:\s[│┃║|])?\s*$")
 _BOLD = re.compile(r"^\s*\*\*(?!\*)(.+?)(?<!\*)\*\*\s*$")  # a line a chat or ticket set in bold
 _BOX_ONLY = re.compile(r"^[\s─━═┌┐└┘├┤┬┴┼╭╮╯╰+|-]+$")
+_MARKDOWN_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*(?::?-{3,}:?\s*)?\|?\s*$")  # `|---|---|`
 
 _AGE = r"(?:\d+[smhdy][\dsmhdy]*|<unknown>|<invalid>)"
 _KINDS = (
@@ -92,15 +93,20 @@ def df_row(stripped: str) -> tuple[str, float] | None:
 # A memory limit stated in a sentence: "the memory limit is only 100Mb", "limits - `2Gi`", "the limit to 8Gi".
 _AMOUNT = r"(?<![\w.])(?P<amount>\d+(?:\.\d+)?\s?(?:[KMGT]i|[KMGT]i?B|[KMGT]b))(?![\w])"
 _STATED = {
-    "limit": re.compile(r"\blimits?\b[^.;\n]{0,60}?" + _AMOUNT, re.IGNORECASE),
+    "limit": re.compile(r"\blimits?(?:\.memory)?\b[^.;\n]{0,60}?" + _AMOUNT, re.IGNORECASE),
     "request": re.compile(r"\brequests?\b[^.;\n]{0,40}?" + _AMOUNT, re.IGNORECASE),
 }
 _ABOUT_MEMORY = re.compile(r"memory|\boom|\bram\b", re.IGNORECASE)
 _KUBERNETES_BYTES = re.compile(r"^\d+(?:\.\d+)?\s?[KMGT]i$")  # `4Gi`: only memory is counted in bytes
 
 
+_AMOUNT_THEN_LIMIT = re.compile(_AMOUNT + r"\s+(?:memory\s+)?limit\b", re.IGNORECASE)  # `at its 2Gi limit`
+
+
 def _stated(stripped: str, what: str) -> str | None:
-    match = _STATED[what].search(stripped)
+    match = _STATED[what].search(stripped) or (
+        _AMOUNT_THEN_LIMIT.search(stripped) if what == "limit" else None
+    )
     if match is None:
         return None
     # `a rate limit of 100Mb per second` is not memory: plain `Mb` needs the sentence to be about memory.
@@ -140,7 +146,7 @@ def stated_cpu_limit(stripped: str) -> float | None:
 def unwrap(line: str) -> str:
     """The text inside a chat quote (`> `) or a box-drawing border; the line itself otherwise."""
     if _BOX_ONLY.match(line) and line.strip():
-        return ""
+        return line.strip() if _MARKDOWN_RULE.match(line) else ""
     match = _WRAPPER.match(line)
     inner = match.group(1) if match else line
     bold = _BOLD.match(inner)
@@ -230,3 +236,45 @@ def said_probe_kills(stripped: str) -> str | None:
     if _NEGATED.search(before) or _NEGATION_WORD.search(span) or _HYPOTHETICAL.search(before):
         return None
     return found["probe"].lower()
+
+
+_SAYS_OOM_KILL = re.compile(
+    r"\bOOM[- ]?kill(?:ed|s|ing)?\b|\bkilled by the (?:kernel'?s? )?OOM[- ]killer|\bout of memory killer",
+    re.I,
+)
+
+
+# A kill told as history: `the OOM kill 12 days ago that led to CHG-5521`.
+_HISTORY = re.compile(
+    r"\b(?:\d+|a|one|two|three|few|several) (?:days?|weeks?|months?|years?) ago\b|\blast (?:week|month|year)\b|"
+    r"\bpreviously\b|\bused to\b|\bled to\b|\bin the past\b|\b(?:was|were|has been|got) fixed\b|\bsince then\b",
+    re.I,
+)
+
+
+def said_oom_kill(stripped: str) -> bool:
+    """`the pod is OOMKilled again and again`: a person reports an OOM kill now (not denied, asked, supposed
+    or told as history)."""
+    found = _SAYS_OOM_KILL.search(stripped)
+    if not found or "?" in stripped or _HISTORY.search(stripped):
+        return False
+    before = stripped[: found.start()]
+    return not (
+        _NEGATED.search(before) or _HYPOTHETICAL.search(before) or _NEGATION_WORD.search(before[-25:])
+    )
+
+
+# `the keys remain forever with TTL -1`, `keys written without a TTL`: keys that never expire, as reported.
+_SAYS_NO_TTL = re.compile(
+    r"\bTTL(?: of| is| =|:)?\s?`?-1\b|\b(?:without|with no) (?:a |any )?(?:TTL|expir(?:y|ation|e))\b|"
+    r"\bnever expire",
+    re.I,
+)
+
+
+def said_no_ttl(stripped: str) -> bool:
+    """A person reports keys that never expire (not asked, not denied)."""
+    found = _SAYS_NO_TTL.search(stripped)
+    if found is None or "?" in stripped:
+        return False
+    return not _NEGATION_WORD.search(stripped[: found.start()][-25:])

@@ -23,6 +23,15 @@ from bot.readers.fragments import (
 )
 from bot.readers.kubernetes_objects import workload_of_pod
 from bot.readers.log_lines import LogLines
+from bot.readers.pipe_tables import (
+    cell_bytes,
+    cell_int,
+    column_meaning,
+    is_separator,
+    jvm_max_heap,
+    pipe_cells,
+    pipe_header,
+)
 from bot.readers.prometheus import sample_fact
 from bot.readers.redis_text import INFO_MARKERS, INFO_SECTIONS, parse_directive, parse_info_line
 from bot.readers.scanner_base import Claim
@@ -51,6 +60,11 @@ LINE_READERS: tuple[tuple[str, str, str], ...] = (
         'redis-cli replies (`1) "maxmemory"`) only under a redis-cli prompt',
     ),
     ("logs-banner", "_read_logs_banner", "kubectl's `Found N pods, using pod/x` names the pod of the logs"),
+    (
+        "pipe-table",
+        "_read_pipe_table",
+        "`key | ttl | memory`: a pipe table whose header names a column we know",
+    ),
     ("table-row", "_read_table_row", "inside a table the header decides; before fragments guess"),
     ("fragment", "_read_fragment", "rows without a header, df rows, lone event messages: by their cells"),
     ("table-header", "_read_table_header", "an upper-case header row starts a table"),
@@ -59,6 +73,11 @@ LINE_READERS: tuple[tuple[str, str, str], ...] = (
     ("metric", "_read_metric_sample", "`name{labels} value`: exposition samples"),
     ("describe-event", "_read_describe_event", "`Warning Unhealthy 3m kubelet ...`: describe's event rows"),
     ("node-condition", "_read_node_condition", "`MemoryPressure True`: node conditions"),
+    (
+        "jvm-heap",
+        "_read_jvm_heap",
+        "`MaxHeapSize = ...`: what a JVM says of its heap, before describe takes `Key:`",
+    ),
     ("describe", "_read_describe", "`Key:  value` of kubectl describe, with its sections and containers"),
     ("heading", "_read_heading", "`## Logs`, `Artifact 2:`: prose that starts a new artifact"),
     ("redis-directive", "_read_redis_directive", "`maxmemory 0`: redis.conf, only with a plausible value"),
@@ -116,11 +135,44 @@ class LineReaders(LogLines):
         self.claimed = False
 
     def _read_blank(self, line: str, stripped: str, number: int) -> Claim:
-        if stripped:
+        if stripped and not is_separator(stripped):
             return None
+        if stripped and self.state.pipe_columns:
+            return []  # `|---|---|` under a pipe table's header
         self.state.table = None
+        self.state.pipe_columns = None
         self.state.yaml_parents = []
         return []
+
+    def _read_pipe_table(self, line: str, stripped: str, number: int) -> Claim:
+        columns = self.state.pipe_columns
+        if columns is None:
+            self.state.pipe_columns = pipe_header(stripped)
+            return None if self.state.pipe_columns is None else []
+        cells = pipe_cells(stripped)
+        if cells is None or len(cells) != len(columns):
+            self.state.pipe_columns = None  # the table ended
+            return None
+        self.state.kinds["pipe-table"] += 1
+        facts: list[Fact] = []
+        for name, cell in zip(columns, cells, strict=True):
+            meaning = column_meaning(name)
+            ttl = cell_int(cell) if meaning == "ttl" else None
+            heap = cell_bytes(cell) if meaning == "max_heap" else None
+            if ttl is not None:
+                facts.append(
+                    self._fact("redis.info", str(ttl), stripped, number, "pipe-table", key="ttl_sample")
+                )
+            if heap:
+                facts.append(self._fact("jvm.max_heap", heap, stripped, number, "pipe-table"))
+        return facts
+
+    def _read_jvm_heap(self, line: str, stripped: str, number: int) -> Claim:
+        heap = jvm_max_heap(stripped)
+        if heap is None:
+            return None
+        self.state.kinds["jvm-flags"] += 1
+        return [self._fact("jvm.max_heap", heap, stripped, number, "jvm-flags")]
 
     def _read_prompt(self, line: str, stripped: str, number: int) -> Claim:
         return list(self._flush_redis_replies()) if self._maybe_command(line) else None

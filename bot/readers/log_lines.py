@@ -13,6 +13,8 @@ from analyzers.evidence import (
 )
 from bot.readers.fragments import (
     is_prose,
+    said_no_ttl,
+    said_oom_kill,
     said_probe_kills,
 )
 from bot.readers.kubectl_lines import KubectlLines
@@ -172,5 +174,10 @@ class LogLines(KubectlLines):
         probe = said_probe_kills(stripped)
         if probe:
             record = EventRecord("Unhealthy", f"{probe.capitalize()} probe failed (as reported)", "Warning")
+            said.append(self._fact("event", record, stripped, number, "notes"))
+        if said_no_ttl(stripped):
+            said.append(self._fact("redis.info", "-1", stripped, number, "notes", key="ttl_sample"))
+        if said_oom_kill(stripped):
+            record = EventRecord("OOMKilling", "Container OOMKilled (as reported)", "Warning")
             said.append(self._fact("event", record, stripped, number, "notes"))
         return said

@@ -31,6 +31,7 @@ class ScanState:
     resource_block: str = ""  # "limits" or "requests"
     in_environment: bool = False
     table: Table | None = None
+    pipe_columns: list[str] | None = None  # the header of the pipe table being read
     in_info: bool = False
     redis_replies: list[tuple[str, int, str]] = field(default_factory=list)
     yaml_parents: list[tuple[int, str]] = field(default_factory=list)

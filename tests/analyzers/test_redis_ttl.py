@@ -79,3 +79,26 @@ def test_keys_without_ttl_with_room_left_stay_a_warning() -> None:
     roomy = HEADROOM_NEARLY_GONE.replace("used_memory:966367641", "used_memory:107374182")
     finding = only(incident(roomy).run(redis_ttl.analyze, "session-store"), "redis-keys-without-ttl")
     assert finding.severity == "warning" and finding.data["used_share"] == 0.1
+
+
+def _scan(key: str) -> str:
+    return f"""
+    Celery broker, keys scanned with a script:
+    Key                                                          | idletime (secs) | ttl | Memory (mb)
+    b'{key}'  |            8118 |  -1 |            3
+    """
+
+
+def test_reply_keys_left_forever_in_a_queue_broker_are_keys_without_ttl() -> None:
+    pasted = incident(_scan("132fe875-4f6e-3764-b532-ac1e7ea20444.reply.celery.pidbox"))
+    assert pasted.read("redis.info", "ttl_sample")
+    finding = only(pasted.run(redis_ttl.analyze, None), "redis-keys-without-ttl")
+    assert "1 sampled key has no TTL" in finding.detail
+    assert "no maxmemory was read" in finding.detail
+    pasted.assert_cited(finding)
+
+
+def test_the_queue_list_itself_without_ttl_is_how_a_broker_works() -> None:
+    pasted = incident(_scan("celery"))
+    assert pasted.read("redis.info", "ttl_sample")
+    assert pasted.run(redis_ttl.analyze, None) == []
