@@ -1,0 +1,2 @@
+readinessProbe.tcpSocket.port = "ssh";
+livenessProbe.tcpSocket.port = "ssh";
