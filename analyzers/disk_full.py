@@ -20,7 +20,8 @@ FULL_SHARE = 0.95
 # The kernel's ENOSPC and EDQUOT in their usual wordings, and what databases say before they refuse to start.
 _NO_SPACE = re.compile(
     r"No space left on device|\bENOSPC\b|Disk quota exceeded|\bEDQUOT\b|low[- ]disk[- ]space condition"
-    r"|insufficient disk space|could not (?:write|extend) file .*: No space",
+    r"|insufficient disk space|could not (?:write|extend) file .*: No space"
+    r"|\bdisk is full writing\b|\bErrcode: 28\b|\b(?:OS )?errno:? 28\b",  # MySQL/MariaDB: ENOSPC is 28
     re.I,
 )
 # What the kubelet says when the node's disk (not its memory) runs short, or a pod outgrows its share.
@@ -37,6 +38,12 @@ _DISK_REASONS = ("FreeDiskSpaceFailed", "NodeHasDiskPressure")
 # Redis refusing writes because its last save failed: a disk symptom only when a disk signal agrees
 # (a failed fork gives the same MISCONF).
 _MISCONF = re.compile(r"MISCONF .*not able to persist on disk", re.I)
+# What else makes a background save fail: then MISCONF alone says nothing about the disk.
+_SAVE_FAILS_OTHERWISE = re.compile(
+    r"Can't save in background: fork|fork: Cannot allocate memory|Failed opening the RDB file.*(?:Permission denied|"
+    r"Read-only file system)|Read-only file system|Permission denied",
+    re.I,
+)
 # Someone telling that the disk filled up, said in their own words.
 _TOLD_FULL = re.compile(
     r"\b(?:ran|run|running|runs) out of (?:disk|storage|space)|\bdisk (?:space )?(?:is |was |got )?full\b"
@@ -64,7 +71,15 @@ def analyze(context: Context) -> list[Finding]:
         written, volumes = _redis_side(context)
     hard = written + evicted + volumes
     told = _told_full(context) if misconf and not hard and not _df_shows_room(context) else []
-    if not hard and not told:
+    # MISCONF with nothing else that explains a failed save: a full disk is the usual reason, unconfirmed.
+    alone = (
+        bool(misconf)
+        and not hard
+        and not told
+        and _nothing_else_fails_saves(context)
+        and not _df_shows_room(context)
+    )
+    if not hard and not told and not alone:
         return []
     parts: list[str] = []
     if written:
@@ -86,15 +101,31 @@ def analyze(context: Context) -> list[Finding]:
         + ". The volume, the node's filesystem or the container's writable layer is full: free space (logs, "
         "images, old data) or grow it."
     )
+    if alone:
+        detail = (
+            "Redis refuses writes because it cannot persist its snapshot to disk (MISCONF), and nothing here "
+            "shows a failed fork, a read-only or unwritable data directory: a full disk is the usual reason. "
+            "Not confirmed: check the free space of Redis's data directory first."
+        )
     cited = [*written[:2], *evicted[:2], *volumes[:1], *misconf[:1], *told[:1]]
     data: dict[str, Any] = {}
     if volumes:
         data = {"mount": volumes[0].key, "used_share": volumes[0].value}
     return [
         finding(
-            FindingId.DISK_FULL, "critical", "Out of disk space", detail, 0.9 if hard else 0.75, cited, **data
+            FindingId.DISK_FULL,
+            "critical",
+            "Probably out of disk space" if alone else "Out of disk space",
+            detail,
+            0.9 if hard else 0.55 if alone else 0.75,
+            cited,
+            **data,
         )
     ]
+
+
+def _nothing_else_fails_saves(context: Context) -> bool:
+    return not any(_SAVE_FAILS_OTHERWISE.search(context.text_of(f)) for f in context.evidence.of("log"))
 
 
 def _disk_events(context: Context) -> list[Fact]:

@@ -99,9 +99,30 @@ MISCONF = """
 """
 
 
-def test_misconf_alone_is_not_a_full_disk() -> None:
+def test_misconf_alone_is_a_probably_full_disk_to_confirm() -> None:
     pasted = incident(MISCONF)
-    assert pasted.read("log")
+    finding = only(pasted.run(disk_full.analyze, "sidekiq"), "disk-full")
+    assert finding.title == "Probably out of disk space"
+    assert 0.5 <= finding.confidence < 0.6
+    assert "Not confirmed" in finding.detail
+    pasted.assert_cited(finding)
+
+
+@pytest.mark.parametrize(
+    "other_reason",
+    [
+        "1:M 03 Nov 2024 02:11:08.001 # Can't save in background: fork: Cannot allocate memory",
+        "1:M 03 Nov 2024 02:11:08.001 # Failed opening the RDB file dump.rdb (in server root dir /data) for saving: Permission denied",
+    ],
+)
+def test_misconf_with_another_reason_for_the_failed_save_is_not_a_full_disk(other_reason: str) -> None:
+    pasted = incident(
+        MISCONF,
+        f"""
+        $ kubectl logs redis-0 -n web
+        {other_reason}
+        """,
+    )
     assert pasted.run(disk_full.analyze, "sidekiq") == []
 
 
@@ -250,3 +271,26 @@ def test_an_eviction_naming_only_another_pods_container_is_not_ours() -> None:
 )
 def test_other_wordings_of_a_full_volume(line: str) -> None:
     assert ids(incident(line).run(disk_full.analyze, "db")) == ["disk-full"]
+
+
+def test_mysql_saying_its_disk_is_full_is_a_full_disk() -> None:
+    pasted = incident(
+        """
+        $ kubectl logs mysql-0 -n kubeflow
+        2022-12-05T10:01:02.123456Z 0 [ERROR] [MY-000035] [Server] Disk is full writing './binlog.~rec~' (OS errno 28 - No space left on device). Waiting for someone to free space...
+        """
+    )
+    finding = only(pasted.run(disk_full.analyze, "mysql"), "disk-full")
+    assert finding.confidence >= 0.9
+    pasted.assert_cited(finding)
+
+
+def test_a_full_memory_table_is_not_a_full_disk() -> None:
+    pasted = incident(
+        """
+        $ kubectl logs mysql-0 -n shop
+        2022-12-05T10:01:02.123456Z 12 [ERROR] [MY-013132] [Server] The table '/tmp/#sql1_2' is full!
+        """
+    )
+    assert pasted.read("log")
+    assert pasted.run(disk_full.analyze, "mysql") == []
