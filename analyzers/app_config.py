@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzers.base import event_is_recent, finding, is_recent, narrow
+from analyzers.bundled import disabled_bundle_told
 from analyzers.containers import ContainerView, containers
 from analyzers.context import Context
 from analyzers.dependency import Failure, loopback_failures
@@ -85,6 +86,7 @@ def analyze(context: Context) -> list[Finding]:
         or _init_container(context)
         or _missing_object(context)
         or _loopback_instead_of_configured(context)
+        or _disabled_bundle(context)
     )
     if cause is None:
         return []
@@ -436,6 +438,11 @@ def _loopback_instead_of_configured(context: Context) -> _Cause | None:
             {"dials": failure.name},
         )
     return None
+
+
+def _disabled_bundle(context: Context) -> _Cause | None:
+    told = disabled_bundle_told(context)
+    return _Cause("disabled-bundle", *told) if told else None
 
 
 _IN_CONTAINER = re.compile(r"\b(?:in|inside|from) (?:my |the |a |our )?(?:docker )?(?:container|pod)\b", re.I)

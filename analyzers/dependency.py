@@ -35,7 +35,10 @@ _FAILURES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("loading", re.compile(r"\bLOADING Redis is loading the dataset in memory")),
     (
         "timeout",
-        re.compile(r"i/o timeout|ETIMEDOUT|connect timed out|Connection timed out", re.IGNORECASE),
+        re.compile(
+            r"i/o timeout|ETIMEDOUT|connect timed out|Connection timed out|timeout occurred after waiting",
+            re.IGNORECASE,
+        ),
     ),
     ("unreachable", re.compile(r"no route to host|EHOSTUNREACH|network is unreachable", re.IGNORECASE)),
     ("reset", re.compile(r"connection reset by peer|ECONNRESET", re.IGNORECASE)),
@@ -59,6 +62,7 @@ _TARGETS: tuple[re.Pattern[str], ...] = (
     re.compile(rf"\[tcp://{_HOST}:(\d+)\]"),
     re.compile(rf"Cannot connect to \w+://(?:[^@/\s]*@)?{_HOST}:(\d+)"),
     re.compile(r"Is the server running on host \"([^\"]+)\"(?:.*?port (\d+))?"),
+    re.compile(rf"waiting \d+ seconds for {_HOST}:(\d+)"),  # wait-for-it.sh
     re.compile(
         rf"(?:dial tcp |connect (?:ETIMEDOUT|ECONNREFUSED) |->|addr[=\":]+|Connection to |host[=\": ]+\"?)"
         rf"\"?{_HOST}:(\d+)",
@@ -220,6 +224,14 @@ def _all_the_paste_has(found: list[Failure], lines: list[Fact]) -> bool:
 
 def _count(fact: Fact) -> int:
     return max(1, getattr(fact.value, "count", 1))
+
+
+def service_failures(context: Context) -> Iterator[Failure]:
+    """Every failed connection the service's own lines report (init containers included)."""
+    for fact in _service_lines(context):
+        failure = read_failure(context.text_of(fact), fact)
+        if failure is not None:
+            yield failure
 
 
 def loopback_failures(context: Context) -> Iterator[Failure]:

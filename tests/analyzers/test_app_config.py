@@ -423,3 +423,36 @@ def test_loopback_to_a_sidecar_of_the_same_pod_is_right() -> None:
 def test_loopback_with_nothing_said_about_containers_is_left_to_the_dependency() -> None:
     bare = "Cannot connect to redis://127.0.0.1:6379/0: Error 111 connecting to 127.0.0.1:6379. Connection refused.."
     assert incident(bare).run(app_config.analyze, None) == []
+
+
+def _wait_for_bundled(enabled: str) -> list[str]:
+    return [
+        f"""
+        $ cat values.yaml
+        postgresql:
+          enabled: {enabled}
+        databaseExternal:
+          enabled: true
+          host: db.prod.example.com
+        """,
+        """
+        $ kubectl logs flagsmith-api-6c9959c65c-4n49k -c wait-for-db
+        wait-for-it.sh: waiting 30 seconds for flagsmith-flagsmith-postgresql.flagsmith.svc.cluster.local:5432
+        wait-for-it.sh: timeout occurred after waiting 30 seconds for flagsmith-flagsmith-postgresql.flagsmith.svc.cluster.local:5432
+        """,
+    ]
+
+
+def test_waiting_for_a_bundled_database_the_values_switch_off_is_a_config_error() -> None:
+    pasted = incident(*_wait_for_bundled("false"))
+    finding = only(pasted.run(app_config.analyze, "flagsmith-api"), "app-config-error")
+    assert finding.data["cause"] == "disabled-bundle"
+    assert "`postgresql.enabled: false`" in finding.detail
+    assert "databaseExternal.host: db.prod.example.com" in finding.detail
+    pasted.assert_cited(finding)
+
+
+def test_waiting_for_a_bundled_database_that_is_switched_on_is_not_a_config_error() -> None:
+    pasted = incident(*_wait_for_bundled("true"))
+    assert pasted.read("helm.value")
+    assert pasted.run(app_config.analyze, "flagsmith-api") == []
