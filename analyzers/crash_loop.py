@@ -14,6 +14,9 @@ RESTARTS_FOR_A_LOOP = 3
 RECENT_RESTART_SECONDS = 3 * 3600
 
 
+_BACK_OFF = ("CrashLoopBackOff", "Init:CrashLoopBackOff")  # the pod's STATUS names an init container's loop
+
+
 def analyze(context: Context) -> list[Finding]:
     cited: list[Fact] = []
     worst = 0
@@ -23,7 +26,7 @@ def analyze(context: Context) -> list[Finding]:
         if view.sidecar:
             continue
         for fact in view.facts.get("container.waiting_reason", []) + view.facts.get("pod.status", []):
-            if fact.value == "CrashLoopBackOff":
+            if fact.value in _BACK_OFF:
                 cited.append(fact)
         # The pod's RESTARTS column adds up all its containers: the container's own count wins.
         kind: FactKind = (
@@ -53,7 +56,7 @@ def analyze(context: Context) -> list[Finding]:
     cited.extend(backoffs[:2])
     if not cited:
         return []
-    looping = any(f.value == "CrashLoopBackOff" for f in cited) or bool(backoffs)
+    looping = any(f.value in _BACK_OFF for f in cited) or bool(backoffs)
     detail = (
         "The container keeps restarting"
         + (f" ({worst} restarts so far)" if worst else "")

@@ -106,3 +106,16 @@ def test_another_workload_crash_looping_in_all_namespaces_is_not_ours() -> None:
         """
     )
     assert pasted.run(crash_loop.analyze, "orders-api") == []
+
+
+def test_an_init_container_in_a_crash_loop_is_a_crash_loop() -> None:
+    pasted = incident(
+        """
+        $ kubectl get pods
+        NAME                             READY   STATUS                  RESTARTS   AGE
+        flagsmith-api-6c9959c65c-4n49k   0/1     Init:CrashLoopBackOff   2          2m
+        """
+    )
+    finding = only(pasted.run(crash_loop.analyze, "flagsmith-api"), "crash-loop")
+    assert "CrashLoopBackOff" in finding.detail
+    pasted.assert_cited(finding)
