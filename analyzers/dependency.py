@@ -114,6 +114,29 @@ class Failure:
         return self.kind or "?"
 
 
+# A person telling that a dependency's name does not resolve: `the postgres db hostname is not resolving`.
+_SAID_DNS = re.compile(
+    r"\b(?:is|are|was|were) not resolving\b|\bdoes(?:n't| not) resolve\b|\b(?:can(?:no|')t|could(?:n't| not)) be "
+    r"resolved\b|\bfails? to resolve\b",
+    re.IGNORECASE,
+)
+_SAID_DENIED = re.compile(r"\b(?:if|whether|not sure)\b|\?", re.IGNORECASE)
+
+
+def _said_failures(context: Context) -> list[Failure]:
+    """DNS failures a reporter states in words, with the kind of server they name."""
+    said: list[Failure] = []
+    for fact in context.mine("text.note"):
+        text = str(fact.value)
+        found = _SAID_DNS.search(text)
+        if found is None or _SAID_DENIED.search(text):
+            continue
+        kind = next((label for label, _, words in _KINDS if any(w in text.lower() for w in words)), None)
+        if kind is not None:
+            said.append(Failure(fact, "dns", found.group(0), None, None, kind))
+    return said
+
+
 def analyze(context: Context) -> list[Finding]:
     failures: dict[str, list[Failure]] = {}
     lines = _service_lines(context)
@@ -124,15 +147,19 @@ def analyze(context: Context) -> list[Finding]:
         if failure is None or _is_the_service(context, failure):
             continue
         failures.setdefault(failure.name, []).append(failure)
+    reported = False
     if not failures:
-        return []
+        said = _said_failures(context)
+        if not said:
+            return []
+        failures[said[0].name], reported = said, True
     name, found = max(failures.items(), key=lambda item: sum(_count(f.fact) for f in item[1]))
     count = sum(_count(f.fact) for f in found)
     dated = [f.fact for f in found if f.fact.at is not None]
     newest = max(dated, key=lambda f: f.at or 0) if dated else found[-1].fact
     if not is_recent(context, newest):
         return []  # the service has logged on long after its last failure: history
-    if count < MIN_FAILURES and not _all_the_paste_has(found, lines):
+    if count < MIN_FAILURES and not reported and not _all_the_paste_has(found, lines):
         return []
     first = found[0]
     loopback = bool(first.host and _LOOPBACK.match(first.host))
@@ -140,6 +167,10 @@ def analyze(context: Context) -> list[Finding]:
         f"The service's own logs show {count} failed connection{'s' if count > 1 else ''} to {name}: "
         f"it {_WHAT[first.what]}"
     )
+    if reported:
+        detail = (
+            f"The {name} server the service needs {_WHAT[first.what]}, as reported (no log line shows it)"
+        )
     if first.what == "loading":
         detail += " (Redis loads its persisted data after a restart and refuses commands until done)"
     detail += (
@@ -156,7 +187,7 @@ def analyze(context: Context) -> list[Finding]:
             "warning",
             f"Dependency {name} {_WHAT[first.what]}",
             detail,
-            0.7 if count >= MIN_FAILURES else 0.6,
+            0.5 if reported else 0.7 if count >= MIN_FAILURES else 0.6,
             [narrow(f.fact, f.needle) for f in found[:2]],
             host=first.host or first.kind,
             port=int(first.port) if first.port else None,
@@ -223,7 +254,8 @@ def _all_the_paste_has(found: list[Failure], lines: list[Fact]) -> bool:
 
 
 def _count(fact: Fact) -> int:
-    return max(1, getattr(fact.value, "count", 1))
+    count = getattr(fact.value, "count", 1)  # a LogRecord's repeats; a note is one
+    return max(1, count) if isinstance(count, int) else 1
 
 
 def service_failures(context: Context) -> Iterator[Failure]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from analyzer_kit import incident, only
 
 from analyzers import dependency
@@ -128,3 +129,26 @@ def test_a_loopback_peer_is_flagged_as_such() -> None:
     finding = only(pasted.run(dependency.analyze, "orders-api"), "dependency-unavailable")
     assert finding.data["loopback"] is True
     assert "the client is pointed at the wrong host" in finding.detail
+
+
+def test_a_dependency_name_reported_not_resolving_is_a_weak_dns_failure() -> None:
+    pasted = incident('Reporter: "Looks like the postgres db hostname is not resolving"\n')
+    finding = only(pasted.run(dependency.analyze, None), "dependency-unavailable")
+    assert finding.data["failure"] == "dns"
+    assert "as reported" in finding.detail
+    assert 0.5 <= finding.confidence < 0.6
+    pasted.assert_cited(finding)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        'Reporter: "Is the postgres hostname not resolving, or is it the firewall?"',
+        'Reporter: "I am not sure if the postgres hostname does not resolve from the pod"',
+        'Reporter: "The hostname is not resolving but I do not know which one"',  # no server named
+    ],
+)
+def test_a_question_a_doubt_or_no_named_server_is_not_a_dns_failure(sentence: str) -> None:
+    pasted = incident(sentence + "\n")
+    assert pasted.read("text.note")
+    assert pasted.run(dependency.analyze, None) == []
