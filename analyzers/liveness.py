@@ -31,11 +31,22 @@ _LOG_STILL_STARTING = re.compile(
 )
 
 
+# A database that finds its files from an interrupted start or an unclean stop: killed while it
+# initialised or recovered, it finds them again at every start.
+_UNCLEAN_START = re.compile(
+    r"not (?:been )?shut ?down cleanly|was not properly shut down|automatic recovery in progress|"
+    r"Database was not shutdown normally|Starting crash recovery|data files are corrupt",
+    re.I,
+)
+_CRASH_LOOP_SAID = re.compile(r"crash-?loop", re.I)
+RESTARTS_FOR_A_LOOP = 3
+
+
 def analyze(context: Context) -> list[Finding]:
     failures = [f for f in context.mine("event") if _event_matches(f, _FAILED)]
     kills = [f for f in context.mine("event") if _event_matches(f, _KILLED)]
     if not failures and not kills:
-        return []
+        return _killed_while_recovering(context)
     startup = any("tartup" in context.text_of(f) for f in failures + kills)
     starting = [f for f in failures if _STILL_STARTING.search(context.text_of(f))]
     loading = [f for f in context.main("log") if _LOG_STILL_STARTING.search(context.text_of(f))]
@@ -97,6 +108,54 @@ def analyze(context: Context) -> list[Finding]:
             startup_probe=startup,
             probe_command_missing=bool(missing),
             caused_by=[FindingId.CPU_THROTTLING] if starved else [],
+        )
+    ]
+
+
+def _killed_while_recovering(context: Context) -> list[Finding]:
+    """No probe failure was pasted, but a restarting database shows an unclean start under a liveness probe."""
+    probe = next(context.main("container.probe", "liveness"), None)
+    said = [f for f in context.mine("text.note") if _UNCLEAN_START.search(str(f.value))]
+    unclean = [f for f in context.main("log") if _UNCLEAN_START.search(context.text_of(f))] + said
+    if probe is None or not unclean:
+        return []
+    views = containers(context, include_sidecars=False)
+    if any(recent_oom_kills(context, v) for v in views):
+        return []
+    restarts = [
+        f
+        for f in [*context.main("container.restart_count"), *context.main("pod.restarts")]
+        if isinstance(f.value, int) and f.value >= RESTARTS_FOR_A_LOOP
+    ]
+    restarts += [f for f in context.main("container.waiting_reason") if f.value == "CrashLoopBackOff"]
+    restarts += [f for f in context.mine("text.note") if _CRASH_LOOP_SAID.search(str(f.value))]
+    if not restarts:
+        return []
+    text = context.text_of(unclean[0])
+    hit = _UNCLEAN_START.search(text)
+    quoted = text[max(0, hit.start() - 50) : hit.end() + 30].strip() if hit else text[:100]
+    detail = (
+        "No probe failure was pasted, but the database keeps restarting and finds the files of an interrupted "
+        f"start (`…{quoted}…`) under the liveness probe `{probe.value}`: a database "
+        "killed while it initialises or recovers leaves half-written files, so every start has to recover "
+        "again and the probe kills it again. Let it finish first: a startup probe, or a longer initial delay."
+    )
+    return [
+        finding(
+            FindingId.LIVENESS_PROBE_FAILING,
+            "critical",
+            "Liveness probe likely kills the database while it initialises or recovers",
+            detail,
+            0.6,
+            [unclean[0], probe, restarts[0]],
+            max_sources=5,
+            probe=str(probe.value),
+            checks_dependency=False,
+            memory_used=None,
+            memory_limit=None,
+            startup_probe=False,
+            probe_command_missing=False,
+            caused_by=[],
         )
     ]
 

@@ -155,3 +155,47 @@ def test_a_finished_load_alone_says_nothing_about_probes() -> None:
         """
     )
     assert pasted.run(liveness.analyze, "redis") == []
+
+
+def _restarting_mysql(log_line: str, restarts: int = 47) -> str:
+    return f"""
+        $ kubectl describe pod mysql-0 -n db
+        Name:         mysql-0
+        Namespace:    db
+        Containers:
+          mysql:
+            State:          Waiting
+              Reason:       CrashLoopBackOff
+            Last State:     Terminated
+              Reason:       Error
+              Exit Code:    1
+            Restart Count:  {restarts}
+            Liveness:   exec [mysqladmin ping] delay=30s timeout=5s period=10s #success=1 #failure=3
+
+        $ kubectl logs mysql-0 -n db --previous
+        {log_line}
+    """
+
+
+def test_a_database_restarting_into_an_unclean_start_under_a_liveness_probe() -> None:
+    pasted = incident(
+        _restarting_mysql(
+            "2022-12-30T23:18:58.123Z 1 [ERROR] [MY-012930] [InnoDB] Cannot create redo log files because data "
+            "files are corrupt or the database was not shut down cleanly after creating the data files."
+        )
+    )
+    finding = only(pasted.run(liveness.analyze, "mysql"), "liveness-probe-failing")
+    assert 0.5 <= finding.confidence < 0.9
+    assert "data files are corrupt" in finding.detail
+    pasted.assert_cited(finding)
+
+
+def test_an_unclean_start_that_does_not_repeat_is_not_a_probe_kill() -> None:
+    pasted = incident(
+        _restarting_mysql(
+            "2022-12-30T23:18:58.123Z LOG:  database system was not properly shut down; automatic recovery in progress",
+            restarts=0,
+        ).replace("Reason:       CrashLoopBackOff", "Reason:       ContainerCreating")
+    )
+    assert pasted.read("container.probe")
+    assert pasted.run(liveness.analyze, "mysql") == []
