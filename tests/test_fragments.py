@@ -343,3 +343,18 @@ def test_keys_without_ttl_reported_in_words(sentence: str, said: bool) -> None:
     from bot.readers.fragments import said_no_ttl
 
     assert said_no_ttl(sentence) is said
+
+
+@pytest.mark.parametrize(
+    ("sentence", "delay"),
+    [
+        ("This recovery took like 1 minute. The livenessprobe starts probing 20s after pod startup.", 20),
+        ("the liveness probe has an initialDelaySeconds: 5 s", 5),
+        ("Should the liveness probe start after 60 seconds?", None),
+        ("the readiness probe starts after 10s", None),  # not the liveness probe
+    ],
+)
+def test_liveness_probe_delays_stated_in_prose(sentence: str, delay: int | None) -> None:
+    from bot.readers.fragments import said_probe_delay
+
+    assert said_probe_delay(sentence) == delay

@@ -278,3 +278,18 @@ def said_no_ttl(stripped: str) -> bool:
     if found is None or "?" in stripped:
         return False
     return not _NEGATION_WORD.search(stripped[: found.start()][-25:])
+
+
+_SAYS_PROBE_DELAY = re.compile(
+    r"\bliveness ?probe\b[^.;?]{0,60}?(?:\b(?:after|delay(?:ed)?(?: of| by)?|initial ?delay(?:Seconds)?[ :=]*)\s?"
+    r"(\d{1,4}) ?(?:s|secs?|seconds)\b|\b(\d{1,4}) ?(?:s|secs?|seconds) after\b)",
+    re.I,
+)
+
+
+def said_probe_delay(stripped: str) -> int | None:
+    """`The livenessprobe starts probing 20s after pod startup`: the initial delay, in seconds, a person states."""
+    found = _SAYS_PROBE_DELAY.search(stripped)
+    if found is None or "?" in stripped or _HYPOTHETICAL.search(stripped[: found.start()]):
+        return None
+    return int(found.group(1) or found.group(2))

@@ -15,6 +15,7 @@ from bot.readers.fragments import (
     is_prose,
     said_no_ttl,
     said_oom_kill,
+    said_probe_delay,
     said_probe_kills,
 )
 from bot.readers.kubectl_lines import KubectlLines
@@ -29,7 +30,7 @@ LOG_TRIGGER = re.compile(
     r"signal|heap|-xmx|rehydrat|cold|run_id|pool|exhausted|unavailable|rejected|too many|mode=|required|\bgc\(|pause|"
     r"flag provided|unknown (?:shorthand )?flag|unrecognized option|bad directive|wrong number of arguments|^>>> '|"
     r"not met|no such host|name or service not known|could not translate host|loading|could not connect|"
-    r"cannot connect|is the server running|disk|quota|not allowed|maxmemory",
+    r"cannot connect|is the server running|disk|quota|not allowed|maxmemory|recover|shut down",
     re.IGNORECASE,
 )
 _COLLECTOR_PREFIX = re.compile(r"^\[([^\]]{8,40})\]\s+([\w.-]+)\s+\|\s?(.*)$")
@@ -175,6 +176,10 @@ class LogLines(KubectlLines):
         if probe:
             record = EventRecord("Unhealthy", f"{probe.capitalize()} probe failed (as reported)", "Warning")
             said.append(self._fact("event", record, stripped, number, "notes"))
+        delay = said_probe_delay(stripped)
+        if delay:
+            probe = f"delay={delay}s (as reported)"
+            said.append(self._fact("container.probe", probe, stripped, number, "notes", key="liveness"))
         if said_no_ttl(stripped):
             said.append(self._fact("redis.info", "-1", stripped, number, "notes", key="ttl_sample"))
         if said_oom_kill(stripped):
