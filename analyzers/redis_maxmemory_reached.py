@@ -28,8 +28,11 @@ def analyze(context: Context) -> list[Finding]:
     counters += [f for f, s in context.series("redis_errors_total") if s.label("err") == "OOM" and s.last > 0]
     used, maxmemory = redis.number("used_memory"), redis.setting("maxmemory")
     policy = redis.effective("maxmemory-policy")
-    # At maxmemory an evicting policy is working as meant; only noeviction refuses writes.
-    refuses = policy is None or policy.value == "noeviction"
+    # At maxmemory an evicting policy is working as meant; only noeviction refuses writes, and so does a
+    # volatile-* policy when no key has a TTL: it has nothing it may evict.
+    keyspace = redis.keyspace()
+    nothing_volatile = bool(policy and policy.value.startswith("volatile-") and keyspace and keyspace[1] == 0)
+    refuses = policy is None or policy.value == "noeviction" or nothing_volatile
     full = bool(refuses and used and maxmemory and maxmemory.number and used >= 0.98 * maxmemory.number)
     if used and maxmemory and maxmemory.number and not full:
         # Redis has room now: only refusals from the last hour of the evidence still count.
@@ -42,6 +45,11 @@ def analyze(context: Context) -> list[Finding]:
         detail += f" ({human_bytes(maxmemory.number)})"
     if policy and policy.value == "noeviction":
         detail += " and its policy is noeviction, so every write is refused with `OOM command not allowed`"
+    elif nothing_volatile and policy and keyspace:
+        detail += (
+            f" and its policy {policy.value} may evict only keys with a TTL, but none of its {keyspace[0]} keys "
+            "has one: it evicts nothing and refuses writes as noeviction would"
+        )
     else:
         detail += " and writes are refused"
     detail += "; the clients see errors on every write until memory is freed or the bound is raised."
@@ -50,6 +58,8 @@ def analyze(context: Context) -> list[Finding]:
         cited.append(maxmemory.fact)
     if used and "used_memory" in redis.info:
         cited.append(redis.info["used_memory"].fact)
+    if nothing_volatile and keyspace:
+        cited += [policy.fact, keyspace[2]] if policy else [keyspace[2]]
     return [
         finding(
             FindingId.REDIS_MAXMEMORY_REACHED,

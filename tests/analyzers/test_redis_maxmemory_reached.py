@@ -75,3 +75,27 @@ def test_redis_at_60_percent_of_maxmemory_is_not_full() -> None:
 def test_redis_without_maxmemory_is_never_full_by_maxmemory() -> None:
     pasted = incident(info("media-redis-0", "# Memory", "used_memory:2147221504", "maxmemory:0"))
     assert pasted.run(redis_maxmemory_reached.analyze, "media-redis") == []
+
+
+def _full(policy: str, expires: int) -> str:
+    return info(
+        "broker-redis-0",
+        "# Memory",
+        "used_memory:2147221504",
+        "maxmemory:2147483648",
+        f"maxmemory_policy:{policy}",
+        "# Keyspace",
+        f"db0:keys=6,expires={expires},avg_ttl=0",
+    )
+
+
+def test_a_volatile_policy_with_no_key_to_evict_refuses_writes_at_maxmemory() -> None:
+    pasted = incident(_full("volatile-ttl", 0))
+    finding = only(pasted.run(redis_maxmemory_reached.analyze, "broker-redis"), "redis-maxmemory-reached")
+    assert "none of its 6 keys has one" in finding.detail
+    pasted.assert_cited(finding)
+
+
+def test_a_volatile_policy_with_keys_to_evict_is_working_at_maxmemory() -> None:
+    pasted = incident(_full("volatile-ttl", 4))
+    assert pasted.run(redis_maxmemory_reached.analyze, "broker-redis") == []
