@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from analyzers.base import event_is_recent, finding, is_recent, narrow
 from analyzers.containers import containers
@@ -91,9 +92,14 @@ def _readiness_failures(context: Context) -> list[Fact]:
     return found
 
 
+# A probe runs every few seconds and its event's last-seen moves with each failure: one last seen longer
+# ago than this has passed since.
+PROBE_STILL_FAILING = timedelta(minutes=15)
+
+
 def _recent(context: Context, fact: Fact) -> bool:
     if isinstance(fact.value, EventRecord):
-        return event_is_recent(fact.value)
+        return event_is_recent(fact.value, PROBE_STILL_FAILING)
     return is_recent(context, fact)
 
 

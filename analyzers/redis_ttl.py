@@ -23,9 +23,11 @@ def analyze(context: Context) -> list[Finding]:
     redis = redis_view(context)
     samples = [f for f in context.mine("redis.info", "ttl_sample") if str(f.value) == "-1"]
     transient = [f for f in samples if _TRANSIENT_KEY.search(f.source.excerpt)]  # the key is on its row
-    if redis.usage() in ("queue", "store") and not transient:
-        return []  # jobs and primary data are kept on purpose; replies and sessions left forever are not
     policy = redis.effective("maxmemory-policy")
+    # A volatile-* policy says the team counts on keys expiring: it can evict nothing else.
+    volatile = bool(policy and policy.value.startswith("volatile-"))
+    if redis.usage() in ("queue", "store") and not transient and not volatile:
+        return []  # jobs and primary data are kept on purpose; replies and sessions left forever are not
     maxmemory = redis.effective("maxmemory")
     if policy and policy.value.startswith("allkeys-") and maxmemory and maxmemory.number:
         return []  # eviction bounds the store whatever the TTLs
@@ -47,6 +49,9 @@ def analyze(context: Context) -> list[Finding]:
             else "keys are reported to have no TTL (TTL -1)"
         )
     detail = f"{share}: entries that should expire (sessions, carts) stay forever, so the key count and memory only grow"
+    if volatile and policy:
+        detail += f"; its policy {policy.value} may evict only keys with a TTL, so it can free almost nothing"
+        cited.append(policy.fact)
     severity: Severity = "warning"
     used = redis.number("used_memory")
     bound = maxmemory.number if maxmemory else None

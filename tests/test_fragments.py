@@ -358,3 +358,21 @@ def test_liveness_probe_delays_stated_in_prose(sentence: str, delay: int | None)
     from bot.readers.fragments import said_probe_delay
 
     assert said_probe_delay(sentence) == delay
+
+
+@pytest.mark.parametrize(
+    ("sentence", "policy"),
+    [
+        ("running into OOM issues in Redis with maxmemory-policy set to volatile-lru.", "volatile-lru"),
+        (
+            "I have got 'maxmemory' set on redis with volatile-ttl policy, which removes the nearest expire",
+            "volatile-ttl",
+        ),
+        ("Should we use the allkeys-lru policy instead?", None),
+        ("We do not run maxmemory-policy noeviction any more", None),
+    ],
+)
+def test_eviction_policies_stated_in_prose(sentence: str, policy: str | None) -> None:
+    from bot.readers.fragments import said_redis_policy
+
+    assert said_redis_policy(sentence) == policy

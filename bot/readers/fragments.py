@@ -293,3 +293,19 @@ def said_probe_delay(stripped: str) -> int | None:
     if found is None or "?" in stripped or _HYPOTHETICAL.search(stripped[: found.start()]):
         return None
     return int(found.group(1) or found.group(2))
+
+
+_POLICIES = r"(noeviction|allkeys-(?:lru|lfu|random)|volatile-(?:lru|lfu|random|ttl))"
+_SAYS_POLICY = re.compile(
+    rf"\bmaxmemory[-_ ]policy\b[^.;?]{{0,30}}?\b{_POLICIES}\b|\b{_POLICIES}\b (?:eviction )?policy\b", re.I
+)
+
+
+def said_redis_policy(stripped: str) -> str | None:
+    """`with maxmemory-policy set to volatile-lru`: the eviction policy a person says Redis runs with."""
+    found = _SAYS_POLICY.search(stripped)
+    if found is None or "?" in stripped or _HYPOTHETICAL.search(stripped[: found.start()]):
+        return None
+    if _NEGATION_WORD.search(stripped[: found.start()][-30:]):
+        return None
+    return (found.group(1) or found.group(2)).lower()

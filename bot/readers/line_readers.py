@@ -227,7 +227,10 @@ class LineReaders(LogLines):
     def _read_info_field(self, line: str, stripped: str, number: int) -> Claim:
         state = self.state
         info = parse_info_line(stripped) if (state.in_info or ":" in stripped) else None
-        if not info or not (state.in_info or info[0] in INFO_MARKERS):
+        keyspace = (
+            info is not None and re.fullmatch(r"db\d+", info[0]) is not None and info[1].startswith("keys=")
+        )
+        if not info or not (state.in_info or info[0] in INFO_MARKERS or keyspace):
             return None
         state.in_info = True
         state.kinds["redis-info"] += 1

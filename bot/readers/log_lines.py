@@ -17,6 +17,7 @@ from bot.readers.fragments import (
     said_oom_kill,
     said_probe_delay,
     said_probe_kills,
+    said_redis_policy,
 )
 from bot.readers.kubectl_lines import KubectlLines
 from bot.readers.kubernetes_objects import workload_of_pod
@@ -180,6 +181,9 @@ class LogLines(KubectlLines):
         if delay:
             probe = f"delay={delay}s (as reported)"
             said.append(self._fact("container.probe", probe, stripped, number, "notes", key="liveness"))
+        policy = said_redis_policy(stripped)
+        if policy:
+            said.append(self._fact("redis.config", policy, stripped, number, "notes", key="maxmemory-policy"))
         if said_no_ttl(stripped):
             said.append(self._fact("redis.info", "-1", stripped, number, "notes", key="ttl_sample"))
         if said_oom_kill(stripped):

@@ -132,3 +132,17 @@ def test_another_services_missing_probe_command_is_not_ours() -> None:
     )
     assert pasted.read("event")
     assert pasted.run(readiness.analyze, "orders-api") == []
+
+
+def test_readiness_failures_last_seen_long_ago_have_passed_since() -> None:
+    pasted = incident(
+        """
+        $ kubectl describe pod stars-instance3-57ss-0
+        Events:
+          Type     Reason     Age                From               Message
+          ----     ------     ----               ----               -------
+          Warning  Unhealthy  49m (x4 over 49m)  kubelet            Readiness probe failed: HTTP probe failed with statuscode: 503
+        """
+    )
+    assert pasted.read("event")
+    assert pasted.run(readiness.analyze, "stars-instance3") == []

@@ -102,3 +102,24 @@ def test_the_queue_list_itself_without_ttl_is_how_a_broker_works() -> None:
     pasted = incident(_scan("celery"))
     assert pasted.read("redis.info", "ttl_sample")
     assert pasted.run(redis_ttl.analyze, None) == []
+
+
+def test_a_volatile_policy_over_keys_without_ttl_counts_even_for_a_job_queue() -> None:
+    pasted = incident(
+        "Reporter: \"I'm processing a large number of jobs and running into OOM issues in Redis with "
+        'maxmemory-policy set to volatile-lru."\n',
+        "db0:keys=1810656,expires=1,avg_ttl=176611\n",
+    )
+    assert pasted.read("redis.info", "db0")
+    finding = only(pasted.run(redis_ttl.analyze, "redis"), "redis-keys-without-ttl")
+    assert "volatile-lru may evict only keys with a TTL" in finding.detail
+    pasted.assert_cited(finding)
+
+
+def test_a_job_queue_without_ttls_and_without_a_volatile_policy_is_kept_on_purpose() -> None:
+    pasted = incident(
+        'Reporter: "I\'m processing a large number of jobs with resque workers."\n',
+        "db0:keys=1810656,expires=1,avg_ttl=176611\n",
+    )
+    assert pasted.read("redis.info", "db0")
+    assert pasted.run(redis_ttl.analyze, "redis") == []
