@@ -6,7 +6,7 @@ import itertools
 import re
 
 from analyzers.base import finding
-from analyzers.containers import containers, recent_oom_kills
+from analyzers.containers import containers, recent_oom_kills, service_memory_limit
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.evidence import Fact, ReplicaSetInfo, Series
@@ -167,6 +167,8 @@ SPEC = FindingSpec(
 
 _JVM_HEAP = re.compile(r"-Xmx\d|MaxRAMPercentage|HEAP_OPTS|JAVA_OPTS", re.IGNORECASE)
 SLOW_OOM_HOURS = 6.0  # a run this long before an OOM kill is growth, not a working set that never fit
+# With no limit to weigh the need against, a shorter run already says more about growth than about the limit.
+SLOW_OOM_HOURS_LIMIT_UNKNOWN = 2.0
 
 
 def slow_oom(context: Context) -> tuple[float, Fact, Fact, Fact] | None:
@@ -179,6 +181,7 @@ def slow_oom(context: Context) -> tuple[float, Fact, Fact, Fact] | None:
         if not killed or started is None or finished is None or started.at is None or finished.at is None:
             continue
         hours = (finished.at - started.at).total_seconds() / 3600
-        if hours >= SLOW_OOM_HOURS:
+        threshold = SLOW_OOM_HOURS if service_memory_limit(context) else SLOW_OOM_HOURS_LIMIT_UNKNOWN
+        if hours >= threshold:
             return hours, killed[0], started, finished
     return None

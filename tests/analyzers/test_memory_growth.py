@@ -141,3 +141,21 @@ def test_a_jvm_that_fills_its_heap_over_hours_is_not_called_a_leak() -> None:
     jvm = _oom_after("Fri, 04 Jul 2025 10:04:28 -0300", "Fri, 04 Jul 2025 16:31:48 -0300")
     pasted = incident(jvm, "The Kafka process is started with KAFKA_HEAP_OPTS set to -Xmx1024m")
     assert pasted.run(memory_growth.analyze, "controller-manager") == []
+
+
+def test_with_no_limit_in_sight_a_kill_after_a_few_hours_is_already_growth() -> None:
+    pasted = incident(_oom_after("Tue, 01 Aug 2023 06:46:26 +0000", "Tue, 01 Aug 2023 11:46:37 +0000"))
+    finding = only(pasted.run(memory_growth.analyze, "controller-manager"), "memory-growth-unbounded")
+    assert finding.data["run_hours"] == 5.0
+    pasted.assert_cited(finding)
+
+
+def test_with_the_limit_known_a_kill_after_a_few_hours_is_left_to_the_limit() -> None:
+    known = _oom_after("Tue, 01 Aug 2023 06:46:26 +0000", "Tue, 01 Aug 2023 11:46:37 +0000").replace(
+        "              Finished:     Tue, 01 Aug 2023 11:46:37 +0000\n",
+        "              Finished:     Tue, 01 Aug 2023 11:46:37 +0000\n"
+        "            Limits:\n              memory:  128Mi\n",
+    )
+    pasted = incident(known)
+    assert pasted.read("container.memory_limit")
+    assert pasted.run(memory_growth.analyze, "controller-manager") == []
