@@ -12,6 +12,7 @@ from analyzers.diagnosis import Finding
 from analyzers.evictions import evicted_pod
 from analyzers.evidence import EventRecord, Fact
 from analyzers.ids import FindingId, RemediationId
+from analyzers.quantity import human_bytes, parse_human_bytes
 from analyzers.spec import FindingSpec
 
 NO_SPACE = "No space left on device"
@@ -69,7 +70,8 @@ def analyze(context: Context) -> list[Finding]:
     if misconf and not (written or evicted or volumes):
         # MISCONF is about the Redis this service writes to: that server's disk signals count too.
         written, volumes = _redis_side(context)
-    hard = written + evicted + volumes
+    filled = _files_fill_volume(context)
+    hard = written + evicted + volumes + filled
     told = _told_full(context) if misconf and not hard and not _df_shows_room(context) else []
     # MISCONF with nothing else that explains a failed save: a full disk is the usual reason, unconfirmed.
     alone = (
@@ -91,6 +93,11 @@ def analyze(context: Context) -> list[Finding]:
     if volumes:
         mount, share = str(volumes[0].key), float(volumes[0].value or 0)  # type: ignore[arg-type]
         parts.append(f"`df` shows {mount} {share:.0%} full")
+    if filled:
+        parts.append(
+            f"the files listed add up to {human_bytes(_listed_total(context))} of the "
+            f"{human_bytes(_capacity(filled[1]) or 0)} volume declared for them"
+        )
     if misconf:
         parts.append("Redis refuses writes because it cannot persist its snapshot to disk (MISCONF)")
     if told:
@@ -107,7 +114,7 @@ def analyze(context: Context) -> list[Finding]:
             "shows a failed fork, a read-only or unwritable data directory: a full disk is the usual reason. "
             "Not confirmed: check the free space of Redis's data directory first."
         )
-    cited = [*written[:2], *evicted[:2], *volumes[:1], *misconf[:1], *told[:1]]
+    cited = [*written[:2], *evicted[:2], *volumes[:1], *filled, *misconf[:1], *told[:1]]
     data: dict[str, Any] = {}
     if volumes:
         data = {"mount": volumes[0].key, "used_share": volumes[0].value}
@@ -190,6 +197,33 @@ def _full_volumes(context: Context, rows: Iterable[Fact] | None = None) -> list[
 def _is_storage(fact: Fact) -> bool:
     mount = fact.key or ""
     return not _NOT_STORAGE.match(mount) and not _NOT_STORAGE_DEVICE.match(fact.source.excerpt.strip())
+
+
+# Chart values that size the volume the service writes to: `persistence.size: 8Gi`, `storage: 10Gi`.
+_VOLUME_SIZE = re.compile(r"(?:persistence|storage|volume|pvc)\w*\.size$|(?:^|\.)storage(?:Size)?$", re.I)
+
+
+def _listed_total(context: Context) -> float:
+    return sum(float(f.value) for f in context.evidence.of("file.size") if isinstance(f.value, int | float))
+
+
+def _capacity(fact: Fact) -> float | None:
+    return parse_human_bytes(str(fact.value))
+
+
+def _files_fill_volume(context: Context) -> list[Fact]:
+    """[the largest file, the volume's declared size] when files listed by `ls -l` fill 95% of it."""
+    files = [f for f in context.evidence.of("file.size") if isinstance(f.value, int | float)]
+    sizes = [
+        f for f in context.evidence.of("helm.value") if _VOLUME_SIZE.search(f.key or "") and _capacity(f)
+    ]
+    if not files or not sizes:
+        return []
+    capacity_fact = max(sizes, key=lambda f: _capacity(f) or 0)
+    capacity = _capacity(capacity_fact) or 0
+    if _listed_total(context) < FULL_SHARE * capacity:
+        return []
+    return [max(files, key=lambda f: float(f.value)), capacity_fact]  # type: ignore[arg-type]
 
 
 def _df_shows_room(context: Context) -> bool:

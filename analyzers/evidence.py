@@ -49,6 +49,9 @@ FactKind = Literal[
     "node.condition",  # key: condition type, value: "True" | "False"
     "text.note",  # value: free text worth citing (e.g. a runbook comment)
     "volume.usage",  # key: mount point, value: the share of it in use, 0..1 (df -h)
+    "host.memory",  # key: "total" | "used" | "available" (free's Mem row) or "swap_total", value: bytes
+    "process.rss",  # key: the command, value: its resident memory in bytes (ps, top)
+    "file.size",  # key: the file name, value: bytes (ls -l)
     "jvm.max_heap",  # value: bytes, the maximum heap a JVM reports of itself (PrintFlagsFinal, a table)
 ]
 

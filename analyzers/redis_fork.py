@@ -8,6 +8,7 @@ from analyzers.base import finding, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
 from analyzers.ids import FindingId, RemediationId
+from analyzers.quantity import human_bytes
 from analyzers.redis_view import Reading, redis_view
 from analyzers.spec import FindingSpec
 
@@ -48,6 +49,14 @@ def analyze(context: Context) -> list[Finding]:
         "stop-writes-on-bgsave-error writes are refused."
     )
     cited = [narrow(f, "fork") for f in failures[:2]]
+    available = next(context.evidence.of("host.memory", "available"), None)
+    used = redis.number("used_memory")
+    if available is not None and used and float(available.value) < used:  # type: ignore[arg-type]
+        detail += (
+            f" `free` shows {human_bytes(float(available.value))} available on the host, less than the "  # type: ignore[arg-type]
+            f"{human_bytes(used)} Redis holds: without vm.overcommit_memory=1 the kernel refuses the fork."
+        )
+        cited += [available, redis.info["used_memory"].fact]
     if failing_now and status is not None:
         cited.append(status.fact)
     cited += [narrow(f, "overcommit") for f in overcommit[:1]]

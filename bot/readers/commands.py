@@ -76,6 +76,10 @@ def parse_command(text: str, interactive_redis: bool = False) -> Command:
         namespace = namespace or found.get("namespace") or found.get("namespace_name")
         pod = found.get("pod") or found.get("pod_name")
         container = container or found.get("container") or found.get("container_name")
+    elif raw_words and raw_words[0] in {"docker", "podman"} and "logs" in positional[1:3]:
+        verb = "logs"  # `docker logs [-f] NAME`, `docker compose logs SERVICE`
+        names = positional[positional.index("logs") + 1 :]
+        container = container or (names[0] if names else None)
     elif raw_words and raw_words[0] == "stern":
         verb = "logs"  # every line starts `pod container`
     elif raw_words and raw_words[0] == "curl":

@@ -36,11 +36,23 @@ from bot.readers.prometheus import sample_fact
 from bot.readers.redis_text import INFO_MARKERS, INFO_SECTIONS, parse_directive, parse_info_line
 from bot.readers.scanner_base import Claim
 from bot.readers.tables import Table, is_header
+from bot.readers.tools import (
+    FREE_HEADER,
+    REDIS_STAT_BANNER,
+    REDIS_STAT_HEADER,
+    free_row,
+    free_unit,
+    ls_row,
+    ps_columns,
+    ps_row,
+    redis_stat_row,
+)
 
 _EVENT_ROW = re.compile(
     r"^(Normal|Warning)\s+([A-Z][A-Za-z]+)\s+(\S+(?:\s+\(x\d+ over [^)]+\))?)\s+"
     r"(kubelet(?:, [\w.-]+)?|\{kubelet [\w.-]+\}|default-scheduler|[a-z][\w-]*-controller|[a-z][\w.-]*)\s+(.+)$"
 )
+_LS_TOTAL = re.compile(r"^total \d+(?:[.,]\d+)?[KMGTP]?$")  # the first line of `ls -l`
 _NODE_CONDITION = re.compile(r"^\s*(MemoryPressure|DiskPressure|PIDPressure)\s+(True|False|Unknown)\s")
 
 # The line readers, tried in this order; the first that claims a line reads it (a claim may yield no
@@ -60,6 +72,11 @@ LINE_READERS: tuple[tuple[str, str, str], ...] = (
         'redis-cli replies (`1) "maxmemory"`) only under a redis-cli prompt',
     ),
     ("logs-banner", "_read_logs_banner", "kubectl's `Found N pods, using pod/x` names the pod of the logs"),
+    (
+        "tools",
+        "_read_tool_output",
+        "free, ps/top, ls -l, redis-cli --stat: their own headers and rows, before kubectl tables take them",
+    ),
     (
         "pipe-table",
         "_read_pipe_table",
@@ -141,8 +158,50 @@ class LineReaders(LogLines):
             return []  # `|---|---|` under a pipe table's header
         self.state.table = None
         self.state.pipe_columns = None
+        self.state.tool = ""
         self.state.yaml_parents = []
         return []
+
+    def _read_tool_output(self, line: str, stripped: str, number: int) -> Claim:
+        state = self.state
+        for header, tool in (
+            (FREE_HEADER, "free"),
+            (REDIS_STAT_HEADER, "redis-stat"),
+            (REDIS_STAT_BANNER, ""),
+        ):
+            if header.match(stripped):
+                state.tool = tool or state.tool
+                return []
+        if _LS_TOTAL.match(stripped):
+            return []
+        columns = ps_columns(stripped)
+        if columns:
+            state.tool, state.tool_columns, state.table = "ps", columns, None
+            return []
+        command = state.command.text if state.command else ""
+        facts: list[Fact] = []
+        memory = free_row(stripped, free_unit(command))
+        process = ps_row(stripped, state.tool_columns) if state.tool == "ps" else None
+        stat = redis_stat_row(stripped) if state.tool == "redis-stat" else None
+        listed = ls_row(stripped)
+        if memory:
+            row, values = memory
+            for name in ("total", "used", "available"):
+                key = name if row == "Mem" else f"swap_{name}"
+                if name in values:
+                    facts.append(self._fact("host.memory", values[name], stripped, number, "free", key=key))
+        elif process:
+            facts.append(self._fact("process.rss", process[1], stripped, number, "ps", key=process[0]))
+        elif stat:
+            for key, value in stat.items():
+                field = "dbsize" if key == "keys" else key
+                facts.append(self._fact("redis.info", value, stripped, number, "redis-stat", key=field))
+        elif listed:
+            facts.append(self._fact("file.size", listed[1], stripped, number, "ls", key=listed[0]))
+        else:
+            return None
+        state.kinds[facts[0].source.kind] += 1
+        return facts
 
     def _read_pipe_table(self, line: str, stripped: str, number: int) -> Claim:
         columns = self.state.pipe_columns

@@ -32,6 +32,8 @@ class ScanState:
     in_environment: bool = False
     table: Table | None = None
     pipe_columns: list[str] | None = None  # the header of the pipe table being read
+    tool: str = ""  # "free", "ps" or "redis-stat": whose output the lines below a header are
+    tool_columns: list[str] = field(default_factory=list)  # a ps/top header
     in_info: bool = False
     redis_replies: list[tuple[str, int, str]] = field(default_factory=list)
     yaml_parents: list[tuple[int, str]] = field(default_factory=list)

@@ -294,3 +294,34 @@ def test_a_full_memory_table_is_not_a_full_disk() -> None:
     )
     assert pasted.read("log")
     assert pasted.run(disk_full.analyze, "mysql") == []
+
+
+def _listed_files(persistence_size: str) -> list[str]:
+    return [
+        f"""
+        $ cat values.yaml
+        master:
+          persistence:
+            size: {persistence_size}
+        """,
+        """
+        $ kubectl exec redis-master-0 -- ls -lh /data
+        total 19G
+        -rw-r--r-- 1 redis redis  12G Mar  3 11:02 appendonly.aof
+        -rw-r--r-- 1 redis redis 6.9G Mar  3 10:58 dump.rdb
+        """,
+    ]
+
+
+def test_files_that_fill_the_declared_volume_are_a_full_disk() -> None:
+    pasted = incident(*_listed_files("19Gi"))
+    finding = only(pasted.run(disk_full.analyze, "redis"), "disk-full")
+    assert "the files listed add up to" in finding.detail
+    assert any("appendonly.aof" in s.excerpt for s in finding.evidence)
+    pasted.assert_cited(finding)
+
+
+def test_files_well_inside_the_declared_volume_are_not_a_full_disk() -> None:
+    pasted = incident(*_listed_files("100Gi"))
+    assert pasted.read("file.size")
+    assert pasted.run(disk_full.analyze, "redis") == []

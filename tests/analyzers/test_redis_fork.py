@@ -67,3 +67,24 @@ def test_the_overcommit_start_up_warning_alone_is_not_a_failed_fork() -> None:
     pasted = incident(LOGS + OVERCOMMIT + "1:M 03 Nov 2024 01:02:00.003 * Ready to accept connections tcp\n")
     assert any("overcommit" in f.source.excerpt for f in pasted.read("log"))
     assert pasted.run(redis_fork.analyze, "session-store") == []
+
+
+def test_free_showing_less_available_than_redis_holds_is_named() -> None:
+    pasted = incident(
+        """
+        $ kubectl logs redis-0 -n cache
+        1:M 03 Nov 2024 02:11:08.001 # Can't save in background: fork: Cannot allocate memory
+        """,
+        """
+        $ kubectl exec redis-0 -n cache -- redis-cli INFO memory
+        used_memory:4252017623
+        """,
+        """
+        $ free -m
+                       total        used        free      shared  buff/cache   available
+        Mem:           15896       15401         138          52         356         212
+        """,
+    )
+    finding = only(pasted.run(redis_fork.analyze, "redis"), "redis-fork-failed")
+    assert "`free` shows 212Mi available" in finding.detail
+    pasted.assert_cited(finding)
