@@ -271,4 +271,16 @@ def _clients(plan: Plan) -> list[Remediation]:
                 "Buys time only; also raise the file-descriptor limit.",
             )
         )
+    else:  # the limit is not in the evidence: say so rather than offer nothing
+        found.append(
+            Remediation(
+                RemediationId.RAISE_REDIS_MAXCLIENTS,
+                "Raise maxclients (its current value is not in the evidence)",
+                "medium",
+                False,
+                {},
+                "Read it first (`CONFIG GET maxclients`); on a managed plan the plan sets it, so a bigger "
+                "plan raises it. Buys time only while connections leak.",
+            )
+        )
     return found

@@ -376,3 +376,48 @@ def test_eviction_policies_stated_in_prose(sentence: str, policy: str | None) ->
     from bot.readers.fragments import said_redis_policy
 
     assert said_redis_policy(sentence) == policy
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'Error: secret "prefect-api-key" not found',
+        'CreateContainerConfigError: secret "airflow-mysql-secrets" not found',
+        "InvalidConfiguration: max number of clients reached",
+        "Redis::CannotConnectError: Error connecting to Redis on 127.0.0.1:6379 (Errno::ECONNREFUSED)",
+    ],
+)
+def test_a_message_with_a_reason_or_exception_in_front_is_not_a_helm_value(line: str) -> None:
+    evidence = read_string(line + "\n", "error.txt")
+    assert not list(evidence.of("helm.value"))
+    assert list(evidence.of("event")) or list(evidence.of("log"))
+
+
+def test_a_settings_file_with_capitalised_keys_is_still_values() -> None:
+    evidence = read_string("LogLevel: debug\nMaxConnections: 100\n", "values.yaml")
+    assert {f.key for f in evidence.of("helm.value")} == {"LogLevel", "MaxConnections"}
+
+
+def test_kubectl_says_which_container_waits_to_start_and_why() -> None:
+    evidence = read_string(
+        'Error from server (BadRequest): container "prefect-agent" in pod "prefect-agent-768c7844b4-b2frc" '
+        "is waiting to start: CreateContainerConfigError\n",
+        "logs.txt",
+    )
+    (waiting,) = evidence.of("container.waiting_reason")
+    assert waiting.value == "CreateContainerConfigError"
+    assert (waiting.subject.pod, waiting.subject.container) == (
+        "prefect-agent-768c7844b4-b2frc",
+        "prefect-agent",
+    )
+
+
+def test_a_cpu_throttling_alert_text_is_a_throttled_share() -> None:
+    evidence = read_string(
+        "41% throttling of CPU in namespace monitoring for container prometheus-config-reloader in pod "
+        "prometheus-operator-prometheus-0.\n",
+        "alerts.txt",
+    )
+    (metric,) = evidence.of("metric")
+    assert metric.value.last == pytest.approx(0.41)  # type: ignore[union-attr]
+    assert metric.subject.container == "prometheus-config-reloader"

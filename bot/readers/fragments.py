@@ -309,3 +309,34 @@ def said_redis_policy(stripped: str) -> str | None:
     if _NEGATION_WORD.search(stripped[: found.start()][-30:]):
         return None
     return (found.group(1) or found.group(2)).lower()
+
+
+# kubectl's answer to `logs` for a container that never started: `container "x" in pod "y" is waiting to start: R`
+_WAITING_TO_START = re.compile(r'container "([\w.-]+)" in pod "([\w.-]+)" is waiting to start: (.+?)\s*$')
+_WAITING_WORDS = {
+    "image can't be pulled": "ImagePullBackOff",
+    "trying and failing to pull image": "ErrImagePull",
+}
+
+
+def waiting_to_start(stripped: str) -> tuple[str, str, str] | None:
+    """(pod, container, waiting reason) of kubectl's `is waiting to start` answer."""
+    match = _WAITING_TO_START.search(stripped)
+    if match is None:
+        return None
+    reason = _WAITING_WORDS.get(match.group(3), match.group(3))
+    return match.group(2), match.group(1), reason
+
+
+# kube-prometheus's CPUThrottlingHigh alert: `41% throttling of CPU in namespace m for container c in pod p.`
+_THROTTLING_ALERT = re.compile(
+    r"(\d+(?:\.\d+)?)% throttling of CPU in namespace ([\w.-]+) for container ([\w.-]+) in pod ([\w.-]+?)\.?(?:\s|$)"
+)
+
+
+def throttling_alert(stripped: str) -> tuple[float, str, str, str] | None:
+    """(throttled share 0..1, namespace, container, pod) of a CPUThrottlingHigh alert's text."""
+    match = _THROTTLING_ALERT.search(stripped)
+    if match is None:
+        return None
+    return float(match.group(1)) / 100, match.group(2), match.group(3), match.group(4)

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from analyzers.evidence import (
     Fact,
+    Series,
     Subject,
 )
 from analyzers.quantity import parse_human_bytes
@@ -20,6 +21,8 @@ from bot.readers.fragments import (
     stated_cpu_limit,
     stated_memory_limit,
     stated_memory_request,
+    throttling_alert,
+    waiting_to_start,
 )
 from bot.readers.kubernetes_objects import workload_of_pod
 from bot.readers.log_lines import LogLines
@@ -32,7 +35,7 @@ from bot.readers.pipe_tables import (
     pipe_cells,
     pipe_header,
 )
-from bot.readers.prometheus import sample_fact
+from bot.readers.prometheus import THROTTLED_RATIO, sample_fact
 from bot.readers.redis_text import INFO_MARKERS, INFO_SECTIONS, parse_directive, parse_info_line
 from bot.readers.scanner_base import Claim
 from bot.readers.tables import Table, is_header
@@ -396,6 +399,24 @@ class LineReaders(LogLines):
             mount, share = usage
             state.kinds["df"] += 1
             yield self._fact("volume.usage", share, stripped, number, "df", key=mount)
+            return
+        throttled = throttling_alert(stripped)
+        if throttled is not None:
+            share, namespace, container, pod = throttled
+            labels = (("container", container), ("namespace", namespace), ("pod", pod))
+            series = Series(THROTTLED_RATIO, labels, ((None, share),))
+            subject = Subject(namespace, pod, container, workload_of_pod(pod))
+            state.kinds["alert"] += 1
+            yield self._fact(
+                "metric", series, stripped, number, "alert", key=THROTTLED_RATIO, subject=subject
+            )
+            return
+        waiting = waiting_to_start(stripped)
+        if waiting is not None:
+            pod, container, reason = waiting
+            subject = Subject(state.subject.namespace, pod, container, workload_of_pod(pod))
+            state.kinds["kubectl-logs"] += 1
+            yield self._fact("container.waiting_reason", reason, stripped, number, "kubectl", subject=subject)
             return
         loose = loose_event(stripped)
         if loose is not None:

@@ -41,6 +41,7 @@ _LEVEL = re.compile(
 _YAML_LINE = re.compile(r"^(\s*)([A-Za-z_][\w.-]*):(?:\s+(.*?))?\s*$")
 _REDIS_REPLY = re.compile(r'^(?:\d+\)\s+)?(?:"(.*)"|\(integer\) (-?\d+)|\(nil\)|(.+))$')
 _POD_PREFIX = re.compile(r"^\[?(?:pod/)?([a-z0-9][a-z0-9.-]*-[a-z0-9]+)[ /]+([a-z0-9][a-z0-9-]*)\]?\s")
+_CLASS_NAME = re.compile(r"^(?:[A-Z][a-z0-9]+){2,}$")  # UpperCamelCase: an exception class, not a setting
 _LOG_WORD_KEY = re.compile(r"^(?:\w*(?:Error|Exception)|Warning|Fatal|Panic|Caused by|Traceback)$")
 # A line a program wrote (a time stamp, a level, a Redis `1:M` prefix), not a person.
 _LOG_SHAPE = re.compile(r"^(?:\[?\d{4}-\d\d-\d\d|\d+:[MCSX] |\[?\d\d:\d\d|I\d{4}|[EWIF]\d{4} |level=|\{)")
@@ -103,6 +104,8 @@ class LogLines(KubectlLines):
             return None  # dotted keys and lines under `kubectl logs` are log lines, not values
         if _LOG_WORD_KEY.match(match.group(2)):
             return None  # `Error: connect ECONNREFUSED ...` is a log line
+        if _CLASS_NAME.match(match.group(2)) and len((match.group(3) or "").split()) >= 3:
+            return None  # `InvalidConfiguration: max number of clients reached`: an exception and its message
         indent, key, value = len(match.group(1)), match.group(2), (match.group(3) or "")
         parents = self.state.yaml_parents
         while parents and parents[-1][0] > indent:

@@ -54,6 +54,13 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
         is_prose(v) for d in documents for v in d.values()
     ):
         return None  # `Reporter: "the pods are OOMKilled at ..."`: notes, read line by line
+    if any(
+        _MESSAGE_KEY.match(str(k)) or (_CLASS_NAME.match(str(k)) and len(v.split()) >= 3)
+        for d in documents
+        for k, v in d.items()
+        if isinstance(v, str)
+    ):
+        return None  # `Error: secret "x" not found`, `CreateContainerConfigError: ...`: messages, not values
     facts: list[Fact] = []
     budget = [MAX_FLAT_VALUES]  # for the whole file: aliases may expand without bound
     for document in documents:
@@ -68,6 +75,14 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
         )
     return facts
 
+
+# A "key" that is a level or a reason: the line is a message someone pasted, not a setting.
+_MESSAGE_KEY = re.compile(
+    r"^(?:[\w:.]*(?:Error|Exception|BackOff)|Warning|Fatal|Panic|Caused by|Traceback|Failed\w*)$"
+)
+_CLASS_NAME = re.compile(
+    r"^(?:[\w.]+(?:::|\.))?(?:[A-Z][a-z0-9]+){2,}$"
+)  # `InvalidConfiguration`, `Redis::X`
 
 _POD_STATUS_KEYS = {"phase", "containerStatuses", "conditions", "reason", "qosClass", "hostIP", "startTime"}
 

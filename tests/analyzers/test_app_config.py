@@ -420,9 +420,21 @@ def test_loopback_to_a_sidecar_of_the_same_pod_is_right() -> None:
     assert incident(LOOPBACK_FROM_A_CONTAINER, sidecar).run(app_config.analyze, "worker") == []
 
 
-def test_loopback_with_nothing_said_about_containers_is_left_to_the_dependency() -> None:
-    bare = "Cannot connect to redis://127.0.0.1:6379/0: Error 111 connecting to 127.0.0.1:6379. Connection refused.."
-    assert incident(bare).run(app_config.analyze, None) == []
+BARE_LOOPBACK = (
+    "Cannot connect to redis://127.0.0.1:6379/0: Error 111 connecting to 127.0.0.1:6379. Connection refused.."
+)
+
+
+def test_loopback_with_nothing_said_about_containers_is_a_less_certain_wrong_address() -> None:
+    pasted = incident(BARE_LOOPBACK)
+    finding = only(pasted.run(app_config.analyze, None), "app-config-error")
+    assert finding.confidence == 0.55
+    pasted.assert_cited(finding)
+
+
+def test_loopback_when_it_runs_on_a_laptop_is_left_to_the_dependency() -> None:
+    pasted = incident("I run the worker locally with docker compose up\n" + BARE_LOOPBACK)
+    assert pasted.run(app_config.analyze, None) == []
 
 
 def _wait_for_bundled(enabled: str) -> list[str]:
