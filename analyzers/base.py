@@ -14,6 +14,10 @@ from analyzers.quantity import duration_seconds
 Analyzer = Callable[[Context], list[Finding]]
 
 
+WRITTEN = ("notes", "prose")  # source kinds of what a person wrote, not a program
+AS_REPORTED_CONFIDENCE = 0.5
+
+
 def finding(
     finding_id: str,
     severity: Severity,
@@ -25,6 +29,11 @@ def finding(
     **data: Any,
 ) -> Finding:
     evidence = cite(facts, max_sources)
+    if evidence and all(source.kind in WRITTEN for source in evidence):
+        # Only a person's sentences say so: weak, and said to be weak wherever the finding is shown.
+        confidence = min(confidence, AS_REPORTED_CONFIDENCE)
+        detail += " This rests only on what was written around the paste, not on output of the cluster or the service."
+        data["as_reported"] = True
     return Finding(finding_id, severity, title, detail, min(1.0, max(0.0, confidence)), evidence, data)
 
 

@@ -160,6 +160,11 @@ class Context:
     def logs(self) -> Iterator[Fact]:
         return self.mine("log")
 
+    def program_logs(self) -> Iterator[Fact]:
+        """The main container's log lines that a program wrote (a reporter's sentence may read as a log line too)."""
+        written = {(f.source.ref, f.source.line) for f in self.evidence.of("text.note")}
+        return (f for f in self.main("log") if (f.source.ref, f.source.line) not in written)
+
     def text_of(self, fact: Fact) -> str:
         value = fact.value
         return getattr(value, "text", None) or getattr(value, "message", None) or str(value)

@@ -35,6 +35,8 @@ def _order(finding: Finding, present: set[str]) -> tuple[float, int, float]:
         priority += 30  # explained by another finding here: an effect of it
     if finding.data.get("sidecar_only"):
         priority += 40
+    if finding.data.get("as_reported"):
+        priority += 50  # a cause only a sentence supports yields to any the cluster's output supports
     # A weakly supported cause yields to a well supported one a little further down.
     adjusted = priority + (1 - finding.confidence) * 20
     return adjusted, SEVERITY_ORDER[finding.severity], -finding.confidence

@@ -39,6 +39,14 @@ _UNCLEAN_START = re.compile(
     re.I,
 )
 _CRASH_LOOP_SAID = re.compile(r"crash-?loop", re.I)
+# The start finished: the database (or Redis) answers now, so what came before was not cut short.
+_STARTED_UP = re.compile(
+    r"ready to accept connections|ready for connections|database system is ready|DB loaded from|"
+    r"Done loading RDB|redo done|MASTER <-> REPLICA sync: Finished",
+    re.I,
+)
+# Its files cannot be written at all: no probe setting helps.
+_IO_FAILURE = re.compile(r"Read-only file system|Input/output error|No space left on device", re.I)
 RESTARTS_FOR_A_LOOP = 3
 
 
@@ -49,7 +57,12 @@ def analyze(context: Context) -> list[Finding]:
         return _killed_while_recovering(context)
     startup = any("tartup" in context.text_of(f) for f in failures + kills)
     starting = [f for f in failures if _STILL_STARTING.search(context.text_of(f))]
-    loading = [f for f in context.main("log") if _LOG_STILL_STARTING.search(context.text_of(f))]
+    logged = list(context.program_logs())
+    loading = [
+        f
+        for f in logged
+        if _LOG_STILL_STARTING.search(context.text_of(f)) and not _after(logged, f, _STARTED_UP, context)
+    ]
     missing = [f for f in failures if _COMMAND_MISSING.search(context.text_of(f))]
     views = containers(context, include_sidecars=False)
     if any(recent_oom_kills(context, v) for v in views):
@@ -116,9 +129,15 @@ def _killed_while_recovering(context: Context) -> list[Finding]:
     """No probe failure was pasted, but a restarting database shows an unclean start under a liveness probe."""
     probe = next(context.main("container.probe", "liveness"), None)
     said = [f for f in context.mine("text.note") if _UNCLEAN_START.search(str(f.value))]
-    unclean = [f for f in context.main("log") if _UNCLEAN_START.search(context.text_of(f))] + said
-    if probe is None or not unclean:
+    logged = list(context.program_logs())
+    unclean = [f for f in logged if _UNCLEAN_START.search(context.text_of(f))]
+    if unclean and _after(logged, unclean[-1], _STARTED_UP, context):
+        return []  # it recovered and answers: the unclean start was survived, not cut short
+    unclean += said
+    if probe is None or not unclean or any(_IO_FAILURE.search(context.text_of(f)) for f in logged):
         return []
+    if any(f.value is True for f in context.main("container.ready")):
+        return []  # ready now: whatever restarted it is not killing it any more
     views = containers(context, include_sidecars=False)
     if any(recent_oom_kills(context, v) for v in views):
         return []
@@ -158,6 +177,16 @@ def _killed_while_recovering(context: Context) -> list[Finding]:
             caused_by=[],
         )
     ]
+
+
+def _after(logged: list[Fact], mark: Fact, pattern: re.Pattern[str], context: Context) -> bool:
+    """A line matching `pattern` comes after `mark` in the same file."""
+    return any(
+        f.source.ref == mark.source.ref
+        and (f.source.line or 0) > (mark.source.line or 0)
+        and pattern.search(context.text_of(f))
+        for f in logged
+    )
 
 
 def _event_matches(fact: Fact, pattern: re.Pattern[str]) -> bool:

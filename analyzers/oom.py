@@ -45,6 +45,11 @@ def analyze(context: Context) -> list[Finding]:
             f"The kernel OOM-killed {where} (reason OOMKilled, exit code 137): the process needed more memory "
             "than its cgroup limit allows, so it restarts and loses everything in memory."
         )
+        if all(f.source.kind == "notes" for f in main):
+            detail = (
+                "The container is reported OOM-killed (no pod status or event shows it): if so, the process "
+                "needed more memory than its limit allows, and it restarts and loses everything in memory."
+            )
         return [
             finding(
                 FindingId.CONTAINER_OOM_KILLED,
@@ -79,12 +84,16 @@ def analyze(context: Context) -> list[Finding]:
 
 
 def _terminated_otherwise(context: Context) -> bool:
-    """A container of the service shows a last termination for another reason than OOMKilled."""
-    return any(
-        f.value != "OOMKilled"
-        for view in containers(context)
-        for f in view.facts.get("container.last_reason", [])
-    )
+    """The service's own status contradicts an OOM kill: another last reason or exit code, or no restart."""
+    for view in containers(context):
+        if any(f.value != "OOMKilled" for f in view.facts.get("container.last_reason", [])):
+            return True
+        if any(f.value != 137 for f in view.facts.get("container.last_exit_code", [])):
+            return True
+        counts = view.facts.get("container.restart_count", []) + view.facts.get("pod.restarts", [])
+        if counts and all(f.value == 0 for f in counts):
+            return True
+    return False
 
 
 def _is_oom_event(fact: Fact) -> bool:

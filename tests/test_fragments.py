@@ -421,3 +421,21 @@ def test_a_cpu_throttling_alert_text_is_a_throttled_share() -> None:
     (metric,) = evidence.of("metric")
     assert metric.value.last == pytest.approx(0.41)  # type: ignore[union-attr]
     assert metric.subject.container == "prometheus-config-reloader"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "OOMKilled is not the reason here, the exit code is 1",
+        "I don't see any OOMKilled in the describe output",
+        "We ruled out an OOM kill because memory stays at 200Mi",
+        "Yesterday the api pod got OOMKilled, so we raised the limit to 2Gi",
+        "Elasticsearch on the same node keeps getting OOMKilled",
+        "the istio-proxy sidecar in the pod got OOMKilled twice",
+        "I read in another issue that Grafana gets OOMKilled with this dashboard",
+    ],
+)
+def test_oom_kills_denied_elsewhere_or_told_as_history_are_not_reported(sentence: str) -> None:
+    from bot.readers.fragments import said_oom_kill
+
+    assert said_oom_kill(sentence) is False

@@ -247,20 +247,30 @@ _SAYS_OOM_KILL = re.compile(
 # A kill told as history: `the OOM kill 12 days ago that led to CHG-5521`.
 _HISTORY = re.compile(
     r"\b(?:\d+|a|one|two|three|few|several) (?:days?|weeks?|months?|years?) ago\b|\blast (?:week|month|year)\b|"
-    r"\bpreviously\b|\bused to\b|\bled to\b|\bin the past\b|\b(?:was|were|has been|got) fixed\b|\bsince then\b",
+    r"\bpreviously\b|\bused to\b|\bled to\b|\bin the past\b|\b(?:was|were|has been|got|is) fixed\b|\bsince then\b|"
+    r"\byesterday\b|\bearlier\b|\bwe raised\b|\bafter raising\b|\bworks now\b|\banother (?:issue|thread|ticket)\b",
     re.I,
 )
+# Denied after the fact: `OOMKilled is not the reason here`, `we ruled out an OOM kill`.
+_DENIED_AFTER = re.compile(r"^\W*(?:is|was|are|were)? ?(?:not|n't)\b|^[^.;]{0,20}\b(?:ruled out|excluded)\b", re.I)
+_DENIAL_BEFORE = re.compile(r"\b(?:ruled out|don'?t see|do not see|no sign of|not seeing|no)\b[^.;]{0,25}$", re.I)
+# A sentence about another component: a sidecar, or another named workload "on the same node".
+_ABOUT_ANOTHER = re.compile(r"\bsidecar\b|istio-proxy|linkerd-proxy|\bon the same node\b|\bother pods?\b", re.I)
 
 
 def said_oom_kill(stripped: str) -> bool:
     """`the pod is OOMKilled again and again`: a person reports an OOM kill now (not denied, asked, supposed
     or told as history)."""
     found = _SAYS_OOM_KILL.search(stripped)
-    if not found or "?" in stripped or _HISTORY.search(stripped):
+    if not found or "?" in stripped or _HISTORY.search(stripped) or _ABOUT_ANOTHER.search(stripped):
         return False
-    before = stripped[: found.start()]
+    before, after = stripped[: found.start()], stripped[found.end() :]
     return not (
-        _NEGATED.search(before) or _HYPOTHETICAL.search(before) or _NEGATION_WORD.search(before[-25:])
+        _NEGATED.search(before)
+        or _HYPOTHETICAL.search(before)
+        or _NEGATION_WORD.search(before[-25:])
+        or _DENIAL_BEFORE.search(before)
+        or _DENIED_AFTER.search(after)
     )
 
 
