@@ -257,7 +257,7 @@ def _clients(plan: Plan) -> list[Remediation]:
         )
     ]
     maxclients = finding.data.get("maxclients")
-    if maxclients:
+    if maxclients and int(maxclients * 2) >= 1:  # a pasted maxclients under 0.5 has no double
         found.append(
             Remediation(
                 RemediationId.RAISE_REDIS_MAXCLIENTS,
