@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from analyzers.evidence import Source, SourceReport
+from analyzers.ids import RemediationId
+from analyzers.remediation_params import NoParams, Params, params_from, params_type
 
 Severity = Literal["critical", "warning", "info"]
 CoverageState = Literal["complete", "partial", "nothing"]
@@ -27,12 +30,68 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Remediation:
+    """A fix: `params` is the typed model its id carries (`analyzers/remediation_params.py`).
+
+    `after`: the fix this one rests on and comes after (maxmemory after the limit it is a share of);
+    `alternative`: offered instead of the fix of the same id before it. The contract spells both
+    among the params.
+    """
+
     id: str
     title: str
     risk: Risk
     automated: bool
-    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    params: Params = field(default_factory=NoParams, compare=False, hash=False)
     detail: str = ""
+    after: RemediationId | None = None
+    alternative: bool = False
+
+    def __post_init__(self) -> None:
+        model = params_type(self.id)
+        if model is not None and not isinstance(self.params, model):
+            raise TypeError(f"{self.id} takes {model.__name__} params, not {type(self.params).__name__}")
+
+    def contract_params(self) -> dict[str, object]:
+        """The params as the contract spells them: the model's, then the ordering."""
+        params = self.params.as_params()
+        if self.after is not None:
+            params["after"] = self.after.value
+        if self.alternative:
+            params["alternative"] = True
+        return params
+
+    def to_contract(self) -> dict[str, Any]:
+        """One entry of the contract's `remediations`."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "risk": self.risk,
+            "automated": self.automated,
+            "params": self.contract_params(),
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_contract(cls, entry: Mapping[str, Any]) -> Remediation:
+        """The inverse of `to_contract` (ValueError for params the id cannot take)."""
+        params = dict(entry.get("params") or {})
+        after = params.pop("after", None)
+        alternative = params.pop("alternative", False)
+        if not isinstance(alternative, bool):
+            raise ValueError(f"alternative must be true or false, not {alternative!r}")
+        risk = entry["risk"]
+        if risk not in ("low", "medium", "high"):
+            raise ValueError(f"risk must be low, medium or high, not {risk!r}")
+        return cls(
+            str(entry["id"]),
+            str(entry["title"]),
+            risk,
+            bool(entry["automated"]),
+            params_from(str(entry["id"]), params),
+            str(entry.get("detail") or ""),
+            RemediationId(after) if after is not None else None,
+            alternative,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,17 +229,7 @@ class Diagnosis:
                 }
                 for f in self.findings
             ],
-            "remediations": [
-                {
-                    "id": r.id,
-                    "title": r.title,
-                    "risk": r.risk,
-                    "automated": r.automated,
-                    "params": dict(r.params),
-                    "detail": r.detail,
-                }
-                for r in self.remediations
-            ],
+            "remediations": [r.to_contract() for r in self.remediations],
             "checks": list(self.checks),
             "sources": [
                 {"name": s.name, "kind": s.kind, "status": s.status, "detail": s.detail} for s in self.sources

@@ -75,7 +75,11 @@ def format_redis_mb(value_bytes: float) -> str:
 
 def format_cpu(cores: float) -> str:
     """Cores as a Kubernetes CPU quantity: `600m`, `2`."""
-    millis = round(cores * 1000)
+    return format_millicores(round(cores * 1000))
+
+
+def format_millicores(millis: int) -> str:
+    """Millicores as a Kubernetes CPU quantity: 600 -> `600m`, 2000 -> `2`."""
     if millis % 1000 == 0:
         return str(millis // 1000)
     return f"{millis}m"

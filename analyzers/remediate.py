@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 from analyzers.context import Context
 from analyzers.diagnosis import Finding, Remediation, Risk
 from analyzers.ids import FindingId, RemediationId
-from analyzers.quantity import MI, format_cpu, format_mi, round_up
+from analyzers.param_values import whole_mib
+from analyzers.quantity import MI, round_up
 from analyzers.registry import answered_by
 from analyzers.remediate_redis import _clients, _eviction, _maxmemory, _queue_retention, _redis_hygiene
+from analyzers.remediation_params import (
+    AppConfigFix,
+    CpuLimitRaise,
+    ImageRollback,
+    JvmHeapSizing,
+    MemoryLimitRaise,
+    ProbeTuning,
+)
 from analyzers.remediation_plan import Plan
 from analyzers.rollouts import last_good_image, main_image, previous_revision_image
 
@@ -32,13 +42,13 @@ def remediations(context: Context, findings: list[Finding]) -> list[Remediation]
 
 def _in_order(fixes: list[Remediation]) -> list[Remediation]:
     """A fix that rests on another (`after`) comes after it: maxmemory after the limit it is a share of."""
-    ordered = [r for r in fixes if not r.params.get("after") and not r.params.get("alternative")]
+    ordered = [r for r in fixes if r.after is None and not r.alternative]
     for fix in fixes:
-        if fix.params.get("after"):
-            prior = [i for i, r in enumerate(ordered) if r.id == fix.params["after"]]
+        if fix.after is not None:
+            prior = [i for i, r in enumerate(ordered) if r.id == fix.after]
             ordered.insert(prior[-1] + 1 if prior else len(ordered), fix)
     for fix in fixes:  # an alternative follows the fix it replaces
-        if fix.params.get("alternative"):
+        if fix.alternative:
             prior = [i for i, r in enumerate(ordered) if r.id == fix.id]
             ordered.insert(prior[-1] + 1 if prior else len(ordered), fix)
     return ordered
@@ -56,7 +66,7 @@ def _jvm(plan: Plan) -> list[Remediation]:
         f"Size the heap from the container limit: -XX:MaxRAMPercentage=75 (about {xmx}m)",
         "low",
         False,
-        {"container": container, "flag": "-XX:MaxRAMPercentage=75", "xmx": f"{xmx}m"},
+        JvmHeapSizing(container, max_ram_percentage=75, xmx_bytes=xmx * MI),
         "Replace the fixed -Xmx with a percentage so heap plus off-heap fits the limit.",
     )
     if finding.data.get("percentage"):
@@ -79,14 +89,12 @@ def _memory_limit(plan: Plan) -> list[Remediation]:
     if finding.data.get("limit_bytes") is None:
         # The limit is not in the evidence: say what the raise rests on, and what to read first.
         suggested = finding.data.get("suggested")
-        params: dict[str, object] = {"container": container, "from": "unknown"}
+        params = MemoryLimitRaise(container, from_bytes=None, to_bytes=None)
         title = f"Raise the memory limit of {container} (its current limit is not in the evidence)"
         if suggested:
             plan.new_limit = float(suggested)
-            params["to"] = format_mi(plan.new_limit)
-            title = (
-                f"Raise the memory limit of {container} to {format_mi(plan.new_limit)} (twice its request)"
-            )
+            params = replace(params, to_bytes=whole_mib(plan.new_limit))
+            title = f"Raise the memory limit of {container} to {params.to_quantity} (twice its request)"
         detail += " Read the current limit first; the raise must be above it."
         return [Remediation(RemediationId.RAISE_MEMORY_LIMIT, title, "medium", False, params, detail)]
     plan.new_limit = float(finding.data["suggested"])
@@ -102,13 +110,14 @@ def _cpu(plan: Plan) -> list[Remediation]:
     # double the limit, then look at throttling again.
     target = float(finding.data.get("target_cpu") or math.ceil(2 * limit * 10) / 10)
     container = plan.container(finding.data["container"])
+    params = CpuLimitRaise(container, from_millicores=round(limit * 1000), to_millicores=round(target * 1000))
     return [
         Remediation(
             RemediationId.RAISE_CPU_LIMIT,
-            f"Raise the CPU limit of {container} from {format_cpu(limit)} to {format_cpu(target)}",
+            f"Raise the CPU limit of {container} from {params.from_quantity} to {params.to_quantity}",
             "low",
             True,
-            {"container": container, "from": format_cpu(limit), "to": format_cpu(target)},
+            params,
             "Or remove the CPU limit and keep the request; throttling adds latency long before CPU runs out.",
         )
     ]
@@ -123,9 +132,11 @@ def _liveness(plan: Plan) -> list[Remediation]:
         readiness and readiness.data.get("probe_command_missing")
     ):
         return []  # the probe's command is not in the image: no timing makes it pass
-    params: dict[str, object] = {"timeoutSeconds": 5, "failureThreshold": 6}
-    if finding.data.get("checks_dependency"):
-        params["check_dependencies"] = False
+    params = ProbeTuning(
+        timeout_seconds=5,
+        failure_threshold=6,
+        check_dependencies=False if finding.data.get("checks_dependency") else None,
+    )
     return [
         Remediation(
             RemediationId.TUNE_LIVENESS_PROBE,
@@ -142,48 +153,46 @@ def _workload(plan: Plan) -> list[Remediation]:
     found: list[Remediation] = []
     pull = plan.by_id.get(FindingId.IMAGE_PULL_FAILED)
     if pull is not None and pull.data.get("previous_image"):
-        previous = pull.data["previous_image"]
+        previous = str(pull.data["previous_image"])
         found.append(
             Remediation(
                 RemediationId.ROLLBACK_IMAGE,
                 f"Roll back to {previous}",
                 "low",
                 True,
-                {"to": previous},
+                ImageRollback(previous),
                 "kubectl rollout undo, then fix the tag or push the image.",
             )
         )
     config = plan.by_id.get(FindingId.APP_CONFIG_ERROR)
     if config is not None:
-        params = {k: v for k in ("variable", "source") if (v := config.data.get(k))}
+        variable, source = (str(v) if (v := config.data.get(k)) else None for k in ("variable", "source"))
         found.append(
             Remediation(
                 RemediationId.FIX_APP_CONFIG,
                 f"Supply {config.data.get('variable') or 'the missing configuration'}",
                 "medium",
                 False,
-                params,
+                AppConfigFix(variable=variable, source=source),
                 "Add the missing key to the Secret/ConfigMap or fix the reference.",
             )
         )
     if plan.has(FindingId.DISK_FULL):
         found.append(
-            Remediation(
-                RemediationId.EXPAND_VOLUME, "Grow the volume or free space on it", "medium", False, {}, ""
-            )
+            Remediation(RemediationId.EXPAND_VOLUME, "Grow the volume or free space on it", "medium", False)
         )
     if plan.leading == FindingId.CRASH_LOOP:  # nothing deeper explains it: undo the release it came with
         found.extend(_rollback_crash(plan))
     growth = plan.by_id.get(FindingId.MEMORY_GROWTH_UNBOUNDED)
     if growth is not None and growth.data.get("previous_image") and not plan.has(FindingId.IMAGE_PULL_FAILED):
-        previous = growth.data["previous_image"]
+        previous = str(growth.data["previous_image"])
         found.append(
             Remediation(
                 RemediationId.ROLLBACK_IMAGE,
                 f"Roll back to {previous}, the release before the growth began",
                 "low",
                 True,
-                {"to": previous},
+                ImageRollback(previous),
                 "kubectl rollout undo; then find what the new release keeps in memory.",
             )
         )
@@ -216,19 +225,20 @@ def _rollback_crash(plan: Plan) -> list[Remediation]:
             f"Roll back to {image}, the image that ran before the crashes",
             "medium",
             True,
-            {"to": image},
+            ImageRollback(image),
             "The crash loop has no cause outside the code or image: undo the release while it is looked at.",
         )
     ]
 
 
 def _raise_memory(container: str, current: float, target: float, risk: Risk, detail: str) -> Remediation:
+    params = MemoryLimitRaise(container, from_bytes=math.ceil(current), to_bytes=whole_mib(target))
     return Remediation(
         RemediationId.RAISE_MEMORY_LIMIT,
-        f"Raise the memory limit of {container} from {format_mi(current)} to {format_mi(target)}",
+        f"Raise the memory limit of {container} from {params.from_quantity} to {params.to_quantity}",
         risk,
         True,
-        {"container": container, "from": format_mi(current), "to": format_mi(target)},
+        params,
         detail,
     )
 

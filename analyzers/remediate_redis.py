@@ -9,6 +9,13 @@ from analyzers.diagnosis import Remediation, Risk
 from analyzers.ids import FindingId, RemediationId
 from analyzers.memory_need import forks_in_background
 from analyzers.quantity import MI, format_mi, format_redis_mb, round_up
+from analyzers.remediation_params import (
+    AppConfigFix,
+    ConnectionPoolBound,
+    EvictionPolicyChange,
+    MaxclientsRaise,
+    MaxmemorySetting,
+)
 from analyzers.remediation_plan import MAXMEMORY_SHARE, MAXMEMORY_SHARE_FORKING, Plan
 
 
@@ -33,6 +40,8 @@ def _maxmemory(plan: Plan) -> list[Remediation]:
         plan.maxmemory_offered = derived is not None
         return [derived] if derived else []
     target = math.floor(limit * share / MI) * MI
+    if target <= 0:
+        return []  # a share of a limit under 2 MiB is no bound at all (maxmemory 0 is none)
     raise_full_bound = (
         plan.has(FindingId.REDIS_MAXMEMORY_REACHED) and current_bytes and target > current_bytes * 1.1
     )
@@ -66,9 +75,7 @@ def _maxmemory(plan: Plan) -> list[Remediation]:
         after=RemediationId.RAISE_MEMORY_LIMIT,
     )
     alternative = replace(
-        today,
-        title="Or, without the raise: " + today.title[0].lower() + today.title[1:],
-        params={**today.params, "alternative": True},
+        today, title="Or, without the raise: " + today.title[0].lower() + today.title[1:], alternative=True
     )
     return [after, alternative]
 
@@ -85,6 +92,8 @@ def _derived_maxmemory(plan: Plan) -> Remediation | None:
     if node and target > 0.75 * node:
         target = math.floor(0.75 * node / MI) * MI
         rests_on = f"75% of the node's {format_redis_mb(node)} (peak used memory {format_redis_mb(peak)})"
+        if target <= 0:
+            return None
     title = f"Set maxmemory {format_redis_mb(target)} (peak used memory + 25%; no container limit known)"
     order = (
         "Size it again from the container limit once it is known; put the same lines in the chart or "
@@ -94,19 +103,12 @@ def _derived_maxmemory(plan: Plan) -> Remediation | None:
 
 
 def _set_maxmemory(
-    plan: Plan, target: float, title: str, rests_on: str, order: str, after: str | None = None
+    plan: Plan, target: float, title: str, rests_on: str, order: str, after: RemediationId | None = None
 ) -> Remediation:
     """The proposal, with what it does to the data Redis holds now worked out first."""
     policy = plan.eviction_policy()
-    size = format_redis_mb(target)
-    params: dict[str, object] = {
-        "maxmemory": size,
-        "policy": policy,
-        "bytes": int(target),
-        "rests_on": rests_on,
-    }
-    if after:
-        params["after"] = after
+    params = MaxmemorySetting(int(target), policy, rests_on)
+    size = params.maxmemory
     used = plan.redis.number("used_memory")
     risk: Risk = "low"
     effect = ""
@@ -127,6 +129,7 @@ def _set_maxmemory(
         True,
         params,
         f"CONFIG SET maxmemory {size} and CONFIG SET maxmemory-policy {policy}.{effect} {order}",
+        after=after,
     )
 
 
@@ -144,17 +147,17 @@ def _eviction(plan: Plan) -> list[Remediation]:
     running = plan.redis.effective("maxmemory-policy")
     if running is not None and running.value.strip("\"'") == policy:
         return []  # it already runs with that policy: switching to it changes nothing
-    params: dict[str, object] = {"policy": policy}
-    if plan.maxmemory_offered:
-        params["after"] = RemediationId.SET_REDIS_MAXMEMORY  # a policy does nothing until maxmemory is set
+    # A policy does nothing until maxmemory is set: offered with it, it comes after it.
+    after = RemediationId.SET_REDIS_MAXMEMORY if plan.maxmemory_offered else None
     return [
         Remediation(
             RemediationId.SET_REDIS_EVICTION_POLICY,
             f"Switch maxmemory-policy to {policy}",
             "low",
             True,
-            params,
+            EvictionPolicyChange(policy),
             f"CONFIG SET maxmemory-policy {policy}: a full cache then evicts instead of refusing writes.",
+            after=after,
         )
     ]
 
@@ -168,7 +171,7 @@ def _queue_retention(plan: Plan) -> list[Remediation]:
             "Find what fills the queue (a stalled consumer, or failed/completed jobs kept) and bound it",
             "medium",
             False,
-            {"what": "job retention (removeOnFail / removeOnComplete)"},
+            AppConfigFix(what="job retention (removeOnFail / removeOnComplete)"),
             "A queue must not evict: drain the backlog, fix the consumer, or bound job retention.",
         )
     ]
@@ -183,8 +186,7 @@ def _redis_hygiene(plan: Plan) -> list[Remediation]:
                 "Make the declared Redis configuration reach the server",
                 "medium",
                 False,
-                {},
-                "Check that the ConfigMap/values key is mounted and the server starts with that file; "
+                detail="Check that the ConfigMap/values key is mounted and the server starts with that file; "
                 "compare CONFIG GET with the file after a restart.",
             )
         )
@@ -203,8 +205,7 @@ def _redis_hygiene(plan: Plan) -> list[Remediation]:
                 "Set vm.overcommit_memory = 1 on the Redis nodes",
                 "medium",
                 False,
-                {},
-                why + "with 1 the copy-on-write child is allowed, as Redis recommends.",
+                detail=why + "with 1 the copy-on-write child is allowed, as Redis recommends.",
             )
         )
         found.append(
@@ -213,8 +214,7 @@ def _redis_hygiene(plan: Plan) -> list[Remediation]:
                 'Stop background saves that cannot fork (save "")',
                 "medium",
                 True,
-                {},
-                "Or give the fork room with a higher limit.",
+                detail="Or give the fork room with a higher limit.",
             )
         )
     if plan.has(FindingId.REDIS_KEYS_WITHOUT_TTL):
@@ -224,8 +224,7 @@ def _redis_hygiene(plan: Plan) -> list[Remediation]:
                 "Write sessions and carts with an expiry (SET ... EX)",
                 "low",
                 False,
-                {},
-                "The application must set a TTL; Redis cannot add one by itself.",
+                detail="The application must set a TTL; Redis cannot add one by itself.",
             )
         )
     if plan.has(FindingId.REDIS_AUTH_DISABLED):
@@ -235,8 +234,7 @@ def _redis_hygiene(plan: Plan) -> list[Remediation]:
                 "Require a password (auth.enabled / requirepass)",
                 "medium",
                 False,
-                {},
-                "Roll the clients with the secret first.",
+                detail="Roll the clients with the secret first.",
             )
         )
     return found
@@ -246,9 +244,8 @@ def _clients(plan: Plan) -> list[Remediation]:
     finding = plan.by_id.get(FindingId.REDIS_MAXCLIENTS_REACHED)
     if finding is None:
         return []
-    params: dict[str, object] = {}
-    if finding.data.get("pool"):
-        params["pool_size"] = max(10, int(finding.data["pool"]) // 4)
+    pool = finding.data.get("pool")
+    params = ConnectionPoolBound(max(10, int(pool) // 4) if pool else None)
     found = [
         Remediation(
             RemediationId.FIX_CONNECTION_LEAK,
@@ -260,14 +257,14 @@ def _clients(plan: Plan) -> list[Remediation]:
         )
     ]
     maxclients = finding.data.get("maxclients")
-    if maxclients:
+    if maxclients and int(maxclients * 2) >= 1:  # a pasted maxclients under 0.5 has no double
         found.append(
             Remediation(
                 RemediationId.RAISE_REDIS_MAXCLIENTS,
                 f"Raise maxclients to {int(maxclients * 2)} as a stopgap",
                 "medium",
                 True,
-                {"to": int(maxclients * 2)},
+                MaxclientsRaise(int(maxclients * 2)),
                 "Buys time only; also raise the file-descriptor limit.",
             )
         )

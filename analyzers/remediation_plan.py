@@ -5,6 +5,7 @@ from __future__ import annotations
 from analyzers.containers import service_memory_limit
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
+from analyzers.param_values import EvictionPolicy
 from analyzers.redis_view import redis_view
 
 MAXMEMORY_SHARE = 0.75  # of the container limit: room for buffers, clients and the allocator
@@ -31,12 +32,12 @@ class Plan:
             return str(named)
         return self.context.service or "the main container"
 
-    def eviction_policy(self) -> str:
+    def eviction_policy(self) -> EvictionPolicy:
         """noeviction for a queue or a store of record; volatile-lru for sessions with TTLs; else allkeys-lru."""
         usage = self.redis.usage()
         if usage in ("queue", "store"):
-            return "noeviction"  # its keys are the data: refuse writes rather than lose any
+            return EvictionPolicy.NOEVICTION  # its keys are the data: refuse writes rather than lose any
         keyspace = self.redis.keyspace()
         if usage == "session" and keyspace and keyspace[0] and keyspace[1] >= 0.95 * keyspace[0]:
-            return "volatile-lru"
-        return "allkeys-lru"
+            return EvictionPolicy.VOLATILE_LRU
+        return EvictionPolicy.ALLKEYS_LRU

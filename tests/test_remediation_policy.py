@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from analyzers.quantity import parse_k8s_quantity
 from bot.remediation import policy
 from bot.remediation.proposals import Approval, Change, Proposal, Resources, WorkloadTarget
 from bot.settings import Catalog, RemediationSettings, ServiceConfig
@@ -133,7 +134,8 @@ def test_a_raise_beyond_the_factor_or_the_ceiling_needs_a_second_approver(
     current: str | None, new: str, ceiling: str | None, needs_second: bool
 ) -> None:
     catalog = _catalog(remediation=RemediationSettings(max_memory_factor=4, memory_ceiling=ceiling))
-    assert bool(policy.memory_bounds(catalog, current, new)) is needs_second
+    new_bytes = parse_k8s_quantity(new)
+    assert bool(policy.memory_bounds(catalog, current, new_bytes, new)) is needs_second
 
 
 def test_beyond_bounds_the_first_approval_waits_and_the_same_person_cannot_be_the_second() -> None:

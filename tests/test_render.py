@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import Block
 
 from analyzers.diagnosis import Component, Diagnosis, Finding, Remediation
 from analyzers.evidence import Evidence, Fact, FactKind, FactValue, Series, Source, SourceReport, Subject
+from analyzers.remediation_params import MemoryLimitRaise
 from bot.render import slack
 from bot.render.charts import collect_memory_charts, write_memory_charts
 from bot.render.markdown import code_span, render_markdown
@@ -46,7 +47,7 @@ def raise_memory(automated: bool = True, remediation_id: str = "raise-memory-lim
         title="Raise the memory limit of app to 1Gi",
         risk="low",
         automated=automated,
-        params={"container": "app", "memory_limit": "1Gi"},
+        params=MemoryLimitRaise("app", from_bytes=512 * MIB, to_bytes=1024 * MIB),
         detail="Patch the Deployment's container resources.",
     )
 
@@ -177,7 +178,7 @@ def test_terminal_report_shows_each_section_and_the_root_cause() -> None:
     assert "85% confidence" in text
     flat_excerpt = " ".join(OOM_EXCERPT.split())  # runs of spaces are collapsed for display
     assert f"kubectl-describe · describe-web.txt:42: {flat_excerpt}" in text
-    assert "memory_limit=1Gi" in text
+    assert "to=1Gi" in text
     assert "2. kubectl -n shop top pod" in text
 
 
@@ -215,9 +216,7 @@ def test_slack_message_holds_summary_top_root_cause_and_buttons_and_the_thread_t
     assert "*Root cause:*" in block_text(blocks[2])
     assert "Container app was OOMKilled 4 times" in block_text(blocks[2])
     assert "describe-web.txt:42" in block_text(blocks[2])
-    assert [b["text"]["text"] for b in blocks[3]["elements"]] == [
-        "Preview: raise the memory limit of app to 1Gi"
-    ]
+    assert [b["text"]["text"] for b in blocks[3]["elements"]] == ["Preview: raise memory limit to 1Gi"]
     assert (
         "1 more finding, what to check first, manual steps in the thread" in blocks[4]["elements"][0]["text"]
     )
@@ -256,7 +255,7 @@ def test_slack_message_never_lists_an_automated_fix_without_its_button() -> None
     thread = render_slack_thread_blocks(diagnosis)
 
     everything = " ".join(block_text(b) for b in [*blocks, *thread])
-    assert "1Gi" not in everything.replace("Preview: raise the memory limit of app to 1Gi", "")
+    assert "1Gi" not in everything.replace("Preview: raise memory limit to 1Gi", "")
     assert sum(len(b["elements"]) for b in blocks if b["type"] == "actions") == 1
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from analyzers import analyze
+from analyzers.diagnosis import Remediation
 from bot.readers import read_paths
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
@@ -240,7 +241,11 @@ def test_scenario(expected_file: Path) -> None:
 
     artifacts = expected_file.parent / "artifacts"
     assert artifacts.is_dir(), f"{artifacts} is missing"
-    diagnosis = analyze(read_paths([str(artifacts)]), expected.get("service")).to_contract()
+    analyzed = analyze(read_paths([str(artifacts)]), expected.get("service"))
+    diagnosis = analyzed.to_contract()
+    for remediation in analyzed.remediations:  # typed params spell the contract and read back from it
+        entry = remediation.to_contract()
+        assert Remediation.from_contract(entry).to_contract() == entry
 
     problems = scenario_problems(diagnosis, expected, artifact_text(artifacts))
     if problems:

@@ -68,10 +68,12 @@ def two_person_rule(catalog: Catalog, service: ServiceConfig | None, namespace: 
     return is_production(catalog, service, namespace)
 
 
-def memory_bounds(catalog: Catalog, current: str | None, new: str) -> str:
-    """Why a memory limit of `new` needs a second approver ("" when it does not)."""
+def memory_bounds(catalog: Catalog, current: str | None, new_bytes: float | None, new: str) -> str:
+    """Why a memory limit of `new_bytes` (spelled `new`) needs a second approver ("" when it does not).
+
+    `current` is the limit as the workload has it; `new_bytes` None: `new` is not a quantity.
+    """
     settings = catalog.remediation
-    new_bytes = parse_k8s_quantity(new)
     if new_bytes is None:
         return f"the new limit {new} is not a quantity I can compare: a second approver must check it"
     current_bytes = parse_k8s_quantity(current) if current else None
@@ -89,12 +91,6 @@ def memory_bounds(catalog: Catalog, current: str | None, new: str) -> str:
             "a second approver is needed"
         )
     return ""
-
-
-def larger(left: str, right: str) -> bool:
-    """Whether quantity `left` is above `right` (False when either is not a quantity)."""
-    a, b = parse_k8s_quantity(left), parse_k8s_quantity(right)
-    return a is not None and b is not None and a > b
 
 
 def is_approver(user: str, approvers: Iterable[str], groups_of: GroupsOf) -> bool:

@@ -29,7 +29,7 @@ from bot.remediation.results import (
 from bot.remediation.targets import redis_config, workload
 from bot.remediation.targets.base import Asked, Draft, Target, TargetKind
 from bot.remediation.targets.redis_config import RedisConfiguration
-from bot.remediation.targets.silence import SILENCE, SILENCE_CHOICES, Silences
+from bot.remediation.targets.silence import SILENCE, SILENCE_CHOICES, AlertSilence, Silences
 from bot.remediation.targets.workload import Workloads
 from bot.settings import Catalog, ServiceConfig
 
@@ -73,8 +73,8 @@ class Proposing:
         namespace = (service_config.namespace if service_config else None) or _namespace_of(evidence, service)
         context = Asked(service, service_config, namespace, channel, thread_ts, requested_by)
         done: set[str] = set()
-        silence_params: dict[str, object] | None = None
-        silence_index: int | None = None
+        silence_seconds: int | None = None  # the length the silence-alert fix asks for, if it says
+        silence_index: int | None = None  # where the silence-alert fix is, if there is one
         for index, remediation in enumerate(diagnosis.remediations):
             if not remediation.automated:
                 continue
@@ -88,7 +88,9 @@ class Proposing:
                 elif remediation.id in redis_config.REMEDIATIONS:
                     draft = self.redis_configuration.propose(remediation, context)
                 elif remediation.id == SILENCE:
-                    silence_params, silence_index = dict(remediation.params), index
+                    params = remediation.params
+                    silence_seconds = params.seconds if isinstance(params, AlertSilence) else None
+                    silence_index = index
                     continue
                 else:
                     raise CannotPropose(f"{remediation.id} is not applied by the bot; do it by hand")
@@ -99,11 +101,11 @@ class Proposing:
             batch.append(self._create(proposal.model_copy(update={"remediation_index": index})))
         if alert:
             try:
-                silence = self._new(self.silence_kind.propose(alert, silence_params or {}, context), context)
+                silence = self._new(self.silence_kind.propose(alert, silence_seconds, context), context)
                 batch.append(self._create(silence.model_copy(update={"remediation_index": silence_index})))
             except CannotPropose as error:
                 batch.skipped.append(Skipped(SILENCE, str(error)))
-        elif silence_params is not None:
+        elif silence_index is not None:
             batch.skipped.append(Skipped(SILENCE, "no alert is known to silence"))
         return batch
 

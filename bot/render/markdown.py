@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from analyzers.diagnosis import Diagnosis, Finding, Remediation
 from analyzers.evidence import Source
@@ -124,14 +123,15 @@ def _remediation(number: int, remediation: Remediation) -> str:
     risk = f"risk: {remediation.risk}, {mode}"
     line = f"{number}. **{remediation.title}** ({code_span(remediation.id)}) — {risk}"
     indent = " " * len(f"{number}. ")
-    if remediation.params:
-        line += f"\n{indent}Params: {_params(remediation.params)}"
+    params = remediation.contract_params()
+    if params:
+        line += f"\n{indent}Params: {_params(params)}"
     if remediation.detail:
         line += f"\n{indent}{' '.join(remediation.detail.split())}"
     return line
 
 
-def _params(params: dict[str, Any]) -> str:
+def _params(params: dict[str, object]) -> str:
     return ", ".join(code_span(f"{key}={value}") for key, value in params.items())
 
 

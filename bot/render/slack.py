@@ -23,6 +23,16 @@ from slack_sdk.models.blocks import (
 
 from analyzers.diagnosis import SEVERITY_ORDER, Diagnosis, Finding, Remediation
 from analyzers.evidence import Source
+from analyzers.ids import RemediationId
+from analyzers.remediation_params import (
+    CpuLimitRaise,
+    EvictionPolicyChange,
+    ImageRollback,
+    MaxclientsRaise,
+    MaxmemorySetting,
+    MemoryLimitRaise,
+    Params,
+)
 
 # Slack Block Kit limits.
 MAX_BLOCKS = 50
@@ -325,7 +335,7 @@ def _button_blocks(diagnosis: Diagnosis, proposal_ids: dict[int, str] | None) ->
         ids = {
             i: f"{r.id}:{i}"
             for i, r in enumerate(diagnosis.remediations)
-            if r.automated and not r.params.get("alternative")  # the bot proposes one fix of a kind
+            if r.automated and not r.alternative  # the bot proposes one fix of a kind
         }
     buttons = [
         _button(index, remediation, ids[index])
@@ -364,22 +374,32 @@ def _sources_blocks(diagnosis: Diagnosis) -> list[Block]:
 
 def button_label(remediation: Remediation) -> str:
     """What the button opens: a preview of the change, named by what it changes."""
-    params = remediation.params
-    short = {
-        "raise-memory-limit": f"raise memory limit to {params.get('to')}",
-        "set-redis-maxmemory": f"set maxmemory {params.get('maxmemory')}",
-        "set-redis-eviction-policy": f"set maxmemory-policy {params.get('policy')}",
-        "raise-cpu-limit": f"raise CPU limit to {params.get('to')}",
-        "raise-redis-maxclients": f"raise maxclients to {params.get('to')}",
-        "rollback-image": f"roll back to {params.get('to')}",
-    }.get(remediation.id)
-    if short is None or "None" in short:
+    short = _short_label(remediation.params)
+    if short is None:
         short = remediation.title[:1].lower() + remediation.title[1:]
-    elif remediation.params.get("after") == "raise-memory-limit":
+    elif remediation.after == RemediationId.RAISE_MEMORY_LIMIT:
         short += " after the raise"
     if remediation.risk == "high":
         short += " (high risk)"
     return truncate(f"Preview: {_one_line(short)}", BUTTON_TEXT_MAX)
+
+
+def _short_label(params: Params) -> str | None:
+    """What a fix changes, in a few words from its typed parameters; None: say its title."""
+    match params:
+        case MemoryLimitRaise(to_bytes=int()):
+            return f"raise memory limit to {params.to_quantity}"
+        case MaxmemorySetting():
+            return f"set maxmemory {params.maxmemory}"
+        case EvictionPolicyChange():
+            return f"set maxmemory-policy {params.policy}"
+        case CpuLimitRaise():
+            return f"raise CPU limit to {params.to_quantity}"
+        case MaxclientsRaise():
+            return f"raise maxclients to {params.to}"
+        case ImageRollback():
+            return f"roll back to {params.image}"
+    return None
 
 
 def _button(index: int, remediation: Remediation, proposal_id: str) -> ButtonElement:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -37,7 +35,7 @@ def shorten(text: str, limit: int = EXCERPT_DISPLAY_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def format_params(params: dict[str, Any]) -> str:
+def format_params(params: dict[str, object]) -> str:
     return ", ".join(f"{key}={value}" for key, value in params.items())
 
 
@@ -146,7 +144,7 @@ def _remediation_cells(remediation: Remediation) -> tuple[Text, Text, Text, Text
         description,
         Text(remediation.risk, style=RISK_STYLES.get(remediation.risk, "")),
         Text("yes" if remediation.automated else "no"),
-        Text(format_params(remediation.params)),
+        Text(format_params(remediation.contract_params())),
     )
 
 

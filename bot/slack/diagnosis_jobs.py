@@ -28,8 +28,10 @@ from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence, SourceReport
+from analyzers.ids import RemediationId
 from bot.alerts.messages import mention
 from bot.alerts.ports import DiagnosisRequest
+from bot.remediation.targets.silence import DEFAULT_SILENCE_SECONDS, AlertSilence
 from bot.render.charts import write_memory_charts
 from bot.render.slack import render_slack_blocks, render_slack_text, render_slack_thread_blocks
 from bot.runtime.foreground import Foreground
@@ -43,7 +45,6 @@ log = logging.getLogger(__name__)
 Diagnose = Callable[[str, str | None], tuple[Diagnosis, Evidence]]
 SHARED_FOR_SECONDS = 15.0
 CHARTS_MAX = 2
-SILENCE_ALERT = "silence-alert"
 NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
@@ -257,15 +258,15 @@ def _failed_sources(evidence: Evidence) -> list[SourceReport]:
 def _with_alert_silence(diagnosis: Diagnosis, request: DiagnosisRequest) -> Diagnosis:
     """For an alert's thread, silencing that alert is one of the fixes on offer (a copy: the
     diagnosis may be shared with other requests)."""
-    if not request.alert_labels or any(r.id == SILENCE_ALERT for r in diagnosis.remediations):
+    if not request.alert_labels or any(r.id == RemediationId.SILENCE_ALERT for r in diagnosis.remediations):
         return diagnosis
     name = request.alert_labels.get("alertname", "the alert")
     silence = Remediation(
-        SILENCE_ALERT,
+        RemediationId.SILENCE_ALERT,
         f"Silence {name} while the fix rolls out",
         "low",
         True,
-        {"duration": "2h"},
+        AlertSilence(DEFAULT_SILENCE_SECONDS),
         "Only the notifications stop; the alert keeps firing in Prometheus and Alertmanager.",
     )
     return dataclasses.replace(diagnosis, remediations=[*diagnosis.remediations, silence])

@@ -7,7 +7,8 @@ from analyzer_kit import incident, only
 from incidents import SESSION_STORE_OOM_64MI
 
 from analyzers import memory_limit
-from analyzers.quantity import MI
+from analyzers.quantity import GI, MI
+from analyzers.remediation_params import MemoryLimitRaise
 
 SESSION_STORE_INFO = """
     $ kubectl exec session-store-0 -n web -- redis-cli INFO memory
@@ -129,7 +130,8 @@ def test_an_oom_killed_pod_without_a_known_limit_still_gets_a_raise_that_says_wh
     finding = only(pasted.run(memory_limit.analyze, "orders-api"), "memory-limit-too-low")
     assert finding.confidence < 0.6 and "the limit itself is not in the evidence" in finding.detail
     raise_ = next(r for r in pasted.diagnose("orders-api").remediations if r.id == "raise-memory-limit")
-    assert raise_.params["from"] == "unknown" and "to" not in raise_.params
+    assert raise_.params == MemoryLimitRaise("orders-api", from_bytes=None, to_bytes=None)
+    assert raise_.contract_params() == {"container": "orders-api", "from": "unknown"}
     assert raise_.automated is False  # nothing to patch to until someone reads the limit
 
 
@@ -148,7 +150,8 @@ def test_with_no_limit_but_a_request_the_raise_starts_from_twice_the_request() -
         """
     )
     raise_ = next(r for r in pasted.diagnose("orders-api").remediations if r.id == "raise-memory-limit")
-    assert raise_.params["to"] == "1Gi"
+    assert isinstance(raise_.params, MemoryLimitRaise) and raise_.params.to_bytes == GI
+    assert raise_.contract_params()["to"] == "1Gi"
 
 
 def test_another_service_oom_killed_does_not_make_our_limit_too_low() -> None:

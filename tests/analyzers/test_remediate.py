@@ -12,7 +12,19 @@ from incidents import (
 from redis_snippets import info
 
 from analyzers.diagnosis import Diagnosis, Remediation
-from analyzers.quantity import GI, MI, parse_k8s_quantity, parse_redis_size
+from analyzers.param_values import EvictionPolicy
+from analyzers.quantity import GI, MI, parse_redis_size
+from analyzers.remediation_params import (
+    AppConfigFix,
+    ConnectionPoolBound,
+    CpuLimitRaise,
+    ImageRollback,
+    JvmHeapSizing,
+    MaxclientsRaise,
+    MaxmemorySetting,
+    MemoryLimitRaise,
+    ProbeTuning,
+)
 
 SESSION_STORE_OOM_64MI_FORK_FAILURES = (
     SESSION_STORE_OOM_64MI
@@ -76,7 +88,7 @@ BULLMQ_CLIENT_LOG = """
 
 def remediation(diagnosis: Diagnosis, remediation_id: str) -> Remediation:
     """The one fix of that id the plan offers (an "Or, ..." alternative aside)."""
-    found = [r for r in diagnosis.remediations if r.id == remediation_id and not r.params.get("alternative")]
+    found = [r for r in diagnosis.remediations if r.id == remediation_id and not r.alternative]
     assert len(found) == 1, [r.id for r in diagnosis.remediations]
     return found[0]
 
@@ -85,51 +97,63 @@ def remediation_ids(diagnosis: Diagnosis) -> list[str]:
     return [r.id for r in diagnosis.remediations]
 
 
-def k8s_bytes(quantity: object) -> float:
-    parsed = parse_k8s_quantity(str(quantity))
-    assert parsed is not None, quantity
-    return parsed
+def memory_raise(remediation: Remediation) -> MemoryLimitRaise:
+    assert isinstance(remediation.params, MemoryLimitRaise), remediation.params
+    return remediation.params
+
+
+def maxmemory_setting(remediation: Remediation) -> MaxmemorySetting:
+    assert isinstance(remediation.params, MaxmemorySetting), remediation.params
+    return remediation.params
+
+
+def new_limit_of(remediation: Remediation) -> int:
+    to_bytes = memory_raise(remediation).to_bytes
+    assert to_bytes is not None
+    return to_bytes
 
 
 def test_a_redis_oom_killed_at_64mi_gets_a_higher_limit_and_a_maxmemory_below_it() -> None:
     diagnosis = incident(SESSION_STORE_OOM_64MI_FORK_FAILURES).diagnose("session-store")
-    raise_limit = remediation(diagnosis, "raise-memory-limit")
-    assert raise_limit.params["container"] == "redis"
-    assert raise_limit.params["from"] == "64Mi"
-    new_limit = k8s_bytes(raise_limit.params["to"])
+    raise_limit = memory_raise(remediation(diagnosis, "raise-memory-limit"))
+    assert raise_limit.container == "redis"
+    assert raise_limit.from_bytes == 64 * MI
+    new_limit = new_limit_of(remediation(diagnosis, "raise-memory-limit"))
     assert 128 * MI <= new_limit <= GI
-    maxmemory = remediation(diagnosis, "set-redis-maxmemory")
-    assert maxmemory.params["bytes"] < new_limit
-    assert parse_redis_size(maxmemory.params["maxmemory"]) == maxmemory.params["bytes"]
+    maxmemory = maxmemory_setting(remediation(diagnosis, "set-redis-maxmemory"))
+    assert maxmemory.bytes < new_limit
+    assert parse_redis_size(maxmemory.maxmemory) == maxmemory.bytes
     # a session store may drop least recently used keys; with forks, 70% of the limit
-    assert maxmemory.params["policy"] == "allkeys-lru"
-    assert maxmemory.params["bytes"] <= 0.7 * new_limit
+    assert maxmemory.policy == EvictionPolicy.ALLKEYS_LRU
+    assert maxmemory.bytes <= 0.7 * new_limit
     assert "disable-redis-background-save" in remediation_ids(diagnosis)
 
 
 def test_a_session_store_whose_keys_all_expire_evicts_volatile_keys_first() -> None:
     keyspace = info("session-store-0", "# Keyspace", "db0:keys=48000,expires=48000")
     diagnosis = incident(SESSION_STORE_OOM_64MI_FORK_FAILURES, keyspace).diagnose("session-store")
-    assert remediation(diagnosis, "set-redis-maxmemory").params["policy"] == "volatile-lru"
+    assert maxmemory_setting(remediation(diagnosis, "set-redis-maxmemory")).policy == "volatile-lru"
     # maxmemory is 0: a policy alone would evict nothing; the maxmemory fix sets it with the bound
     assert "set-redis-eviction-policy" not in remediation_ids(diagnosis)
 
 
 def test_a_full_queue_redis_gets_a_higher_maxmemory_under_its_4gi_limit_and_keeps_noeviction() -> None:
     diagnosis = incident(QUEUE_REDIS_FULL, BULLMQ_CLIENT_LOG).diagnose("media-redis")
-    maxmemory = remediation(diagnosis, "set-redis-maxmemory")
-    assert maxmemory.params["policy"] == "noeviction"
-    assert 2.5 * GI <= maxmemory.params["bytes"] <= 3.25 * GI
-    size = parse_redis_size(maxmemory.params["maxmemory"])
+    maxmemory = maxmemory_setting(remediation(diagnosis, "set-redis-maxmemory"))
+    assert maxmemory.policy == EvictionPolicy.NOEVICTION
+    assert 2.5 * GI <= maxmemory.bytes <= 3.25 * GI
+    size = parse_redis_size(maxmemory.maxmemory)
     assert size is not None and 2.5 * GI <= size <= 3.25 * GI
     assert "set-redis-eviction-policy" not in remediation_ids(diagnosis)
-    assert remediation(diagnosis, "fix-app-config").params["what"].startswith("job retention")
+    retention = remediation(diagnosis, "fix-app-config").params
+    assert isinstance(retention, AppConfigFix) and str(retention.what).startswith("job retention")
 
 
 def test_noeviction_on_a_bullmq_queue_is_neither_a_finding_nor_a_remediation() -> None:
     diagnosis = incident(QUEUE_REDIS_FULL, BULLMQ_CLIENT_LOG).diagnose("media-redis")
     assert diagnosis.finding("redis-noeviction-policy") is None
-    assert all(r.params.get("policy") in (None, "noeviction") for r in diagnosis.remediations)
+    policies = [getattr(r.params, "policy", None) for r in diagnosis.remediations]
+    assert all(policy in (None, EvictionPolicy.NOEVICTION) for policy in policies)
 
 
 def test_cpu_throttled_half_the_time_at_300m_gets_at_least_double() -> None:
@@ -139,10 +163,11 @@ def test_cpu_throttled_half_the_time_at_300m_gets_at_least_double() -> None:
         f"container_cpu_cfs_periods_total{{{labels}}} 120000\n"
         f"container_cpu_cfs_throttled_periods_total{{{labels}}} 60000\n",
     ).diagnose("search-api")
-    cpu = remediation(diagnosis, "raise-cpu-limit")
-    assert cpu.params["container"] == "search-api"
-    assert cpu.params["from"] == "300m"
-    assert k8s_bytes(cpu.params["to"]) >= 0.6
+    cpu = remediation(diagnosis, "raise-cpu-limit").params
+    assert isinstance(cpu, CpuLimitRaise)
+    assert cpu.container == "search-api"
+    assert cpu.from_millicores == 300
+    assert cpu.to_millicores >= 600
 
 
 def test_an_image_pull_failure_rolls_back_to_the_newest_replica_set_with_ready_pods() -> None:
@@ -160,7 +185,7 @@ def test_an_image_pull_failure_rolls_back_to_the_newest_replica_set_with_ready_p
         """
     ).diagnose("orders-api")
     rollback = remediation(diagnosis, "rollback-image")
-    assert rollback.params == {"to": "registry.local/orders-api:4.1.0"}
+    assert rollback.params == ImageRollback("registry.local/orders-api:4.1.0")
     assert rollback.automated is True
 
 
@@ -178,16 +203,16 @@ def test_an_image_pull_failure_without_a_replica_set_table_proposes_no_rollback(
 def test_a_jvm_heap_over_the_limit_is_sized_from_the_limit() -> None:
     diagnosis = incident(BILLING_SVC_XMX_1536M_UNDER_1GI).diagnose("billing-svc")
     lower = remediation(diagnosis, "lower-jvm-heap")
-    assert lower.params == {"container": "billing-svc", "flag": "-XX:MaxRAMPercentage=75", "xmx": "768m"}
-    raise_limit = remediation(diagnosis, "raise-memory-limit")
-    assert k8s_bytes(raise_limit.params["to"]) >= 1.3 * 1536 * MI
+    assert lower.params == JvmHeapSizing("billing-svc", max_ram_percentage=75, xmx_bytes=768 * MI)
+    assert new_limit_of(remediation(diagnosis, "raise-memory-limit")) >= 1.3 * 1536 * MI
 
 
 def test_a_liveness_probe_that_checks_the_database_is_told_to_stop() -> None:
     diagnosis = incident(orders_api_liveness_killed("Error")).diagnose("orders-api")
-    probe = remediation(diagnosis, "tune-liveness-probe")
-    assert probe.params["check_dependencies"] is False
-    assert probe.params["timeoutSeconds"] > 1
+    probe = remediation(diagnosis, "tune-liveness-probe").params
+    assert isinstance(probe, ProbeTuning)
+    assert probe.check_dependencies is False
+    assert probe.timeout_seconds > 1
 
 
 def test_redis_at_maxclients_bounds_the_pools_and_doubles_maxclients_as_a_stopgap() -> None:
@@ -203,8 +228,8 @@ def test_redis_at_maxclients_bounds_the_pools_and_doubles_maxclients_as_a_stopga
             poolSize: 200
         """,
     ).diagnose("session-store")
-    assert remediation(diagnosis, "fix-connection-leak").params == {"pool_size": 50}
-    assert remediation(diagnosis, "raise-redis-maxclients").params == {"to": 20000}
+    assert remediation(diagnosis, "fix-connection-leak").params == ConnectionPoolBound(pool_size=50)
+    assert remediation(diagnosis, "raise-redis-maxclients").params == MaxclientsRaise(20000)
 
 
 def test_a_failed_fork_next_to_the_overcommit_warning_suggests_overcommit() -> None:
@@ -236,13 +261,13 @@ def test_the_seed_plan_raises_the_limit_first_then_bounds_redis_within_the_new_l
     diagnosis = incident(SESSION_STORE_OOM_64MI_FORK_FAILURES).diagnose("session-store")
 
     ids = remediation_ids(diagnosis)
-    raise_limit = remediation(diagnosis, "raise-memory-limit")
     maxmemory = remediation(diagnosis, "set-redis-maxmemory")
-    new_limit = k8s_bytes(raise_limit.params["to"])
+    setting = maxmemory_setting(maxmemory)
+    new_limit = new_limit_of(remediation(diagnosis, "raise-memory-limit"))
     assert ids.index("raise-memory-limit") < ids.index("set-redis-maxmemory")
-    assert maxmemory.params["after"] == "raise-memory-limit"
-    assert maxmemory.params["bytes"] == (0.7 * new_limit) // MI * MI  # a share of the NEW limit
-    assert maxmemory.params["bytes"] >= 58982400  # holds the data Redis has now: evicts nothing
+    assert maxmemory.after == "raise-memory-limit"
+    assert setting.bytes == (0.7 * new_limit) // MI * MI  # a share of the NEW limit
+    assert setting.bytes >= 58982400  # holds the data Redis has now: evicts nothing
     assert maxmemory.risk == "low"
 
 
@@ -252,7 +277,7 @@ def test_a_maxmemory_below_the_data_redis_holds_is_never_offered_as_harmless() -
     below = [
         r
         for r in diagnosis.remediations
-        if r.id == "set-redis-maxmemory" and int(str(r.params["bytes"])) < 58982400
+        if r.id == "set-redis-maxmemory" and maxmemory_setting(r).bytes < 58982400
     ]
     assert below, "the alternative within today's limit is on offer"
     for fix in below:
@@ -268,11 +293,12 @@ def test_no_eviction_policy_fix_alone_while_maxmemory_is_0_and_no_limit_is_known
 
     assert "set-redis-eviction-policy" not in remediation_ids(diagnosis)
     maxmemory = remediation(diagnosis, "set-redis-maxmemory")
+    setting = maxmemory_setting(maxmemory)
     # peak used memory 2.4 MB + 25%, rounded up to a whole 8 MiB
-    assert maxmemory.params["bytes"] == 8 * MI
-    assert maxmemory.params["maxmemory"] == "8mb"
-    assert "peak used memory" in str(maxmemory.params["rests_on"])
-    assert "no container limit known" in str(maxmemory.params["rests_on"])
+    assert setting.bytes == 8 * MI
+    assert setting.maxmemory == "8mb"
+    assert "peak used memory" in setting.rests_on
+    assert "no container limit known" in setting.rests_on
     assert maxmemory.risk == "low"
 
 
@@ -280,9 +306,9 @@ def test_a_maxmemory_from_peak_use_is_capped_by_the_nodes_memory() -> None:
     big = REDIS_UNBOUNDED_NO_LIMIT.replace("used_memory_peak:2400000", "used_memory_peak:8000000000")
     diagnosis = incident(big).diagnose("session-store")
 
-    maxmemory = remediation(diagnosis, "set-redis-maxmemory")
-    assert maxmemory.params["bytes"] == 6 * GI  # 75% of the node's 8 GiB
-    assert "node" in str(maxmemory.params["rests_on"])
+    maxmemory = maxmemory_setting(remediation(diagnosis, "set-redis-maxmemory"))
+    assert maxmemory.bytes == 6 * GI  # 75% of the node's 8 GiB
+    assert "node" in maxmemory.rests_on
 
 
 def test_an_eviction_policy_is_still_offered_when_maxmemory_is_set() -> None:

@@ -21,6 +21,8 @@ from kubernetes import client
 
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence, Fact, Source, Subject
+from analyzers.quantity import MI
+from analyzers.remediation_params import CpuLimitRaise, ImageRollback, MemoryLimitRaise, params_from
 from bot.cli import audit_arguments as add_audit_arguments
 from bot.remediation.audit import AuditLog
 from bot.remediation.audit_cli import run_audit
@@ -161,7 +163,7 @@ def _diagnosis(to: str = "192Mi", *extra: Remediation) -> Diagnosis:
             f"Raise the memory limit of redis from 64Mi to {to}",
             "low",
             True,
-            {"container": "redis", "from": "64Mi", "to": to},
+            params_from("raise-memory-limit", {"container": "redis", "from": "64Mi", "to": to}),
         ),
         *extra,
     ]
@@ -623,7 +625,7 @@ def test_a_statefulset_is_found_when_there_is_no_deployment(flows: Flows, api: K
             "Raise the CPU limit",
             "low",
             True,
-            {"container": "redis", "from": "500m", "to": "1"},
+            CpuLimitRaise("redis", from_millicores=500, to_millicores=1000),
         )
         diagnosis = Diagnosis(SERVICE, "", "", [], [], [], [cpu], [], [])
         (proposal,) = flow.propose(
@@ -639,9 +641,9 @@ def test_a_statefulset_is_found_when_there_is_no_deployment(flows: Flows, api: K
 
 def test_what_cannot_be_proposed_is_listed_with_why(flows: Flows) -> None:
     flow = flows()
-    rollback = Remediation("rollback-image", "Roll back", "low", True, {"to": "redis:7.2.3"})
+    rollback = Remediation("rollback-image", "Roll back", "low", True, ImageRollback("redis:7.2.3"))
     bigger = Remediation(
-        "raise-memory-limit", "Raise", "low", True, {"container": "redis", "from": "64Mi", "to": "32Mi"}
+        "raise-memory-limit", "Raise", "low", True, MemoryLimitRaise("redis", 64 * MI, 32 * MI)
     )
     diagnosis = Diagnosis(SERVICE, "", "", [], [], [], [rollback, bigger], [], [])
 
@@ -984,7 +986,7 @@ def test_a_proposal_expiring_from_redis_during_the_approval_is_unknown(
 
 def test_quantities_are_compared_as_amounts_not_as_text(flows: Flows, api: KubeApiStandIn) -> None:
     flow = flows()
-    proposal = _propose(flow, to="1024Mi")  # the API server writes it back as 1Gi
+    proposal = _propose(flow, to="1024Mi")  # read as 1 GiB; the API server stores it as 1Gi
 
     preview = flow.preview(proposal.id, ALICE, CHANNEL)
     assert preview.can_approve and preview.notes == []  # no "admission would store" for 1Gi

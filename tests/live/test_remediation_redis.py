@@ -10,6 +10,9 @@ import redis
 
 from analyzers.diagnosis import Diagnosis, Remediation
 from analyzers.evidence import Evidence
+from analyzers.param_values import EvictionPolicy
+from analyzers.quantity import MI
+from analyzers.remediation_params import EvictionPolicyChange, MaxclientsRaise, MaxmemorySetting
 from bot.remediation.audit import AuditLog
 from bot.remediation.flow import RemediationFlow, RemediationRefused
 from bot.remediation.proposals import Proposal
@@ -28,7 +31,7 @@ MAXMEMORY = Remediation(
     "Set maxmemory 48mb (75% of the 64Mi limit), policy allkeys-lru",
     "low",
     True,
-    {"maxmemory": "48mb", "policy": "allkeys-lru", "bytes": 48 * 2**20},
+    MaxmemorySetting(48 * MI, EvictionPolicy.ALLKEYS_LRU, "75% of the 64Mi limit"),
 )
 
 
@@ -130,8 +133,12 @@ def test_a_value_changed_since_the_proposal_makes_it_stale(
 def test_a_change_lost_after_applying_fails_verification(
     flow: RemediationFlow, target_client: redis.Redis
 ) -> None:
-    clients = Remediation("raise-redis-maxclients", "Raise maxclients to 200", "medium", True, {"to": 200})
-    eviction = Remediation("set-redis-eviction-policy", "Switch", "low", True, {"policy": "volatile-lru"})
+    clients = Remediation(
+        "raise-redis-maxclients", "Raise maxclients to 200", "medium", True, MaxclientsRaise(200)
+    )
+    eviction = Remediation(
+        "set-redis-eviction-policy", "Switch", "low", True, EvictionPolicyChange(EvictionPolicy.VOLATILE_LRU)
+    )
     raise_clients, policy = _propose(flow, clients, eviction)
     assert raise_clients.change.redis_config == {"maxclients": "200"}
     assert flow.approve(raise_clients.id, BOB, CHANNEL).status == "applied"
@@ -184,7 +191,9 @@ def test_the_password_is_never_stored_nor_audited(
 def test_a_value_redis_refuses_fails_and_changes_nothing(
     flow: RemediationFlow, target_client: redis.Redis, bot_redis: redis.Redis
 ) -> None:
-    clients = Remediation("raise-redis-maxclients", "Raise maxclients", "medium", True, {"to": 50_000_000})
+    clients = Remediation(
+        "raise-redis-maxclients", "Raise maxclients", "medium", True, MaxclientsRaise(50_000_000)
+    )
     (proposal,) = _propose(flow, clients)
 
     outcome = flow.approve(proposal.id, ALICE, CHANNEL)
@@ -289,7 +298,11 @@ def test_a_maxmemory_below_the_data_under_noeviction_is_not_verified(
     flow: RemediationFlow, target_client: redis.Redis
 ) -> None:
     small = Remediation(
-        "set-redis-maxmemory", "Set maxmemory 1mb", "high", True, {"maxmemory": "1mb", "policy": "noeviction"}
+        "set-redis-maxmemory",
+        "Set maxmemory 1mb",
+        "high",
+        True,
+        MaxmemorySetting(MI, EvictionPolicy.NOEVICTION, "a test"),
     )
     target_client.set("payload", b"x" * (2 * 2**20))  # 2 MB of data: above the 1mb bound
     try:

@@ -15,6 +15,7 @@ from analyzers.evidence import Evidence
 from bot.remediation.audit import AuditLog
 from bot.remediation.flow import RemediationFlow, RemediationRefused
 from bot.remediation.silences import AlertmanagerSilences, SilenceError
+from bot.remediation.targets.silence import AlertSilence
 from bot.settings import Catalog
 from tests.live.conftest import AlertmanagerServer, free_port
 
@@ -81,7 +82,7 @@ def test_an_approved_silence_silences_the_alert_until_it_is_rolled_back(
 ) -> None:
     alertmanager.push([{"labels": ALERT}])
     flow = _flow(bot_redis, alertmanager.url)
-    duration = Remediation("silence-alert", "Silence it", "low", True, {"duration": "4h"})
+    duration = Remediation("silence-alert", "Silence it", "low", True, AlertSilence(4 * 3600))
     proposals = _propose(flow, ALERT, duration)
     (proposal,) = proposals
     assert proposals.by_index() == {0: proposal.id}
@@ -125,7 +126,7 @@ def test_an_approved_silence_silences_the_alert_until_it_is_rolled_back(
 def test_without_an_alert_or_an_alertmanager_no_silence_is_proposed(
     alertmanager: AlertmanagerServer, bot_redis: redis.Redis
 ) -> None:
-    silence = Remediation("silence-alert", "Silence it", "low", True, {"duration": "1h"})
+    silence = Remediation("silence-alert", "Silence it", "low", True, AlertSilence(3600))
     no_alert = _propose(_flow(bot_redis, alertmanager.url), None, silence)
     assert [(s.remediation, s.reason) for s in no_alert.skipped] == [
         ("silence-alert", "no alert is known to silence")
@@ -151,7 +152,7 @@ def test_the_approver_can_choose_another_length_for_the_silence(
 ) -> None:
     flow = _flow(bot_redis, alertmanager.url)
     (proposal,) = _propose(
-        flow, ALERT, Remediation("silence-alert", "Silence it", "low", True, {"duration": "2h"})
+        flow, ALERT, Remediation("silence-alert", "Silence it", "low", True, AlertSilence(2 * 3600))
     )
 
     longer = flow.with_silence_duration(proposal.id, 8 * 3600, ALICE, CHANNEL)

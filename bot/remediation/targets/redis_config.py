@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from analyzers.diagnosis import Remediation
+from analyzers.ids import RemediationId
 from analyzers.quantity import parse_redis_size
+from analyzers.remediation_params import RedisConfigChange
 from bot.remediation.proposals import Applied, Basis, Change, Proposal, RedisTarget
 from bot.remediation.redis_change import RedisChangeError, commands, persist_hint
 from bot.remediation.results import CannotPropose, Preview, RemediationRefused, Stale
 from bot.remediation.targets.base import Asked, Draft, Environment, RecordPrevious, Restore
 
-REMEDIATIONS = ("set-redis-maxmemory", "set-redis-eviction-policy", "raise-redis-maxclients")
+REMEDIATIONS = (
+    RemediationId.SET_REDIS_MAXMEMORY,
+    RemediationId.SET_REDIS_EVICTION_POLICY,
+    RemediationId.RAISE_REDIS_MAXCLIENTS,
+)
 
 
 class RedisConfiguration:
@@ -20,13 +26,9 @@ class RedisConfiguration:
         url = asked.service_config.redis_url if asked.service_config else None
         if not url:
             raise CannotPropose(f"no redis_url for {asked.service} in the catalog")
-        params = remediation.params
-        if remediation.id == "set-redis-maxmemory":
-            values = {"maxmemory": str(params["maxmemory"]), "maxmemory-policy": str(params["policy"])}
-        elif remediation.id == "set-redis-eviction-policy":
-            values = {"maxmemory-policy": str(params["policy"])}
-        else:
-            values = {"maxclients": str(params["to"])}
+        if not isinstance(remediation.params, RedisConfigChange):
+            raise CannotPropose(f"{remediation.id} does not change Redis's configuration")
+        values = remediation.params.redis_config()
         basis = self.env.redis_changer.read(url, values)
         if all(same_value(name, basis.get(name), value) for name, value in values.items()):
             raise CannotPropose(

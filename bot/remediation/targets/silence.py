@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from analyzers.quantity import duration_seconds
-from bot.durations import format_duration
+from analyzers.param_values import ParamsJson, check_count, only_keys, read_text
+from bot.durations import format_duration, parse_duration
 from bot.remediation.proposals import AlertTarget, Applied, Basis, Change, Proposal
 from bot.remediation.results import CannotPropose, Preview
 from bot.remediation.silences import AlertmanagerSilences, thread_link
@@ -17,13 +18,36 @@ DEFAULT_SILENCE_SECONDS = 2 * 3600
 SILENCE_CHOICES = (3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600)  # what the approver may pick from
 
 
+@dataclass(frozen=True, slots=True)
+class AlertSilence:
+    """silence-alert's parameters: how long the alert being triaged stays silent.
+
+    The bot's own fix, so declared here rather than in analyzers/remediation_params.py: its
+    contract spelling (`{"duration": "2h"}`) is bot/durations.py's, which analyzers cannot import.
+    """
+
+    seconds: int
+
+    def __post_init__(self) -> None:
+        check_count("seconds", self.seconds)
+
+    def as_params(self) -> dict[str, object]:
+        return {"duration": format_duration(self.seconds)}
+
+    @classmethod
+    def from_params(cls, params: ParamsJson) -> AlertSilence:
+        only_keys(params, ("duration",))
+        return cls(parse_duration(read_text(params, "duration")))
+
+
 class Silences:
     def __init__(self, env: Environment) -> None:
         self.env = env
 
-    def propose(self, alert: Mapping[str, str], params: Mapping[str, object], asked: Asked) -> Draft:
+    def propose(self, alert: Mapping[str, str], seconds: int | None, asked: Asked) -> Draft:
+        """A silence of `alert` for `seconds` (the silence-alert fix's; None: the default)."""
         self._silences()
-        seconds = duration_seconds(str(params.get("duration") or "")) or DEFAULT_SILENCE_SECONDS
+        seconds = seconds or DEFAULT_SILENCE_SECONDS
         matchers = {str(k): str(v) for k, v in alert.items()}
         name = matchers.get("alertname", "the alert")
         title = f"Silence {name} for {format_duration(seconds)}"

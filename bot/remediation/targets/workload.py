@@ -7,6 +7,9 @@ from collections import Counter
 
 from analyzers.diagnosis import Remediation
 from analyzers.evidence import Evidence
+from analyzers.ids import RemediationId
+from analyzers.quantity import parse_k8s_quantity
+from analyzers.remediation_params import CpuLimitRaise, MemoryLimitRaise
 from bot.readers.kubernetes_objects import workload_of_pod
 from bot.remediation import policy
 from bot.remediation.kubernetes_change import (
@@ -25,7 +28,7 @@ from bot.remediation.proposals import Applied, Change, Proposal, Resources, Work
 from bot.remediation.results import CannotPropose, Preview, RemediationRefused, Stale
 from bot.remediation.targets.base import Asked, Draft, Environment, RecordPrevious, Restore
 
-REMEDIATIONS = {"raise-memory-limit": "memory", "raise-cpu-limit": "cpu"}
+REMEDIATIONS = (RemediationId.RAISE_MEMORY_LIMIT, RemediationId.RAISE_CPU_LIMIT)
 MAIN_CONTAINER = "the main container"  # what remediate.py names a container it could not name
 
 
@@ -34,11 +37,9 @@ class Workloads:
         self.env = env
 
     def propose(self, remediation: Remediation, evidence: Evidence, asked: Asked) -> Draft:
-        resource = REMEDIATIONS[remediation.id]
+        container, resource, amount, new = _wanted(remediation)
         if not asked.namespace:
             raise CannotPropose(f"no namespace known for {asked.service} (set it in the catalog)")
-        container = str(remediation.params.get("container") or MAIN_CONTAINER)
-        new = str(remediation.params["to"])
         names = _workload_names(evidence, asked.namespace, container, asked.service)
         catalog = self.env.catalog
         workload = self.env.kube(catalog.context).find(asked.namespace, names)
@@ -52,12 +53,13 @@ class Workloads:
                 )
         current = workload.resources(container) or Resources()
         current_limit = current.limits.get(resource)
-        if current_limit is not None and not policy.larger(new, current_limit):
+        current_amount = parse_k8s_quantity(current_limit) if current_limit is not None else None
+        if current_limit is not None and (current_amount is None or amount <= current_amount):
             raise CannotPropose(
                 f"the {resource} limit of {container} is {current_limit} already (wanted {new})"
             )
         change = plan_resources(current, {resource: new})
-        bounds = policy.memory_bounds(catalog, current_limit, new) if resource == "memory" else ""
+        bounds = policy.memory_bounds(catalog, current_limit, amount, new) if resource == "memory" else ""
         target = WorkloadTarget(
             context=catalog.context,
             namespace=asked.namespace,
@@ -198,13 +200,27 @@ class Workloads:
         except ValueError as error:
             raise RemediationRefused("stale", str(error)) from None
         new_memory = (change.resources or Resources()).limits.get("memory")
+        new_bytes = parse_k8s_quantity(new_memory) if new_memory else None  # as it was read from the workload
         bounds = (
-            policy.memory_bounds(self.env.catalog, current.limits.get("memory"), new_memory)
+            policy.memory_bounds(self.env.catalog, current.limits.get("memory"), new_bytes, new_memory)
             if new_memory
             else ""
         )
         restored = ", ".join(f"{k} {v}" for k, v in (change.resources or Resources()).limits.items())
         return Restore(change, workload.basis(target.container), target.namespace, restored, bounds)
+
+
+def _wanted(remediation: Remediation) -> tuple[str, str, float, str]:
+    """The container and resource a fix changes, the new limit in the quantity's own unit (bytes,
+    cores) and as the quantity the patch writes: all read from the fix's typed parameters."""
+    params = remediation.params
+    if isinstance(params, CpuLimitRaise):
+        return params.container, "cpu", params.to_millicores / 1000, params.to_quantity
+    if isinstance(params, MemoryLimitRaise):
+        if params.to_bytes is None or params.to_quantity is None:
+            raise CannotPropose(f"no new memory limit for {params.container} could be worked out")
+        return params.container, "memory", params.to_bytes, params.to_quantity
+    raise CannotPropose(f"{remediation.id} does not change a container's resources")
 
 
 def _target(proposal: Proposal) -> WorkloadTarget:
