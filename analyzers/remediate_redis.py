@@ -275,7 +275,7 @@ def _clients(plan: Plan) -> list[Remediation]:
                 "Raise maxclients (its current value is not in the evidence)",
                 "medium",
                 False,
-                {},
+                MaxclientsRaise(),
                 "Read it first (`CONFIG GET maxclients`); on a managed plan the plan sets it, so a bigger "
                 "plan raises it. Buys time only while connections leak.",
             )

@@ -322,23 +322,27 @@ class EvictionPolicyChange:
 
 @dataclass(frozen=True, slots=True)
 class MaxclientsRaise:
-    """raise-redis-maxclients: the new maxclients."""
+    """raise-redis-maxclients: the new maxclients; None when the current one is not in the evidence (a
+    manual fix that says to read it first)."""
 
-    to: int
+    to: int | None = None
 
     def __post_init__(self) -> None:
-        check_count("to", self.to)
+        if self.to is not None:
+            check_count("to", self.to)
 
     def redis_config(self) -> dict[str, str]:
+        if self.to is None:
+            raise ValueError("raise-redis-maxclients has no target: the current maxclients is unknown")
         return {"maxclients": str(self.to)}
 
     def as_params(self) -> dict[str, object]:
-        return {"to": self.to}
+        return {} if self.to is None else {"to": self.to}
 
     @classmethod
     def from_params(cls, params: ParamsJson) -> MaxclientsRaise:
         only_keys(params, ("to",))
-        return cls(read_integer(params, "to"))
+        return cls(read_integer(params, "to") if "to" in params else None)
 
 
 class Params(Protocol):
