@@ -252,10 +252,16 @@ _HISTORY = re.compile(
     re.I,
 )
 # Denied after the fact: `OOMKilled is not the reason here`, `we ruled out an OOM kill`.
-_DENIED_AFTER = re.compile(r"^\W*(?:is|was|are|were)? ?(?:not|n't)\b|^[^.;]{0,20}\b(?:ruled out|excluded)\b", re.I)
-_DENIAL_BEFORE = re.compile(r"\b(?:ruled out|don'?t see|do not see|no sign of|not seeing|no)\b[^.;]{0,25}$", re.I)
+_DENIED_AFTER = re.compile(
+    r"^\W*(?:is|was|are|were)? ?(?:not|n't)\b|^[^.;]{0,20}\b(?:ruled out|excluded)\b", re.I
+)
+_DENIAL_BEFORE = re.compile(
+    r"\b(?:ruled out|don'?t see|do not see|no sign of|not seeing|no)\b[^.;]{0,25}$", re.I
+)
 # A sentence about another component: a sidecar, or another named workload "on the same node".
-_ABOUT_ANOTHER = re.compile(r"\bsidecar\b|istio-proxy|linkerd-proxy|\bon the same node\b|\bother pods?\b", re.I)
+_ABOUT_ANOTHER = re.compile(
+    r"\bsidecar\b|istio-proxy|linkerd-proxy|\bon the same node\b|\bother pods?\b", re.I
+)
 
 
 def said_oom_kill(stripped: str) -> bool:
