@@ -17,6 +17,23 @@ from analyzers.dependency import Failure, service_failures
 from analyzers.evidence import Fact
 
 _OFF = ("false", "no", "off", "0")
+# The subcharts a chart bundles as its datastore; `auth.enabled: false` is a feature switch, not one of these.
+_DATASTORES = {
+    "postgresql",
+    "postgres",
+    "mysql",
+    "mariadb",
+    "redis",
+    "mongodb",
+    "rabbitmq",
+    "memcached",
+    "elasticsearch",
+    "kafka",
+    "zookeeper",
+    "cassandra",
+    "valkey",
+    "minio",
+}
 _EXTERNAL_HOST = re.compile(r"external.*\.(?:host|hostname|url|uri|address)$", re.IGNORECASE)
 
 
@@ -35,13 +52,23 @@ def disabled_bundle_dialled(context: Context) -> DisabledBundle | None:
     switched_off = [
         f
         for f in context.evidence.of("helm.value")
-        if (f.key or "").endswith(".enabled") and str(f.value).lower() in _OFF
+        if (f.key or "").endswith(".enabled")
+        and str(f.value).lower() in _OFF
+        and str(f.key).rsplit(".", 1)[0].rsplit(".", 1)[-1].lower() in _DATASTORES
     ]
     if not switched_off:
         return None
+    externals = [
+        str(f.value).lower() for f in context.evidence.of("helm.value") if _EXTERNAL_HOST.search(f.key or "")
+    ]
     for failure in service_failures(context):
-        if not failure.host:
+        # A name that never resolves or never answers; a refusal means something is there.
+        if not failure.host or failure.what not in ("dns", "timeout"):
             continue
+        if any(
+            value and (value in failure.host.lower() or failure.host.lower() in value) for value in externals
+        ):
+            continue  # it dials the external host the values name: not the bundled one
         words = set(failure.host.split(".", 1)[0].lower().split("-"))
         for fact in switched_off:
             component = str(fact.key).rsplit(".", 1)[0].rsplit(".", 1)[-1].lower()

@@ -96,8 +96,11 @@ def _starved_start(context: Context) -> list[Finding]:
     limit, limit_fact, kill = starved
     container = limit_fact.subject.container or kill.subject.container or context.service or "the container"
     target = max(math.ceil(4 * limit * 10) / 10, STARTUP_CPU)
+    said = limit_fact.source.kind == "prose"
     detail = (
-        f"{container} runs under a CPU limit of {format_cpu(limit)}, too little to start in time: its probe finds "
+        f"{container} runs under a CPU limit of {format_cpu(limit)}"
+        + (" (as stated in a sentence; no spec shows it)" if said else "")
+        + ", too little to start in time: its probe finds "
         "nothing answering yet and the kubelet restarts it, so it starts again from the beginning under the "
         "same limit. No throttling metrics were read to measure it."
     )
@@ -107,7 +110,7 @@ def _starved_start(context: Context) -> list[Finding]:
             "critical",
             f"CPU limit of {format_cpu(limit)} starves start-up before the probe gives up",
             detail,
-            0.6,
+            0.5 if said else 0.6,
             [limit_fact, kill],
             container=container,
             share=None,
@@ -153,7 +156,7 @@ def _cpu_limit(context: Context, container: str) -> tuple[float, Fact] | None:
     facts = facts or [
         f for f in context.main("container.cpu_limit") if not (f.subject.container or "").startswith("#")
     ]
-    for fact in facts:
+    for fact in sorted(facts, key=lambda f: f.source.kind == "prose"):  # a spec before a sentence
         if isinstance(fact.value, float):
             return fact.value, fact
     quota = {

@@ -22,7 +22,7 @@ FULL_SHARE = 0.95
 _NO_SPACE = re.compile(
     r"No space left on device|\bENOSPC\b|Disk quota exceeded|\bEDQUOT\b|low[- ]disk[- ]space condition"
     r"|insufficient disk space|could not (?:write|extend) file .*: No space"
-    r"|\bdisk is full writing\b|\bErrcode: 28\b|\b(?:OS )?errno:? 28\b",  # MySQL/MariaDB: ENOSPC is 28
+    r"|\bdisk is full writing\b|\bErrcode: 28\b|\b(?:OS )?errno:? 28\b.{0,40}(?:space|disk|full)",  # ENOSPC is 28
     re.I,
 )
 # What the kubelet says when the node's disk (not its memory) runs short, or a pod outgrows its share.
@@ -42,9 +42,11 @@ _MISCONF = re.compile(r"MISCONF .*not able to persist on disk", re.I)
 # What else makes a background save fail: then MISCONF alone says nothing about the disk.
 _SAVE_FAILS_OTHERWISE = re.compile(
     r"Can't save in background: fork|fork: Cannot allocate memory|Failed opening the RDB file.*(?:Permission denied|"
-    r"Read-only file system)|Read-only file system|Permission denied",
+    r"Read-only file system)|Read-only file system|Permission denied|overcommit_memory",
     re.I,
 )
+# Lines Redis itself writes (`1:M 03 Nov ...`), or about its saves: where another reason would show.
+_REDIS_LINE = re.compile(r"(?:^|\s)\d+:[MCSX] |\bRDB\b|\bAOF\b|\bbackground\b|\bbgsave\b", re.I)
 # Someone telling that the disk filled up, said in their own words.
 _TOLD_FULL = re.compile(
     r"\b(?:ran|run|running|runs) out of (?:disk|storage|space)|\bdisk (?:space )?(?:is |was |got )?full\b"
@@ -132,7 +134,14 @@ def analyze(context: Context) -> list[Finding]:
 
 
 def _nothing_else_fails_saves(context: Context) -> bool:
-    return not any(_SAVE_FAILS_OTHERWISE.search(context.text_of(f)) for f in context.evidence.of("log"))
+    """No other reason for a failed save in Redis's lines, and Redis does not report its last save ok."""
+    redis_lines = [
+        context.text_of(f) for f in context.evidence.of("log") if _REDIS_LINE.search(context.text_of(f))
+    ]
+    if any(_SAVE_FAILS_OTHERWISE.search(text) for text in redis_lines):
+        return False
+    status = [f for f in context.evidence.of("redis.info", "rdb_last_bgsave_status")]
+    return not (status and str(status[-1].value) == "ok")
 
 
 def _disk_events(context: Context) -> list[Fact]:

@@ -33,6 +33,7 @@ FactKind = Literal[
     "container.env",  # key: variable name, value: its value as text
     "container.probe",  # key: "liveness" | "readiness", value: the probe text
     "pod.status",  # value: the STATUS column of kubectl get pods
+    "pod.ready",  # value: bool, READY column (`1/1` True, `0/1` False)
     "pod.restarts",  # value: int, RESTARTS column
     "pod.last_restart_ago",  # value: seconds since the last restart, `5 (21m ago)` in RESTARTS
     "workload.replicaset",  # key: ReplicaSet name, value: ReplicaSetInfo

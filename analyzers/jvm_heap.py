@@ -46,11 +46,12 @@ def heap_setting(context: Context) -> tuple[float | None, float | None, Fact] | 
         if xmx or percent:
             size = _size(xmx.group(1), xmx.group(2)) if xmx else None
             return size, float(percent.group(1)) if percent else None, fact
-    # No flag sets it, but the JVM said what it chose (PrintFlagsFinal, -XshowSettings): the largest it chose.
+    # No flag sets it, but the JVM said what it chose (PrintFlagsFinal, -XshowSettings, a table): the
+    # service's own, the last one reported.
     measured = [f for f in context.mine("jvm.max_heap") if isinstance(f.value, float | int)]
     if measured:
-        largest = max(measured, key=lambda f: float(f.value))  # type: ignore[arg-type]
-        return float(largest.value), None, largest  # type: ignore[arg-type]
+        latest = measured[-1]
+        return float(latest.value), None, latest  # type: ignore[arg-type]
     return None
 
 
@@ -96,7 +97,7 @@ def analyze(context: Context) -> list[Finding]:
             "critical" if over else "warning",
             f"JVM heap {human_bytes(heap)} does not fit the {human_bytes(limit_bytes)} limit",
             detail,
-            0.95 if over else 0.75,
+            (0.8 if chosen else 0.95) if over else 0.75,
             cited,
             heap=heap,
             off_heap=off_heap,

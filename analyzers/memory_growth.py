@@ -9,7 +9,7 @@ from analyzers.base import finding
 from analyzers.containers import containers, recent_oom_kills, service_memory_limit
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
-from analyzers.evidence import Fact, ReplicaSetInfo, Series
+from analyzers.evidence import EventRecord, Fact, ReplicaSetInfo, Series
 from analyzers.ids import FindingId, RemediationId
 from analyzers.quantity import human_bytes
 from analyzers.redis_view import redis_view
@@ -175,6 +175,8 @@ def slow_oom(context: Context) -> tuple[float, Fact, Fact, Fact] | None:
     """(hours it ran, the OOMKilled fact, its start, its end) when the last run ended in an OOM kill after hours."""
     if any(_JVM_HEAP.search(context.text_of(f)) for f in context.evidence.facts if context.ours(f)):
         return None  # a JVM fills its heap over hours too: its heap setting, not a leak, decides
+    if _node_short_of_memory(context):
+        return None  # the node ran out, not the container: its own growth is not shown
     for view in containers(context, include_sidecars=False):
         killed = recent_oom_kills(context, view)
         started, finished = view.last("container.last_started"), view.last("container.last_finished")
@@ -185,3 +187,12 @@ def slow_oom(context: Context) -> tuple[float, Fact, Fact, Fact] | None:
         if hours >= threshold:
             return hours, killed[0], started, finished
     return None
+
+
+def _node_short_of_memory(context: Context) -> bool:
+    pressure = any(f.value == "True" for f in context.evidence.of("node.condition", "MemoryPressure"))
+    system_oom = any(
+        isinstance(f.value, EventRecord) and f.value.reason in ("SystemOOM", "NodeHasInsufficientMemory")
+        for f in context.evidence.of("event")
+    )
+    return pressure or system_oom

@@ -99,8 +99,14 @@ PROBE_STILL_FAILING = timedelta(minutes=15)
 
 def _recent(context: Context, fact: Fact) -> bool:
     if isinstance(fact.value, EventRecord):
-        return event_is_recent(fact.value, PROBE_STILL_FAILING)
+        # While the pod still shows not ready, an older failure is still the one that keeps it out.
+        window = timedelta(hours=6) if _not_ready(context) else PROBE_STILL_FAILING
+        return event_is_recent(fact.value, window)
     return is_recent(context, fact)
+
+
+def _not_ready(context: Context) -> bool:
+    return any(f.value is False for kind in ("pod.ready", "container.ready") for f in context.main(kind))
 
 
 SPEC = FindingSpec(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from analyzers.base import finding, is_recent, narrow
 from analyzers.context import Context
 from analyzers.diagnosis import Finding
@@ -31,7 +33,18 @@ def analyze(context: Context) -> list[Finding]:
     # At maxmemory an evicting policy is working as meant; only noeviction refuses writes, and so does a
     # volatile-* policy when no key has a TTL: it has nothing it may evict.
     keyspace = redis.keyspace()
-    nothing_volatile = bool(policy and policy.value.startswith("volatile-") and keyspace and keyspace[1] == 0)
+    nothing_volatile = bool(
+        policy
+        and policy.value.startswith("volatile-")
+        and keyspace
+        and keyspace[1] == 0
+        and not (redis.number("evicted_keys") or 0)  # it has evicted: there were keys it could
+        and not any(
+            re.search(r"expires=[1-9]", r.value)
+            for key, r in redis.info.items()
+            if re.fullmatch(r"db\d+", key)
+        )
+    )
     refuses = policy is None or policy.value == "noeviction" or nothing_volatile
     full = bool(refuses and used and maxmemory and maxmemory.number and used >= 0.98 * maxmemory.number)
     if used and maxmemory and maxmemory.number and not full:

@@ -66,6 +66,7 @@ class RedisView:
         self.info: dict[str, Reading] = {}
         self.runtime: dict[str, Reading] = {}
         self.declared: dict[str, Reading] = {}
+        self.said: dict[str, Reading] = {}  # settings a person says the server runs with: the weakest
         self.peaks: dict[str, Reading] = {}
         self._usage: str | None = None
         self._read()
@@ -80,7 +81,9 @@ class RedisView:
                     self.peaks[fact.key] = reading
         for fact in self.context.mine("redis.config"):
             if fact.key:
-                self.runtime[fact.key] = Reading(str(fact.value), fact)
+                (self.said if fact.source.kind == "notes" else self.runtime)[fact.key] = Reading(
+                    str(fact.value), fact
+                )
         for fact in self.context.mine("redis.declared"):
             if fact.key:
                 self.declared[fact.key] = Reading(str(fact.value).strip(), fact)
@@ -117,7 +120,7 @@ class RedisView:
 
     def effective(self, name: str) -> Reading | None:
         """What the server runs with, else what was declared for it."""
-        return self.setting(name) or self.declared.get(name)
+        return self.setting(name) or self.declared.get(name) or self.said.get(name)
 
     @property
     def present(self) -> bool:

@@ -439,3 +439,43 @@ def test_oom_kills_denied_elsewhere_or_told_as_history_are_not_reported(sentence
     from bot.readers.fragments import said_oom_kill
 
     assert said_oom_kill(sentence) is False
+
+
+@pytest.mark.parametrize(
+    ("sentence", "cores"),
+    [
+        ("We raised the CPU limit from 100m to 2 cores and it still restarts", 2.0),
+        ("CPU usage is only 50m while the limit is 4 cores", None),
+        ("We removed the CPU limit of 200m last week", None),
+        ("the LimitRange gives every container a default cpu limit of 100m", None),
+        ("the istio-proxy sidecar has a cpu limit of 100m", None),
+    ],
+)
+def test_cpu_limits_in_prose_that_are_not_the_limit_in_force(sentence: str, cores: float | None) -> None:
+    from bot.readers.fragments import stated_cpu_limit
+
+    assert stated_cpu_limit(sentence) == cores
+
+
+@pytest.mark.parametrize(
+    ("sentence", "policy"),
+    [
+        ("We changed the maxmemory-policy from volatile-lru to allkeys-lru yesterday", "allkeys-lru"),
+        ("The vendor docs recommend the allkeys-lru eviction policy for caches", None),
+        ("The Sidekiq wiki warns that a volatile-lru eviction policy silently drops jobs", None),
+    ],
+)
+def test_eviction_policies_changed_or_advised_in_prose(sentence: str, policy: str | None) -> None:
+    from bot.readers.fragments import said_redis_policy
+
+    assert said_redis_policy(sentence) == policy
+
+
+def test_probe_failures_told_as_history_and_delays_advised_are_not_read() -> None:
+    from bot.readers.fragments import said_probe_delay, said_probe_kills
+
+    assert (
+        said_probe_kills("During last week's load test the liveness probe started failing, that was fixed")
+        is None
+    )
+    assert said_probe_delay("My colleague suggested a liveness probe delay of 300 seconds") is None

@@ -133,13 +133,29 @@ _STATED_CPU = re.compile(
 _LIMIT_WORD = re.compile(r"\blimit(?:s|ed)?\b", re.IGNORECASE)
 
 
+# Sentences whose CPU figure is not the limit in force: a usage, a removed or default limit, a sidecar's.
+_NOT_THE_CPU_LIMIT = re.compile(
+    r"\brequests?\b|\busage\b|\busing\b|\bremoved\b|\bno (?:cpu )?limit\b|\bdefault\b|LimitRange|"
+    r"\bsidecar\b|istio-proxy|linkerd|\?",
+    re.I,
+)
+_CPU_AMOUNT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(m\b|cores?\b|vcpus?\b|cpus?\b)", re.I)
+
+
 def stated_cpu_limit(stripped: str) -> float | None:
-    """The CPU limit, in cores, a sentence states, or None (a request or a usage figure is not a limit)."""
+    """The CPU limit, in cores, a sentence states, or None (a request or a usage figure is not a limit).
+    `raised the CPU limit from 100m to 2 cores` states 2 cores."""
     match = _STATED_CPU.search(stripped)
-    if match is None or not _LIMIT_WORD.search(stripped) or re.search(r"\brequests?\b", stripped, re.I):
+    if match is None or not _LIMIT_WORD.search(stripped) or _NOT_THE_CPU_LIMIT.search(stripped):
         return None
-    amount = float(match["amount"])
-    cores = amount / 1000 if match["unit"].lower() == "m" else amount
+    amount, unit = match["amount"], match["unit"]
+    raised = re.search(r"\bfrom\b.*?\bto\b\s*`?(.*)", stripped[match.start() :], re.I)
+    if raised:
+        target = _CPU_AMOUNT.search(raised.group(1))
+        if target is None:
+            return None
+        amount, unit = target.group(1), target.group(2)
+    cores = float(amount) / 1000 if unit.lower() == "m" else float(amount)
     return cores if 0 < cores <= 256 else None
 
 
@@ -230,7 +246,7 @@ _SAYS_PROBE_KILLS = re.compile(
 def said_probe_kills(stripped: str) -> str | None:
     """`liveness probe reliably kills the process`: the probe ("liveness" or "startup") it reports failing."""
     found = _SAYS_PROBE_KILLS.search(stripped)
-    if not found or "?" in stripped:
+    if not found or "?" in stripped or _HISTORY.search(stripped):
         return None
     before, span = stripped[: found.start()], stripped[found.start() : found.end()]
     if _NEGATED.search(before) or _NEGATION_WORD.search(span) or _HYPOTHETICAL.search(before):
@@ -308,6 +324,8 @@ def said_probe_delay(stripped: str) -> int | None:
     found = _SAYS_PROBE_DELAY.search(stripped)
     if found is None or "?" in stripped or _HYPOTHETICAL.search(stripped[: found.start()]):
         return None
+    if re.search(r"\b(?:suggest\w*|recommend\w*|propos\w+|try|tried|raise|increase)\b", stripped, re.I):
+        return None  # advice or a change, not the delay in force
     return int(found.group(1) or found.group(2))
 
 
@@ -317,13 +335,22 @@ _SAYS_POLICY = re.compile(
 )
 
 
+# Advice about a setting, not the setting in force: `the docs recommend allkeys-lru`.
+_ADVICE = re.compile(r"\b(?:recommend\w*|suggest\w*|warns?|advis\w+|docs?|documentation|wiki|guide)\b", re.I)
+
+
 def said_redis_policy(stripped: str) -> str | None:
     """`with maxmemory-policy set to volatile-lru`: the eviction policy a person says Redis runs with."""
     found = _SAYS_POLICY.search(stripped)
     if found is None or "?" in stripped or _HYPOTHETICAL.search(stripped[: found.start()]):
         return None
-    if _NEGATION_WORD.search(stripped[: found.start()][-30:]):
+    if _NEGATION_WORD.search(stripped[: found.start()][-30:]) or _ADVICE.search(stripped):
         return None
+    if _DENIED_AFTER.search(stripped[found.end() :]):
+        return None
+    changed = re.search(rf"\bfrom\s+`?{_POLICIES}`?\s+to\s+`?{_POLICIES}", stripped, re.I)
+    if changed:
+        return changed.group(2).lower()  # `changed the policy from volatile-lru to allkeys-lru`: the new one
     return (found.group(1) or found.group(2)).lower()
 
 

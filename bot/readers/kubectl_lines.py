@@ -102,6 +102,10 @@ class KubectlLines(ScannerBase):
     ) -> Iterator[Fact]:
         if cells.get("STATUS"):
             yield self._fact("pod.status", cells["STATUS"], excerpt, number, "kubectl-table", subject=subject)
+        ready = re.fullmatch(r"(\d+)/(\d+)", cells.get("READY", ""))
+        if ready:
+            all_ready = ready.group(1) == ready.group(2)
+            yield self._fact("pod.ready", all_ready, excerpt, number, "kubectl-table", subject=subject)
         restarts = re.match(r"^(\d+)", cells.get("RESTARTS", ""))
         ago = re.search(r"\((\S+) ago\)", cells.get("RESTARTS", ""))
         if ago:

@@ -217,6 +217,7 @@ class LineReaders(LogLines):
             return None
         self.state.kinds["pipe-table"] += 1
         facts: list[Fact] = []
+        subject = self._row_subject(columns, cells)
         for name, cell in zip(columns, cells, strict=True):
             meaning = column_meaning(name)
             ttl = cell_int(cell) if meaning == "ttl" else None
@@ -226,8 +227,21 @@ class LineReaders(LogLines):
                     self._fact("redis.info", str(ttl), stripped, number, "pipe-table", key="ttl_sample")
                 )
             if heap:
-                facts.append(self._fact("jvm.max_heap", heap, stripped, number, "pipe-table"))
+                facts.append(
+                    self._fact("jvm.max_heap", heap, stripped, number, "pipe-table", subject=subject)
+                )
         return facts
+
+    def _row_subject(self, columns: list[str], cells: list[str]) -> Subject:
+        """The row's own pod or service when the table has a column for it."""
+        subject = self._subject()
+        for name, cell in zip(columns, cells, strict=True):
+            label = name.strip().lower()
+            if label in ("pod", "pod name") and cell:
+                subject = replace(subject, pod=cell, workload=workload_of_pod(cell))
+            elif label in ("service", "app", "application", "component", "workload", "deployment") and cell:
+                subject = replace(subject, workload=cell)
+        return subject
 
     def _read_jvm_heap(self, line: str, stripped: str, number: int) -> Claim:
         heap = jvm_max_heap(stripped)
@@ -358,7 +372,8 @@ class LineReaders(LogLines):
     def _read_log(self, line: str, stripped: str, number: int) -> Claim:
         log = self._log_line(line, number)
         facts = [log] if log else []
-        if self._written_by_a_person(stripped):
+        person = self._written_by_a_person(stripped)
+        if person:
             # What a person wrote around the paste (`Reporter: "it ran out of disk space"`): citable notes.
             facts.append(self._fact("text.note", stripped, stripped, number, "notes"))
             self.state.kinds["notes"] += 1
@@ -371,7 +386,7 @@ class LineReaders(LogLines):
             amount = parse_human_bytes(stated) if stated else None
             if amount:
                 facts.append(self._fact(kind, amount, stripped, number, "prose"))  # type: ignore[arg-type]
-        cores = stated_cpu_limit(stripped)
+        cores = stated_cpu_limit(stripped) if person else None  # a program's `cpu limit 0.1` is its own view
         if cores:
             facts.append(self._fact("container.cpu_limit", cores, stripped, number, "prose"))
         return facts or None

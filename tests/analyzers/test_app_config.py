@@ -468,3 +468,22 @@ def test_waiting_for_a_bundled_database_that_is_switched_on_is_not_a_config_erro
     pasted = incident(*_wait_for_bundled("true"))
     assert pasted.read("helm.value")
     assert pasted.run(app_config.analyze, "flagsmith-api") == []
+
+
+def test_dialling_the_external_host_the_values_name_is_not_the_disabled_bundle() -> None:
+    values, logs = _wait_for_bundled("false")
+    logs = logs.replace("flagsmith-flagsmith-postgresql.flagsmith.svc.cluster.local", "db.prod.example.com")
+    assert incident(values, logs).run(app_config.analyze, "flagsmith-api") == []
+
+
+def test_a_feature_switched_off_is_not_a_bundled_datastore() -> None:
+    values = """
+        $ cat values.yaml
+        auth:
+          enabled: false
+        """
+    logs = """
+        $ kubectl logs web-6c9959c65c-4n49k
+        wait-for-it.sh: timeout occurred after waiting 30 seconds for web-auth-service.web.svc.cluster.local:8080
+        """
+    assert incident(values, logs).run(app_config.analyze, "web") == []

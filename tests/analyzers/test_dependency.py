@@ -152,3 +152,16 @@ def test_a_question_a_doubt_or_no_named_server_is_not_a_dns_failure(sentence: st
     pasted = incident(sentence + "\n")
     assert pasted.read("text.note")
     assert pasted.run(dependency.analyze, None) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        'Reporter: "The postgres hostname was not resolving during the CoreDNS upgrade, it works now"',
+        'Reporter: "From my laptop the redis hostname does not resolve, which is expected"',
+        'Reporter: "The docs say: when the MySQL service name fails to resolve, the pod restarts"',
+    ],
+)
+def test_a_dns_failure_that_is_over_expected_or_quoted_is_not_one(sentence: str) -> None:
+    pasted = incident(sentence + "\n")
+    assert pasted.run(dependency.analyze, None) == []

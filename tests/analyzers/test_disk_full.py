@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from analyzer_kit import fact, ids, incident, only
+from redis_snippets import info
 
 from analyzers import disk_full
 
@@ -325,3 +326,19 @@ def test_files_well_inside_the_declared_volume_are_not_a_full_disk() -> None:
     pasted = incident(*_listed_files("100Gi"))
     assert pasted.read("file.size")
     assert pasted.run(disk_full.analyze, "redis") == []
+
+
+def test_misconf_while_redis_reports_its_last_save_ok_is_history() -> None:
+    pasted = incident(MISCONF, info("redis-0", "# Persistence", "rdb_last_bgsave_status:ok"))
+    assert pasted.run(disk_full.analyze, "sidekiq") == []
+
+
+def test_an_errno_28_that_is_not_about_space_is_not_a_full_disk() -> None:
+    pasted = incident(
+        """
+        $ kubectl logs api-0
+        2024-11-03T02:11:09Z ERROR request failed: errno 28 from upstream parser, retrying
+        """
+    )
+    assert pasted.read("log")
+    assert pasted.run(disk_full.analyze, "api") == []

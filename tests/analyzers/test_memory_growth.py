@@ -159,3 +159,17 @@ def test_with_the_limit_known_a_kill_after_a_few_hours_is_left_to_the_limit() ->
     pasted = incident(known)
     assert pasted.read("container.memory_limit")
     assert pasted.run(memory_growth.analyze, "controller-manager") == []
+
+
+def test_with_the_node_short_of_memory_a_slow_kill_is_not_the_containers_growth() -> None:
+    pasted = incident(
+        _oom_after("Tue, 01 Aug 2023 06:46:26 +0000", "Tue, 01 Aug 2023 11:46:37 +0000"),
+        """
+        $ kubectl describe node worker-3
+        Conditions:
+          Type             Status  LastHeartbeatTime                 Reason                       Message
+          MemoryPressure   True    Tue, 01 Aug 2023 11:47:01 +0000   KubeletHasInsufficientMemory kubelet has insufficient memory available
+        """,
+    )
+    assert pasted.read("node.condition")
+    assert pasted.run(memory_growth.analyze, "controller-manager") == []

@@ -146,3 +146,22 @@ def test_readiness_failures_last_seen_long_ago_have_passed_since() -> None:
     )
     assert pasted.read("event")
     assert pasted.run(readiness.analyze, "stars-instance3") == []
+
+
+def test_an_older_readiness_failure_counts_while_the_pod_is_still_not_ready() -> None:
+    pasted = incident(
+        """
+        $ kubectl get pods
+        NAME                     READY   STATUS    RESTARTS   AGE
+        stars-instance3-57ss-0   0/1     Running   0          3h
+        """,
+        """
+        $ kubectl describe pod stars-instance3-57ss-0
+        Events:
+          Type     Reason     Age                  From     Message
+          ----     ------     ----                 ----     -------
+          Warning  Unhealthy  20m (x1080 over 3h)  kubelet  Readiness probe failed: HTTP probe failed with statuscode: 503
+        """,
+    )
+    assert pasted.read("pod.ready")
+    only(pasted.run(readiness.analyze, "stars-instance3"), "readiness-probe-failing")

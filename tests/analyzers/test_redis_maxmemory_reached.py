@@ -99,3 +99,11 @@ def test_a_volatile_policy_with_no_key_to_evict_refuses_writes_at_maxmemory() ->
 def test_a_volatile_policy_with_keys_to_evict_is_working_at_maxmemory() -> None:
     pasted = incident(_full("volatile-ttl", 4))
     assert pasted.run(redis_maxmemory_reached.analyze, "broker-redis") == []
+
+
+def test_a_volatile_policy_evicting_from_another_db_is_working() -> None:
+    pasted = incident(
+        _full("volatile-lru", 0).rstrip("\n")
+        + "\ndb1:keys=200000,expires=199500,avg_ttl=0\nevicted_keys:1834221\n"
+    )
+    assert pasted.run(redis_maxmemory_reached.analyze, "broker-redis") == []
