@@ -69,10 +69,10 @@ def disabled_bundle_dialled(context: Context) -> DisabledBundle | None:
             value and (value in failure.host.lower() or failure.host.lower() in value) for value in externals
         ):
             continue  # it dials the external host the values name: not the bundled one
-        words = set(failure.host.split(".", 1)[0].lower().split("-"))
+        words = failure.host.split(".", 1)[0].lower().split("-")
         for fact in switched_off:
             component = str(fact.key).rsplit(".", 1)[0].rsplit(".", 1)[-1].lower()
-            if component in words:
+            if _names_the_bundled(words, component):
                 external = next(
                     (f for f in context.evidence.of("helm.value") if _EXTERNAL_HOST.search(f.key or "")), None
                 )
@@ -96,3 +96,15 @@ def disabled_bundle_told(context: Context) -> tuple[str, str, float, list[Fact],
     cited = [narrow(found.failure.fact, found.failure.needle), off, *([external] if external else [])]
     title = f"Waits for the bundled {found.component}, which the values switch off"
     return title, detail, 0.8, cited, {"dials": found.failure.name}
+
+
+# What charts put after the subchart's name in its Service: `rel-redis-master`, `rel-postgresql-hl`.
+_SERVICE_SUFFIXES = {"master", "primary", "headless", "hl", "replicas", "replica", "read", "svc"}
+
+
+def _names_the_bundled(words: list[str], component: str) -> bool:
+    """`flagsmith-flagsmith-postgresql` names the bundled postgresql; `minio-gateway` is another service."""
+    if component not in words:
+        return False
+    after = words[len(words) - 1 - words[::-1].index(component) + 1 :]
+    return all(word in _SERVICE_SUFFIXES or word.isdigit() for word in after)

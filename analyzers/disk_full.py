@@ -42,7 +42,7 @@ _MISCONF = re.compile(r"MISCONF .*not able to persist on disk", re.I)
 # What else makes a background save fail: then MISCONF alone says nothing about the disk.
 _SAVE_FAILS_OTHERWISE = re.compile(
     r"Can't save in background: fork|fork: Cannot allocate memory|Failed opening the RDB file.*(?:Permission denied|"
-    r"Read-only file system)|Read-only file system|Permission denied|overcommit_memory",
+    r"Read-only file system)|Read-only file system|Permission denied|overcommit",
     re.I,
 )
 # Lines Redis itself writes (`1:M 03 Nov ...`), or about its saves: where another reason would show.

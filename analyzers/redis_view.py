@@ -132,11 +132,15 @@ class RedisView:
 
     def keyspace(self) -> tuple[int, int, Fact] | None:
         """(keys, keys with an expiry) of db0 from INFO keyspace or exporter series."""
-        reading = self.info.get("db0")
-        if reading:
-            found = re.search(r"keys=(\d+),expires=(\d+)", reading.value)
-            if found:
-                return int(found.group(1)), int(found.group(2)), reading.fact
+        # Every database counts: a cache in db1 with TTLs beside a few settings in db0 is not "no TTLs".
+        databases = [
+            (int(m.group(1)), int(m.group(2)), r.fact)
+            for key, r in self.info.items()
+            if re.fullmatch(r"db\d+", key) and (m := re.search(r"keys=(\d+),expires=(\d+)", r.value))
+        ]
+        if databases:
+            largest = max(databases, key=lambda d: d[0])
+            return sum(d[0] for d in databases), sum(d[1] for d in databases), largest[2]
         keys = [(f, s) for f, s in self.context.series("redis_db_keys") if s.label("db") == "db0"]
         expiring = [
             (f, s) for f, s in self.context.series("redis_db_keys_expiring") if s.label("db") == "db0"

@@ -304,10 +304,13 @@ _SAYS_NO_TTL = re.compile(
 )
 
 
+_ON_PURPOSE = re.compile(r"\b(?:intended|intentional\w*|on purpose|by design|expected|as it should)\b", re.I)
+
+
 def said_no_ttl(stripped: str) -> bool:
     """A person reports keys that never expire (not asked, not denied)."""
     found = _SAYS_NO_TTL.search(stripped)
-    if found is None or "?" in stripped:
+    if found is None or "?" in stripped or _ON_PURPOSE.search(stripped):
         return False
     return not _NEGATION_WORD.search(stripped[: found.start()][-25:])
 
