@@ -479,3 +479,13 @@ def test_probe_failures_told_as_history_and_delays_advised_are_not_read() -> Non
         is None
     )
     assert said_probe_delay("My colleague suggested a liveness probe delay of 300 seconds") is None
+
+
+def test_a_log_line_under_a_pods_table_is_not_a_pod() -> None:
+    evidence = read_string(
+        "NAME          READY   STATUS             RESTARTS   AGE\n"
+        "postgres-0    0/1     CrashLoopBackOff   8          30m\n"
+        "2024-05-01 10:00:01.789 UTC [27] LOG:  database system was not properly shut down\n",
+        "paste.txt",
+    )
+    assert {f.subject.pod for f in evidence.of("pod.status")} == {"postgres-0"}

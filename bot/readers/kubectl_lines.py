@@ -59,7 +59,9 @@ class KubectlLines(ScannerBase):
         namespace = cells.get("NAMESPACE") or self.state.subject.namespace
         if kind in ("pods", "columns", "top"):
             pod = (cells.get("POD") or cells.get("NAME") or "").removeprefix("pod/")
-            if not pod or not re.match(r"^[a-z0-9][a-z0-9.-]*$", pod):
+            if not pod or not re.match(r"^[a-z0-9][a-z0-9.-]*$", pod) or re.match(r"^\d{4}-\d\d-\d\d", pod):
+                return  # `2024-05-01 10:00:01 LOG: ...` under a pods table is a log line, not a pod
+            if kind == "pods" and not re.fullmatch(r"\d+/\d+", cells.get("READY", "0/0")):
                 return
             container = cells.get("NAME") if "POD" in cells else self.state.subject.container
             subject = Subject(namespace, pod, container, workload_of_pod(pod))
