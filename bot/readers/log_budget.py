@@ -65,6 +65,28 @@ class Selection:
     skipped: int = 0  # lines dropped to stay within the budget
 
 
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Lines of one shape, as far as the choice needs them.
+
+    `members`: the indexes of all its lines when there are at most KEEP_NEWEST + 1, else of its
+    first and its KEEP_NEWEST newest lines; `total`: how many lines it has; `second`: the line
+    after the first (the oldest folded into the newest), when there are more than KEEP_NEWEST + 1.
+    """
+
+    members: list[int]
+    total: int
+    second: int | None = None
+    severe: bool = False
+
+
+def group_of(indexes: Sequence[int], severe: bool) -> Group:
+    """The group of the lines at `indexes` (in input order)."""
+    if len(indexes) <= KEEP_NEWEST + 1:
+        return Group(list(indexes), len(indexes), None, severe)
+    return Group([indexes[0], *indexes[-KEEP_NEWEST:]], len(indexes), indexes[1], severe)
+
+
 def select(lines: Sequence[str], budget: int = BUDGET) -> Selection:
     """Choose which of `lines` (in input order) to keep; everything when they fit the budget."""
     if len(lines) <= budget:
@@ -72,19 +94,26 @@ def select(lines: Sequence[str], budget: int = BUDGET) -> Selection:
     groups: dict[str, list[int]] = {}
     for index, line in enumerate(lines):
         groups.setdefault(shape(line), []).append(index)
+    return choose(
+        [group_of(indexes, is_severe(lines[indexes[0]].lower())) for indexes in groups.values()], budget
+    )
+
+
+def choose(groups: Sequence[Group], budget: int = BUDGET) -> Selection:
+    """Keep each group's first and newest lines, the newest standing for the lines folded into it;
+    severe groups whatever the budget, then the most recently seen while they fit."""
     selection = Selection()
     candidates: list[tuple[bool, int, list[Kept]]] = []  # (severe, newest index, kept lines)
-    for indexes in groups.values():
-        severe = is_severe(lines[indexes[0]].lower())
-        if len(indexes) <= KEEP_NEWEST + 1:
-            kept = [Kept(i) for i in indexes]
+    for group in groups:
+        if group.total <= KEEP_NEWEST + 1:
+            kept = [Kept(i) for i in group.members]
         else:
-            newest = indexes[-KEEP_NEWEST:]
-            folded = len(indexes) - KEEP_NEWEST - 1
+            folded = group.total - KEEP_NEWEST - 1
             selection.aggregated += folded
-            kept = [Kept(indexes[0]), *(Kept(i) for i in newest[:-1])]
-            kept.append(Kept(newest[-1], count=folded + 1, first=indexes[1]))
-        candidates.append((severe, indexes[-1], kept))
+            first, *newest = group.members
+            kept = [Kept(first), *(Kept(i) for i in newest[:-1])]
+            kept.append(Kept(newest[-1], count=folded + 1, first=group.second))
+        candidates.append((group.severe, group.members[-1], kept))
     # Severe shapes first, then the most recently seen; what does not fit is dropped whole.
     candidates.sort(key=lambda c: (not c[0], -c[1]))
     room = budget
