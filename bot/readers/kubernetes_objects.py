@@ -57,9 +57,15 @@ class ObjectReader:
     """Turns decoded Kubernetes objects into facts, citing the raw text."""
 
     def __init__(
-        self, raw: str, ref: str, kind: str, line_offset: int = 0, problems: list[str] | None = None
+        self,
+        raw: str,
+        ref: str,
+        kind: str,
+        line_offset: int = 0,
+        problems: list[str] | None = None,
+        lines: bool = True,
     ) -> None:
-        self.text = RawText(raw)
+        self.text = RawText(raw, lines)
         self.ref = ref
         self.kind = kind
         self.line_offset = line_offset

@@ -25,6 +25,7 @@ from bot.readers.fragments import (
     unwrap,
 )
 from bot.readers.kubernetes_objects import NOTE, ObjectReader
+from bot.readers.large_list import read_large_list
 from bot.readers.line_readers import LINE_READERS
 from bot.readers.log_budget import BUDGET
 from bot.readers.prometheus import is_api_body
@@ -57,6 +58,11 @@ def read_text(
 
 def read_data(data: bytes, ref: str) -> tuple[list[Fact], Counter[str], int, list[str]]:
     """The same from bytes: a huge log is searched as bytes and never decoded whole."""
+    if len(data) > BULK_THRESHOLD:
+        problems: list[str] = []
+        listed = read_large_list(data, ref, problems)
+        if listed is not None:
+            return listed, Counter(f.source.kind for f in listed), *_split_notes(problems)
     if len(data) <= BULK_THRESHOLD or might_be_structured(data):
         return read_text(data.decode("utf-8", errors="replace"), ref)
     scanner = _Scanner("", ref, data=data)
