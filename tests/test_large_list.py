@@ -88,15 +88,25 @@ def test_every_unhealthy_pod_is_read_and_only_known_healthy_containers_are_left_
     assert new <= old
     killed = {f.subject.pod for f in evidence.of("container.last_reason") if f.value == "OOMKilled"}
     assert killed == {p["metadata"]["name"] for p in document["items"] if "OOMKilled" in json.dumps(p)}
-    left_out = {(s.pod, s.container) for _, s, _, _ in old - new}
+    read_containers = {(s.pod, s.container) for _, s, _, _ in new}
+    left_out = {(s.pod, s.container) for _, s, _, _ in old} - read_containers
     assert left_out and all(container == "istio-proxy" for _, container in left_out)
-    read_proxies = {
+    proxies = {
         f.subject.pod for f in evidence.of("container.restart_count") if f.subject.container == "istio-proxy"
     }
-    assert len(read_proxies) == 2 * HEALTHY_PODS_READ  # a few per workload
+    assert len(proxies) == 2 * HEALTHY_PODS_READ  # a few per workload
+    # of the containers read, only env and probe entries the same as in another pod of the workload
+    spec = {(kind, s.workload, s.container, value, key) for kind, s, value, key in new}
+    for kind, s, value, key in old - new:
+        if (s.pod, s.container) in read_containers:
+            assert (
+                kind in ("container.env", "container.probe")
+                and (kind, s.workload, s.container, value, key) in spec
+            )
     [source] = evidence.sources
     assert f"{len(left_out)} healthy containers in pods read not read in detail" in source.detail
     assert "healthy pods not read in detail" in source.detail
+    assert "env and probe entries the same as in another pod of the workload not repeated" in source.detail
     old_ids = [f.id for f in analyze(whole).findings]
     assert [f.id for f in analyze(evidence).findings] == old_ids and "container-oom-killed" in old_ids
 

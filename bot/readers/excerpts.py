@@ -27,8 +27,12 @@ class RawText:
         With one needle, that text alone. Falls back to the value alone, then the
         key alone, so an excerpt is always text that appears in the artifact.
         """
-        if not self.lines and self.json and len(needles) >= 2:
-            quick = self._spelled(needles[0], needles[-1], start)
+        if not self.lines and self.json:  # a part of a large body: the usual cases in one search
+            quick = (
+                self._spelled(needles[0], needles[-1], start)
+                if len(needles) >= 2
+                else self._alone(needles, start)
+            )
             if quick[1] >= 0:
                 return quick
         texts = [str(n) for n in needles if n is not None and str(n) != ""]
@@ -56,6 +60,16 @@ class RawText:
         if position < 0 or not (spelled[-1] == '"' or _ends_value(self.raw, position + len(spelled))):
             return "", -1
         return spelled, position
+
+    def _alone(self, needles: tuple[object, ...], start: int) -> tuple[str, int]:
+        """One text, nearest first (what the windows below find for it, when it is there)."""
+        text = needles[0] if needles else None
+        if not isinstance(text, str) or not text:
+            return "", -1
+        position = self.raw.find(text, start)
+        if position < 0:
+            position = self.raw.rfind(text, 0, start)
+        return (text, position) if position >= 0 else ("", -1)
 
     def _windows(self, start: int) -> list[tuple[int, int, bool]]:
         """Forward from the object being read, then back from it (nearest first: the same object)."""

@@ -64,8 +64,13 @@ class ObjectReader:
         line_offset: int = 0,
         problems: list[str] | None = None,
         lines: bool = True,
+        seen: set[tuple[object, ...]] | None = None,
     ) -> None:
         self.text = RawText(raw, lines)
+        # Given (the items of a large List), the env and probe facts already read for another pod
+        # of the same workload are not repeated: a workload's pods share their spec.
+        self.seen = seen
+        self.repeated = 0
         self.ref = ref
         self.kind = kind
         self.line_offset = line_offset
@@ -186,9 +191,10 @@ class ObjectReader:
         yield from self._resources(container.get("resources") or {}, subject)
         for env in container.get("env") or []:
             if "value" in env:
-                yield self._fact(
-                    "container.env", subject, str(env["value"]), env.get("name"), key=str(env.get("name"))
-                )
+                if not self._repeated(subject, "env", str(env.get("name")), str(env["value"])):
+                    yield self._fact(
+                        "container.env", subject, str(env["value"]), env.get("name"), key=str(env.get("name"))
+                    )
             elif "valueFrom" in env:
                 ref = (env["valueFrom"] or {}).get("secretKeyRef") or (env["valueFrom"] or {}).get(
                     "configMapKeyRef"
@@ -197,16 +203,29 @@ class ObjectReader:
                     described = f"<from key '{ref.get('key')}' of '{ref.get('name')}'>"
                     if ref.get("optional"):
                         described += " optional"
-                    yield self._fact(
-                        "container.env", subject, described, env.get("name"), key=env.get("name")
-                    )
+                    if not self._repeated(subject, "env", str(env.get("name")), described):
+                        yield self._fact(
+                            "container.env", subject, described, env.get("name"), key=env.get("name")
+                        )
         for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
             probe = container.get(probe_name)
             if isinstance(probe, dict):
                 text = " ".join(f"{k}={v}" for k, v in sorted(probe.items()) if not isinstance(v, dict))
-                yield self._fact(
-                    "container.probe", subject, text, probe_name, key=probe_name.removesuffix("Probe")
-                )
+                if not self._repeated(subject, "probe", probe_name, text):
+                    yield self._fact(
+                        "container.probe", subject, text, probe_name, key=probe_name.removesuffix("Probe")
+                    )
+
+    def _repeated(self, subject: Subject, *spec: object) -> bool:
+        """Whether this entry of a container's spec was read for another pod of its workload."""
+        if self.seen is None:
+            return False
+        key = (subject.namespace, subject.workload, subject.container, *spec)
+        if key in self.seen:
+            self.repeated += 1
+            return True
+        self.seen.add(key)
+        return False
 
     def _resources(self, resources: dict[str, Any], subject: Subject) -> Iterator[Fact]:
         kinds: dict[tuple[str, str], FactKind] = {

@@ -24,7 +24,7 @@ from bot.readers.kubernetes_objects import HEALTHY_PODS_READ, LARGE_LIST, NOTE, 
 _NONE = msgspec.Raw()  # a part the item does not have
 
 
-class _Parts(msgspec.Struct, forbid_unknown_fields=True):
+class _Parts(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """An item as an object's parts, each kept raw (an item with other keys fails: `_Whole` then)."""
 
     apiVersion: Any = msgspec.UNSET
@@ -34,32 +34,32 @@ class _Parts(msgspec.Struct, forbid_unknown_fields=True):
     status: msgspec.Raw = _NONE
 
 
-class _PartsList(msgspec.Struct):
+class _PartsList(msgspec.Struct, gc=False):
     kind: Any = None
     items: list[_Parts] | None = None
 
 
-class _WholeList(msgspec.Struct):
+class _WholeList(msgspec.Struct, gc=False):
     kind: Any = None
     items: list[msgspec.Raw] | None = None
 
 
-class _ContainerHealth(msgspec.Struct):
+class _ContainerHealth(msgspec.Struct, gc=False):
     ready: Any = None
     restartCount: Any = None
     lastState: Any = None
 
 
-class _StatusHealth(msgspec.Struct):
+class _StatusHealth(msgspec.Struct, gc=False):
     phase: Any = None
     containerStatuses: list[_ContainerHealth] | None = None
 
 
-class _Name(msgspec.Struct):
+class _Name(msgspec.Struct, gc=False):
     name: Any = msgspec.UNSET
 
 
-class _Health(msgspec.Struct):
+class _Health(msgspec.Struct, gc=False):
     kind: Any = msgspec.UNSET
     metadata: _Name | None = None
     status: _StatusHealth | None = None
@@ -112,19 +112,19 @@ class _Item:
 
 def read_large_list(data: bytes, ref: str, problems: list[str]) -> list[Fact] | None:
     """Facts from a List of more than LARGE_LIST items; None when `data` is not one (read as before)."""
-    try:
-        top: _PartsList | _WholeList = _PARTS_LIST.decode(data)
-    except msgspec.ValidationError:  # an item with other keys than a pod's
-        try:
-            top = _WHOLE_LIST.decode(data)
-        except _ERRORS:
-            return None
-    except msgspec.DecodeError:  # not JSON (a log)
-        return None
-    kind, items = top.kind, top.items
-    if not (isinstance(kind, str) and kind.endswith("List")) or items is None or len(items) <= LARGE_LIST:
-        return None
     with _no_cyclic_gc():
+        try:
+            top: _PartsList | _WholeList = _PARTS_LIST.decode(data)
+        except msgspec.ValidationError:  # an item with other keys than a pod's
+            try:
+                top = _WHOLE_LIST.decode(data)
+            except _ERRORS:
+                return None
+        except msgspec.DecodeError:  # not JSON (a log)
+            return None
+        kind, items = top.kind, top.items
+        if not (isinstance(kind, str) and kind.endswith("List")) or items is None or len(items) <= LARGE_LIST:
+            return None
         return _read_items([_Item(item) for item in items], kind.removesuffix("List"), ref, problems)
 
 
@@ -145,7 +145,8 @@ def _read_items(items: list[_Item], item_kind: str, ref: str, problems: list[str
     facts: list[Fact] = []
     healthy_read: dict[str, int] = {}
     containers_read: dict[tuple[str, str], int] = {}  # healthy containers read, per workload and name
-    summarised = pruned = 0
+    summarised = pruned = repeated = 0
+    seen: set[tuple[object, ...]] = set()
     for entry in items:
         health = entry.health()
         if health is not None and _healthy(health, item_kind):
@@ -161,7 +162,9 @@ def _read_items(items: list[_Item], item_kind: str, ref: str, problems: list[str
         if isinstance(item, dict) and item.get("kind") == "Pod":
             item, dropped = _without_known_healthy_containers(item, containers_read)
             pruned += dropped
-        facts.extend(ObjectReader(entry.text(), ref, "k8s-json", problems=problems, lines=False).read(item))
+        reader = ObjectReader(entry.text(), ref, "k8s-json", problems=problems, lines=False, seen=seen)
+        facts.extend(reader.read(item))
+        repeated += reader.repeated
     if summarised:
         problems.append(
             f"{NOTE}{summarised} healthy pods not read in detail ({HEALTHY_PODS_READ} per workload are)"
@@ -170,6 +173,10 @@ def _read_items(items: list[_Item], item_kind: str, ref: str, problems: list[str
         problems.append(
             f"{NOTE}{pruned} healthy containers in pods read not read in detail "
             f"({HEALTHY_PODS_READ} per workload and container are)"
+        )
+    if repeated:
+        problems.append(
+            f"{NOTE}{repeated} env and probe entries the same as in another pod of the workload not repeated"
         )
     return facts
 
