@@ -67,8 +67,9 @@ class ObjectReader:
         seen: set[tuple[object, ...]] | None = None,
     ) -> None:
         self.text = RawText(raw, lines)
-        # Given (the items of a large List), the env and probe facts already read for another pod
-        # of the same workload are not repeated: a workload's pods share their spec.
+        # Given (the items of a large List), a container's image, env, probes, requests and CPU limit
+        # already read for another pod of the same workload are not repeated: its pods share their
+        # spec (a different value is read; every pod's memory limit and status are).
         self.seen = seen
         self.repeated = 0
         self.ref = ref
@@ -186,7 +187,7 @@ class ObjectReader:
             )
 
     def _container_spec(self, container: dict[str, Any], subject: Subject) -> Iterator[Fact]:
-        if container.get("image"):
+        if container.get("image") and not self._repeated(subject, "image", str(container["image"])):
             yield self._fact("container.image", subject, str(container["image"]), "image", container["image"])
         yield from self._resources(container.get("resources") or {}, subject)
         for env in container.get("env") or []:
@@ -239,7 +240,10 @@ class ObjectReader:
             if raw_value is None:
                 continue
             amount = parse_k8s_quantity(str(raw_value))
-            if amount is not None:
+            if amount is None:
+                continue
+            # a pod's own limit tells which limit it was OOM-killed at; requests and CPU only need saying once
+            if fact_kind == "container.memory_limit" or not self._repeated(subject, fact_kind, amount):
                 yield self._fact(fact_kind, subject, amount, resource, raw_value)
 
     def _container_status(self, status: dict[str, Any], subject: Subject) -> Iterator[Fact]:
@@ -288,7 +292,7 @@ class ObjectReader:
                 "restartCount",
                 status["restartCount"],
             )
-        if status.get("image"):
+        if status.get("image") and not self._repeated(subject, "running image", str(status["image"])):
             yield self._fact("container.image", subject, str(status["image"]), "image", status["image"])
 
     def _event(self, event: dict[str, Any]) -> Iterator[Fact]:

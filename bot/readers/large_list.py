@@ -65,6 +65,28 @@ class _Health(msgspec.Struct, gc=False):
     status: _StatusHealth | None = None
 
 
+# What `ObjectReader._pod` reads of a pod, and nothing else (managedFields, volumes, conditions...).
+class _PodMetadata(msgspec.Struct, gc=False):
+    name: Any = msgspec.UNSET
+    namespace: Any = msgspec.UNSET
+    ownerReferences: Any = msgspec.UNSET
+
+
+class _PodSpec(msgspec.Struct, gc=False):
+    containers: Any = msgspec.UNSET
+
+
+class _PodStatus(msgspec.Struct, gc=False):
+    containerStatuses: Any = msgspec.UNSET
+    reason: Any = msgspec.UNSET
+    message: Any = msgspec.UNSET
+
+
+_POD_PARTS: dict[str, msgspec.json.Decoder[Any]] = {
+    "metadata": msgspec.json.Decoder(_PodMetadata),
+    "spec": msgspec.json.Decoder(_PodSpec),
+    "status": msgspec.json.Decoder(_PodStatus),
+}
 _PARTS_LIST = msgspec.json.Decoder(_PartsList)
 _WHOLE_LIST = msgspec.json.Decoder(_WholeList)
 _HEALTH = msgspec.json.Decoder(_Health)
@@ -91,7 +113,8 @@ class _Item:
             return None
         return _Health(item.kind, metadata, status)
 
-    def whole(self) -> Any:
+    def whole(self, item_kind: str) -> Any:
+        """The item decoded; of a pod, what the reader reads of it."""
         item = self.item
         if isinstance(item, msgspec.Raw):
             return _ANY.decode(item)
@@ -99,15 +122,24 @@ class _Item:
         for name in ("apiVersion", "kind"):
             if (value := getattr(item, name)) is not msgspec.UNSET:
                 whole[name] = value
+        pod = whole.get("kind", item_kind) == "Pod"
         for name in ("metadata", "spec", "status"):
             if part := getattr(item, name):
-                whole[name] = _ANY.decode(part)
+                whole[name] = _pod_part(name, part) if pod else _ANY.decode(part)
         return whole
 
     def text(self) -> str:
         item = self.item
         parts = [item] if isinstance(item, msgspec.Raw) else [item.metadata, item.spec, item.status]
         return "\n".join(bytes(part).decode("utf-8", errors="replace") for part in parts if part)
+
+
+def _pod_part(name: str, part: msgspec.Raw) -> Any:
+    try:
+        fields = _POD_PARTS[name].decode(part)
+    except msgspec.ValidationError:  # not an object: as it is
+        return _ANY.decode(part)
+    return {key: value for key, value in msgspec.structs.asdict(fields).items() if value is not msgspec.UNSET}
 
 
 def read_large_list(data: bytes, ref: str, problems: list[str]) -> list[Fact] | None:
@@ -156,7 +188,7 @@ def _read_items(items: list[_Item], item_kind: str, ref: str, problems: list[str
             if healthy_read[workload] > HEALTHY_PODS_READ:
                 summarised += 1
                 continue
-        item = entry.whole()
+        item = entry.whole(item_kind)
         if isinstance(item, dict) and "kind" not in item and item_kind:
             item = {**item, "kind": item_kind}
         if isinstance(item, dict) and item.get("kind") == "Pod":
@@ -176,7 +208,7 @@ def _read_items(items: list[_Item], item_kind: str, ref: str, problems: list[str
         )
     if repeated:
         problems.append(
-            f"{NOTE}{repeated} env and probe entries the same as in another pod of the workload not repeated"
+            f"{NOTE}{repeated} images, env, probes and requests the same as in another pod of the workload not repeated"
         )
     return facts
 
