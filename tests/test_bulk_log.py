@@ -84,6 +84,15 @@ def test_a_severe_word_on_a_routine_line_is_read_on_its_own() -> None:
     assert sum(r.count for r in cow) == 70_000 + 1  # the odd line apart, each routine line once
 
 
+def test_routine_literals_on_lines_that_are_read_on_their_own_count_nothing_twice() -> None:
+    # every `Fork CoW` line also holds "error": each is read for that, the literal counts none of them
+    lines = [line + " (error)" if "Fork CoW" in line else line for line in _saves(70_000)]
+    evidence = read_string("\n".join(lines) + "\n", "redis.log")
+    [source] = evidence.sources
+    assert source.kind == "log" and source.status == "ok", source.detail
+    assert sum(r.count for r in _logs(evidence) if "Fork CoW" in r.text) == 70_000
+
+
 def test_a_line_holding_a_routine_literal_twice_is_read_on_its_own() -> None:
     twice = f"7:C {_stamp(5)} * Fork CoW for RDB: current 1 MB; Fork CoW for RDB: current 2 MB"
     evidence = read_string("\n".join(_saves(70_000, extra={40_000: twice})) + "\n", "redis.log")

@@ -121,8 +121,8 @@ class BulkLog(LineReaders):
             return
         found = KEYWORDS.scan(data, start)
         spans = list(found.lines.items())
-        groups: list[Group] = []
         routines = [(literal, *_routine(data, literal, start, found)) for literal in found.routines]
+        routines = [routine for routine in routines if routine[1]]  # each of its lines read on its own
         if len(spans) + sum(count for _, count, _ in routines) <= BUDGET:
             for literal, count, _ in routines:  # few enough: each line on its own, as any other
                 spans += _lines_of(data, literal, start, found.lines, count)
@@ -211,8 +211,8 @@ def _groups(
             members[routine].append(index)
     groups = [group_of(indexes, is_severe(texts[indexes[0]].lower())) for indexes in shapes.values()]
     for (_, count, _), indexes in zip(routines, members, strict=True):
-        if count <= KEEP_NEWEST + 1:
-            groups.append(Group(indexes, count))
+        if count <= KEEP_NEWEST + 1 or len(indexes) < KEEP_NEWEST + 2:
+            groups.append(Group(indexes, len(indexes)))
         else:  # [first, second, newest...]: the second is listed for its time only
             groups.append(Group([indexes[0], *indexes[2:]], count, indexes[1]))
     return every, texts, groups

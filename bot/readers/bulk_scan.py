@@ -119,8 +119,10 @@ class KeywordScanner:
                 end = data.find(b"\n", position)
                 lines[begin] = len(data) if end < 0 else end
 
-        self._compiled().scan(view, match_event_handler=on_match)
-        view.release()
+        try:
+            self._compiled().scan(view, match_event_handler=on_match)
+        finally:
+            view.release()
         found.lines = dict(sorted(lines.items()))
         self._last_line(data, start, found)
         return found
