@@ -121,6 +121,8 @@ class KeywordScanner:
 
         try:
             self._compiled().scan(view, match_event_handler=on_match)
+        except hyperscan.error:  # a CPU it cannot run on (it needs SSSE3): the same lines by find
+            return self.scan_by_find(data, start)
         finally:
             view.release()
         found.lines = dict(sorted(lines.items()))
