@@ -37,6 +37,13 @@ def test_shape_blanks_what_varies() -> None:
         "1:M 05 Mar 2025 11:30:59.999 * DB saved by pid 7002"
     )
     assert shape("connection refused") != shape("connection reset")
+    assert shape('{"msg":"request completed","trace_id":"ebe71a0a9021dd32"}') == shape(
+        '{"msg":"request completed","trace_id":"0f3c9e11b2a4d870"}'
+    )
+    assert shape("cache hit key=session:8c1e2f3a4b5d took_ms=1") == shape(
+        "cache hit key=session:aa00bb11cc22 took_ms=3"
+    )
+    assert shape("the decade added a facade") != shape("the decade added a facet")  # words stay words
 
 
 def test_everything_is_kept_within_the_budget() -> None:

@@ -10,6 +10,7 @@ shapes last seen longest ago give way first, so the newest evidence wins.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,11 +39,14 @@ BUDGET = 5000  # log lines kept as facts per input
 
 # str.translate's fast path (ASCII one for one); numbers of other widths make a few shapes, not many.
 _DIGITS = str.maketrans("0123456789", "##########")
+# A hash or id in hex (a trace id, a session key, a digest): six or more hex digits, letters and
+# digits both, as a word of its own. Words of hex letters only (`added`, `decade`) are words.
+_HEX_ID = re.compile(r"(?<![0-9a-z])(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{6,}(?![0-9a-z])")
 
 
 def shape(text: str) -> str:
-    """The line with what varies from one occurrence to the next (its digits) blanked out."""
-    return text.lower().translate(_DIGITS)
+    """The line with what varies from one occurrence to the next (its digits, its hex ids) blanked out."""
+    return _HEX_ID.sub("#", text.lower()).translate(_DIGITS)
 
 
 def is_severe(lowered: str) -> bool:
