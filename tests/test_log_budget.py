@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from analyzers import analyze
 from analyzers.evidence import LogRecord
 from bot.readers import read_string
-from bot.readers.log_budget import select, shape
+from bot.readers.log_budget import select, shape, shapes
 
 START = datetime(2025, 3, 4, 0, 0, 0, tzinfo=UTC)
 FORK_FAILURE = "Can't save in background: fork: Cannot allocate memory"
@@ -44,6 +47,12 @@ def test_shape_blanks_what_varies() -> None:
         "cache hit key=session:aa00bb11cc22 took_ms=3"
     )
     assert shape("the decade added a facade") != shape("the decade added a facet")  # words stay words
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789abcdefxyzABCDEF Σé:-_\n", max_size=40), max_size=8))
+def test_shapes_of_many_lines_at_once_are_each_lines_shape(lines: list[str]) -> None:
+    assert shapes(lines) == [shape(line) for line in lines]
 
 
 def test_everything_is_kept_within_the_budget() -> None:

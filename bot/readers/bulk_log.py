@@ -24,7 +24,7 @@ from bot.readers.log_budget import (
     group_of,
     is_severe,
     select,
-    shape,
+    shapes,
 )
 from bot.readers.timestamps import parse_log_time
 
@@ -201,15 +201,15 @@ def _groups(
             every.append(span)
     every.sort()
     texts = [_decode(data, span) for span in every]
-    shapes: dict[str, list[int]] = {}
+    by_shape: dict[str, list[int]] = {}
     members: list[list[int]] = [[] for _ in routines]
-    for index, (begin, _) in enumerate(every):
+    for (index, (begin, _)), key in zip(enumerate(every), shapes(texts), strict=True):
         routine = owner.get(begin)
         if routine is None:
-            shapes.setdefault(shape(texts[index]), []).append(index)
+            by_shape.setdefault(key, []).append(index)
         else:
             members[routine].append(index)
-    groups = [group_of(indexes, is_severe(texts[indexes[0]].lower())) for indexes in shapes.values()]
+    groups = [group_of(indexes, is_severe(texts[indexes[0]].lower())) for indexes in by_shape.values()]
     for (_, count, _), indexes in zip(routines, members, strict=True):
         if count <= KEEP_NEWEST + 1 or len(indexes) < KEEP_NEWEST + 2:
             groups.append(Group(indexes, len(indexes)))

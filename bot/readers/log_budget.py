@@ -41,12 +41,28 @@ BUDGET = 5000  # log lines kept as facts per input
 _DIGITS = str.maketrans("0123456789", "##########")
 # A hash or id in hex (a trace id, a session key, a digest): six or more hex digits, letters and
 # digits both, as a word of its own. Words of hex letters only (`added`, `decade`) are words.
-_HEX_ID = re.compile(r"(?<![0-9a-z])(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{6,}(?![0-9a-z])")
+_HEX_RUN = re.compile(r"[0-9a-f]{6,}")
+_WORD = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _hex_id(match: re.Match[str]) -> str:
+    run, (begin, end), text = match.group(), match.span(), match.string
+    if (begin and text[begin - 1] in _WORD) or (end < len(text) and text[end] in _WORD):
+        return run  # a part of a longer word
+    return run if run.isdigit() or run.isalpha() else "#"
 
 
 def shape(text: str) -> str:
     """The line with what varies from one occurrence to the next (its digits, its hex ids) blanked out."""
-    return _HEX_ID.sub("#", text.lower()).translate(_DIGITS)
+    return _HEX_RUN.sub(_hex_id, text.lower()).translate(_DIGITS)
+
+
+def shapes(lines: Sequence[str]) -> list[str]:
+    """`shape` of each line, worked out on them all at once (one regex and one translate in C)."""
+    joined = "\n".join(lines)
+    if not lines or joined.count("\n") != len(lines) - 1:  # a line that holds a newline itself
+        return [shape(line) for line in lines]
+    return _HEX_RUN.sub(_hex_id, joined.lower()).translate(_DIGITS).split("\n")
 
 
 def is_severe(lowered: str) -> bool:
@@ -96,8 +112,8 @@ def select(lines: Sequence[str], budget: int = BUDGET) -> Selection:
     if len(lines) <= budget:
         return Selection([Kept(i) for i in range(len(lines))])
     groups: dict[str, list[int]] = {}
-    for index, line in enumerate(lines):
-        groups.setdefault(shape(line), []).append(index)
+    for index, key in enumerate(shapes(lines)):
+        groups.setdefault(key, []).append(index)
     return choose(
         [group_of(indexes, is_severe(lines[indexes[0]].lower())) for indexes in groups.values()], budget
     )
