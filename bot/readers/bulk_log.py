@@ -57,6 +57,7 @@ BULK_GENERAL = (
 BULK_HEAD = 256 * 2**10  # at most this much is read line by line
 SETTLE_LINES = 64  # plain log lines in a row after which the head is over
 MAX_LINE_CHARS = 2**20  # the line readers' regular expressions see at most this much of a line
+SHAPES_AT_ONCE = 20_000  # lines decoded and shaped together
 KEYWORDS = KeywordScanner((*BULK_CRITICAL, *BULK_GENERAL))
 
 Span = tuple[int, int]  # (begin, end) of a line in the bytes, without its newline
@@ -120,17 +121,18 @@ class BulkLog(LineReaders):
         if start >= len(data):
             return
         found = KEYWORDS.scan(data, start)
-        spans = list(found.lines.items())
         routines = [(literal, *_routine(data, literal, start, found)) for literal in found.routines]
         routines = [routine for routine in routines if routine[1]]  # each of its lines read on its own
+        spans = list(found.lines.items())
         if len(spans) + sum(count for _, count, _ in routines) <= BUDGET:
             for literal, count, _ in routines:  # few enough: each line on its own, as any other
                 spans += _lines_of(data, literal, start, found.lines, count)
+            del found
             spans.sort()
-            texts = [_decode(data, span) for span in spans]
-            selection = select(texts)
+            selection = select([_decode(data, span) for span in spans])
         else:
-            spans, texts, groups = _groups(data, spans, routines)
+            del found  # a million lines' worth of offsets: freed before the shapes are worked out
+            spans, groups = _groups(data, spans, routines)
             selection = choose(groups)
         self.state.logs_aggregated += selection.aggregated
         self.state.logs_skipped += selection.skipped
@@ -139,11 +141,11 @@ class BulkLog(LineReaders):
             begin = spans[kept.index][0]
             line_number += data.count(b"\n", counted_to, begin)
             counted_to = begin
-            fact = self._log_line(texts[kept.index], line_number + 1, found_by_keyword=True)
+            fact = self._log_line(_decode(data, spans[kept.index]), line_number + 1, found_by_keyword=True)
             if fact is None:
                 continue
             if kept.count > 1 and isinstance(fact.value, LogRecord) and kept.first is not None:
-                first_at = parse_log_time(texts[kept.first])
+                first_at = parse_log_time(_decode(data, spans[kept.first]))
                 fact = replace(fact, value=replace(fact.value, count=kept.count, first_at=first_at))
             yield fact
 
@@ -190,29 +192,35 @@ def _lines_of(data: bytes, literal: bytes, start: int, skip: dict[int, int], lim
 
 def _groups(
     data: bytes, spans: list[Span], routines: list[tuple[bytes, int, list[Span]]]
-) -> tuple[list[Span], list[str], list[Group]]:
-    """All candidate lines in input order, their text, and their groups: the keyword lines by
-    shape, each routine literal's lines as one group (its second line is listed for its time)."""
+) -> tuple[list[Span], list[Group]]:
+    """All candidate lines in input order and their groups: the keyword lines by shape, each
+    routine literal's lines as one group (its second line is listed for its time). The lines are
+    decoded a slice at a time, so a log of a million keyword lines never holds them all as text."""
     owner: dict[int, int] = {}  # begin -> routine index
-    every = list(spans)
+    every = spans
     for number, (_, _, routine_spans) in enumerate(routines):
         for span in routine_spans:
             owner[span[0]] = number
             every.append(span)
     every.sort()
-    texts = [_decode(data, span) for span in every]
     by_shape: dict[str, list[int]] = {}
     members: list[list[int]] = [[] for _ in routines]
-    for (index, (begin, _)), key in zip(enumerate(every), shapes(texts), strict=True):
-        routine = owner.get(begin)
-        if routine is None:
-            by_shape.setdefault(key, []).append(index)
-        else:
-            members[routine].append(index)
-    groups = [group_of(indexes, is_severe(texts[indexes[0]].lower())) for indexes in by_shape.values()]
+    for first in range(0, len(every), SHAPES_AT_ONCE):
+        part = every[first : first + SHAPES_AT_ONCE]
+        keys = shapes([_decode(data, span) for span in part])
+        for index, (begin, _), key in zip(range(first, first + len(part)), part, keys, strict=True):
+            routine = owner.get(begin)
+            if routine is None:
+                by_shape.setdefault(key, []).append(index)
+            else:
+                members[routine].append(index)
+    groups = [
+        group_of(indexes, is_severe(_decode(data, every[indexes[0]]).lower()))
+        for indexes in by_shape.values()
+    ]
     for (_, count, _), indexes in zip(routines, members, strict=True):
         if count <= KEEP_NEWEST + 1 or len(indexes) < KEEP_NEWEST + 2:
             groups.append(Group(indexes, len(indexes)))
         else:  # [first, second, newest...]: the second is listed for its time only
             groups.append(Group([indexes[0], *indexes[2:]], count, indexes[1]))
-    return every, texts, groups
+    return every, groups
