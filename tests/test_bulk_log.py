@@ -192,3 +192,13 @@ def test_the_exclusion_matches_a_keyword_except_where_a_literal_is_spelled() -> 
         b"c Fork CoW for RDB: 1",
         b"d Fork CoW",
     ]
+
+
+def test_a_huge_log_of_bracketed_times_is_read_as_a_log(tmp_path: Path) -> None:
+    lines = [f"[2025-03-04 10:{i // 60 % 60:02d}:{i % 60:02d}] INFO GET /healthz 200" for i in range(120_000)]
+    lines.append("[2025-03-05 00:00:00] ERROR Can't save in background: fork: Cannot allocate memory")
+    path = tmp_path / "app.log"
+    path.write_text("\n".join(lines) + "\n")
+    evidence = read_paths([str(path)])
+    assert [f.source.line for f in evidence.of("log")][-1] == len(lines)
+    assert evidence.sources[0].kind == "log"

@@ -77,7 +77,10 @@ def _might_be_yaml(head: str) -> bool:
 def might_be_structured(data: bytes) -> bool:
     """Whether a huge input may be one JSON or YAML document (decoded whole), not a log (by its top).
 
-    A log of JSON lines starts with a whole object on its first line and goes on below it."""
+    A log of JSON lines starts with a whole object on its first line and goes on below it; a log
+    whose lines start with a bracketed time (`[2025-03-04 10:00:01]`, `[10:00:01]`) is a log."""
+    if re.match(rb"\s*\[\d{2,4}[-/:]", data):
+        return False
     if re.match(rb"\s*[\[{]", data):
         end = data.find(b"\n", 0, YAML_SNIFF)
         try:
