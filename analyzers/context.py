@@ -64,6 +64,7 @@ class Context:
     # Views several analyzers share (the Redis view), built once per diagnosis.
     shared: dict[str, object] = field(default_factory=dict)
     _relations: dict[Subject, Relation] = field(default_factory=dict)
+    _names: dict[str, bool] = field(default_factory=dict)  # _is_ours, per name asked
     sidecar_names: set[str] = field(default_factory=set)
 
     @classmethod
@@ -88,8 +89,12 @@ class Context:
         return {found.most_common(1)[0][0]} if found else set()
 
     def _is_ours(self, name: str) -> bool:
-        assert self.service is not None
-        return names_match(name, self.service) or any(names_match(name, alias) for alias in self.aliases)
+        known = self._names.get(name)
+        if known is None:
+            assert self.service is not None
+            known = names_match(name, self.service) or any(names_match(name, alias) for alias in self.aliases)
+            self._names[name] = known
+        return known
 
     # -- ownership --------------------------------------------------------------
     def relation(self, subject: Subject) -> Relation:

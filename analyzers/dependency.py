@@ -148,7 +148,7 @@ def analyze(context: Context) -> list[Finding]:
     for fact in lines:
         if _PROBE.search(context.text_of(fact)):
             continue  # the kubelet probing the pod itself, not the service calling a dependency
-        failure = read_failure(context.text_of(fact), fact)
+        failure = _failure_of(context, fact)
         if failure is None or _is_the_service(context, failure):
             continue
         failures.setdefault(failure.name, []).append(failure)
@@ -202,6 +202,19 @@ def analyze(context: Context) -> list[Finding]:
             loopback=loopback,
         )
     ]
+
+
+def _failure_of(context: Context, fact: Fact) -> Failure | None:
+    """read_failure of a fact of this diagnosis, worked out once (two analyzers ask for every log line)."""
+    known = context.shared.setdefault("dependency.failures", {})
+    assert isinstance(known, dict)
+    if id(fact) not in known:
+        known[id(fact)] = (
+            fact,
+            read_failure(context.text_of(fact), fact),
+        )  # the fact kept: its id stays its own
+    found: Failure | None = known[id(fact)][1]
+    return found
 
 
 def read_failure(text: str, fact: Fact) -> Failure | None:
@@ -274,7 +287,7 @@ def service_failures(context: Context) -> Iterator[Failure]:
 def loopback_failures(context: Context) -> Iterator[Failure]:
     """The service's failed connections to its own loopback address (127.0.0.1, localhost)."""
     for fact in _service_lines(context):
-        failure = read_failure(context.text_of(fact), fact)
+        failure = _failure_of(context, fact)
         if failure and failure.host and _LOOPBACK.match(failure.host):
             yield failure
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from analyzers import analyze
 from analyzers.evidence import LogRecord
 from bot.readers import read_string
-from bot.readers.log_budget import select, shape
+from bot.readers.log_budget import select, shape, shapes
 
 START = datetime(2025, 3, 4, 0, 0, 0, tzinfo=UTC)
 FORK_FAILURE = "Can't save in background: fork: Cannot allocate memory"
@@ -37,6 +40,19 @@ def test_shape_blanks_what_varies() -> None:
         "1:M 05 Mar 2025 11:30:59.999 * DB saved by pid 7002"
     )
     assert shape("connection refused") != shape("connection reset")
+    assert shape('{"msg":"request completed","trace_id":"ebe71a0a9021dd32"}') == shape(
+        '{"msg":"request completed","trace_id":"0f3c9e11b2a4d870"}'
+    )
+    assert shape("cache hit key=session:8c1e2f3a4b5d took_ms=1") == shape(
+        "cache hit key=session:aa00bb11cc22 took_ms=3"
+    )
+    assert shape("the decade added a facade") != shape("the decade added a facet")  # words stay words
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789abcdefxyzABCDEF Σé:-_\n", max_size=40), max_size=8))
+def test_shapes_of_many_lines_at_once_are_each_lines_shape(lines: list[str]) -> None:
+    assert shapes(lines) == [shape(line) for line in lines]
 
 
 def test_everything_is_kept_within_the_budget() -> None:

@@ -6,13 +6,14 @@ Content decides how a text is read, never its file name.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from analyzers.evidence import Evidence, SourceReport, Subject
+from analyzers.evidence import Evidence, Fact, SourceReport, Subject
 from bot.readers.bounded import Bounded, Unreadable, read_bounded, read_path, read_text_stream
-from bot.readers.text import read_text
+from bot.readers.text import read_data, read_text
 
 
 class MissingPathError(Exception):
@@ -25,12 +26,20 @@ def read_string(text: str, ref: str, about: Subject | None = None, kind: str | N
     `about` says what the text is about when the text cannot (live logs of one container,
     INFO of one Redis); `kind` overrides the source kind given to its facts (e.g. "redis-live").
     """
-    evidence = Evidence()
     if "\x00" in text[:8192]:
+        evidence = Evidence()
         evidence.sources.append(SourceReport(ref, "binary", "skipped", "binary content, not read"))
         return evidence
+    return _evidence(ref, lambda: read_text(text, ref, about), kind)
+
+
+def _evidence(
+    ref: str, read: Callable[[], tuple[list[Fact], Counter[str], int, list[str]]], kind: str | None = None
+) -> Evidence:
+    """The facts `read` returns, with the report on the source; never raises on content."""
+    evidence = Evidence()
     try:
-        facts, kinds, unread, notes = read_text(text, ref, about)
+        facts, kinds, unread, notes = read()
     except RecursionError:
         evidence.sources.append(SourceReport(ref, "unknown", "error", "nested too deeply to read"))
         return evidence
@@ -79,11 +88,12 @@ def _read_file(file: Path, ref: str, must_be_regular: bool) -> Evidence:
 
 
 def _read_kept(kept: Bounded, ref: str) -> Evidence:
-    if kept.text is None:
+    data = kept.data
+    if data is None:
         evidence = Evidence()
         evidence.sources.append(SourceReport(ref, "binary", "skipped", "binary content, not read"))
         return evidence
-    evidence = read_string(kept.text, ref)
+    evidence = _evidence(ref, lambda: read_data(data, ref))
     if kept.skipped:
         evidence.sources[-1:] = [_with_note(report, kept.note) for report in evidence.sources[-1:]]
     return evidence

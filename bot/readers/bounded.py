@@ -27,11 +27,16 @@ GAP_MARK = "\n[triage: {skipped} bytes skipped here]\n"
 
 @dataclass(frozen=True, slots=True)
 class Bounded:
-    """What was kept of one input: its text (None when binary), and the bytes skipped in the middle."""
+    """What was kept of one input: its bytes (None when binary), and the bytes skipped in the middle."""
 
-    text: str | None
+    data: bytes | None
     size: int
     skipped: int = 0
+
+    @property
+    def text(self) -> str | None:
+        """The bytes kept, decoded (a huge log is read from its bytes and never decoded whole)."""
+        return None if self.data is None else self.data.decode("utf-8", errors="replace")
 
     @property
     def note(self) -> str:
@@ -106,7 +111,7 @@ def _keep(chunks: Iterator[bytes]) -> Bounded:
         tail.clear()
         data = b"".join(head)
         head.clear()
-        return Bounded(data.decode("utf-8", errors="replace"), size)
+        return Bounded(data, size)
     if tail_size > tail_limit:  # trim the oldest chunk to the limit
         excess = tail_size - tail_limit
         tail[0] = tail[0][excess:]
@@ -119,10 +124,17 @@ def _keep(chunks: Iterator[bytes]) -> Bounded:
     start = b"".join(head)
     cut = start.rfind(b"\n") + 1 or len(start)  # and end the head at a line's end
     skipped += len(start) - cut
-    text = start[:cut].decode("utf-8", errors="replace")
+    tail.appendleft(GAP_MARK.format(skipped=skipped).encode())
+    tail.appendleft(start[:cut])
     del start, head
-    newest = b"".join(tail).decode("utf-8", errors="replace")
-    return Bounded(text + GAP_MARK.format(skipped=skipped) + newest, size, skipped)
+    return Bounded(b"".join(tail), size, skipped)
+
+
+def _whole(data: bytes) -> Bounded:
+    """A regular file read at once (one that grew past the allowance meanwhile is bounded all the same)."""
+    if b"\x00" in data[:SNIFF_BYTES]:
+        return Bounded(None, len(data))
+    return Bounded(data, len(data)) if len(data) <= MAX_TEXT_BYTES else _keep(iter([data]))
 
 
 def read_path(path: Path, must_be_regular: bool) -> Bounded:
@@ -139,7 +151,9 @@ def read_path(path: Path, must_be_regular: bool) -> Bounded:
     if must_be_regular and not stat.S_ISREG(mode):
         raise Unreadable("not a regular file (a FIFO, socket or device), not read", skipped=True)
     try:
-        with open(path, "rb") as stream:
+        with open(path, "rb", buffering=0) as stream:
+            if stat.S_ISREG(mode) and os.fstat(stream.fileno()).st_size <= MAX_TEXT_BYTES:
+                return _whole(stream.readall())  # one read into one buffer: nothing joined or copied
             return read_bounded(stream)
     except OSError as error:
         raise Unreadable(_why(path, error)) from None

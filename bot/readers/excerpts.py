@@ -14,8 +14,9 @@ _ESCAPED = re.compile(r'["\\\x00-\x1f\x7f-\U0010ffff]')
 class RawText:
     """The raw text of one structured block, searched for excerpts of its values."""
 
-    def __init__(self, raw: str) -> None:
+    def __init__(self, raw: str, lines: bool = True) -> None:
         self.raw = raw
+        self.lines = lines  # False: a part of a larger body, where a line number would mislead
         self._counted = (0, 1)  # (offset, line number at that offset)
         # JSON spells a key `"key"`, YAML `key:`; looking for the other spelling scans for nothing.
         self.json = re.match(r"\s*[\[{]", raw) is not None
@@ -26,6 +27,14 @@ class RawText:
         With one needle, that text alone. Falls back to the value alone, then the
         key alone, so an excerpt is always text that appears in the artifact.
         """
+        if not self.lines and self.json:  # a part of a large body: the usual cases in one search
+            quick = (
+                self._spelled(needles[0], needles[-1], start)
+                if len(needles) >= 2
+                else self._alone(needles, start)
+            )
+            if quick[1] >= 0:
+                return quick
         texts = [str(n) for n in needles if n is not None and str(n) != ""]
         if not texts:
             return "", -1
@@ -34,6 +43,33 @@ class RawText:
             if found[1] >= 0:
                 return found
         return "", -1
+
+    def _spelled(self, key: object, value: object, start: int) -> tuple[str, int]:
+        """In a part of a large body, `"key": value` as kubectl spells it, nearest first: one search."""
+        if not isinstance(key, str) or isinstance(value, bool):
+            return "", -1
+        if isinstance(value, str):
+            spelled = f'"{key}": "{value}"'
+        elif isinstance(value, int | float):
+            spelled = f'"{key}": {value}'
+        else:
+            return "", -1
+        position = self.raw.find(spelled, start)
+        if position < 0:
+            position = self.raw.rfind(spelled, 0, start)
+        if position < 0 or not (spelled[-1] == '"' or _ends_value(self.raw, position + len(spelled))):
+            return "", -1
+        return spelled, position
+
+    def _alone(self, needles: tuple[object, ...], start: int) -> tuple[str, int]:
+        """One text, nearest first (what the windows below find for it, when it is there)."""
+        text = needles[0] if needles else None
+        if not isinstance(text, str) or not text:
+            return "", -1
+        position = self.raw.find(text, start)
+        if position < 0:
+            position = self.raw.rfind(text, 0, start)
+        return (text, position) if position >= 0 else ("", -1)
 
     def _windows(self, start: int) -> list[tuple[int, int, bool]]:
         """Forward from the object being read, then back from it (nearest first: the same object)."""
@@ -44,6 +80,13 @@ class RawText:
     def _find_between(self, texts: list[str], begin: int, end: int, backward: bool) -> tuple[str, int]:
         search = self.raw.rfind if backward else self.raw.find
         if len(texts) >= 2:
+            if not self.lines and self.json:  # a part of a large body: its pairs as kubectl spells them
+                for spelled in (f'"{texts[0]}": "{texts[-1]}"', f'"{texts[0]}": {texts[-1]}'):
+                    position = search(spelled, begin, end)
+                    if position >= 0 and (
+                        spelled[-1] == '"' or _ends_value(self.raw, position + len(spelled))
+                    ):
+                        return spelled, position
             pair = self._pair(texts[0], texts[-1], begin, end, backward)
             if pair[1] >= 0:
                 return pair
@@ -80,7 +123,7 @@ class RawText:
         return "", -1
 
     def line_number(self, position: int) -> int | None:
-        if position < 0 or len(self.raw) > SMALL:
+        if position < 0 or len(self.raw) > SMALL or not self.lines:
             return None  # in a large body the path to the object says more than a line number
         # Facts come near each other in text order: count the newlines between this one and the last.
         last, line = self._counted

@@ -57,9 +57,21 @@ class ObjectReader:
     """Turns decoded Kubernetes objects into facts, citing the raw text."""
 
     def __init__(
-        self, raw: str, ref: str, kind: str, line_offset: int = 0, problems: list[str] | None = None
+        self,
+        raw: str,
+        ref: str,
+        kind: str,
+        line_offset: int = 0,
+        problems: list[str] | None = None,
+        lines: bool = True,
+        seen: set[tuple[object, ...]] | None = None,
     ) -> None:
-        self.text = RawText(raw)
+        self.text = RawText(raw, lines)
+        # Given (the items of a large List), a container's image, env, probes, requests and CPU limit
+        # already read for another pod of the same workload are not repeated: its pods share their
+        # spec (a different value is read; every pod's memory limit and status are).
+        self.seen = seen
+        self.repeated = 0
         self.ref = ref
         self.kind = kind
         self.line_offset = line_offset
@@ -175,14 +187,15 @@ class ObjectReader:
             )
 
     def _container_spec(self, container: dict[str, Any], subject: Subject) -> Iterator[Fact]:
-        if container.get("image"):
+        if container.get("image") and not self._repeated(subject, "image", str(container["image"])):
             yield self._fact("container.image", subject, str(container["image"]), "image", container["image"])
         yield from self._resources(container.get("resources") or {}, subject)
         for env in container.get("env") or []:
             if "value" in env:
-                yield self._fact(
-                    "container.env", subject, str(env["value"]), env.get("name"), key=str(env.get("name"))
-                )
+                if not self._repeated(subject, "env", str(env.get("name")), str(env["value"])):
+                    yield self._fact(
+                        "container.env", subject, str(env["value"]), env.get("name"), key=str(env.get("name"))
+                    )
             elif "valueFrom" in env:
                 ref = (env["valueFrom"] or {}).get("secretKeyRef") or (env["valueFrom"] or {}).get(
                     "configMapKeyRef"
@@ -191,16 +204,29 @@ class ObjectReader:
                     described = f"<from key '{ref.get('key')}' of '{ref.get('name')}'>"
                     if ref.get("optional"):
                         described += " optional"
-                    yield self._fact(
-                        "container.env", subject, described, env.get("name"), key=env.get("name")
-                    )
+                    if not self._repeated(subject, "env", str(env.get("name")), described):
+                        yield self._fact(
+                            "container.env", subject, described, env.get("name"), key=env.get("name")
+                        )
         for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
             probe = container.get(probe_name)
             if isinstance(probe, dict):
                 text = " ".join(f"{k}={v}" for k, v in sorted(probe.items()) if not isinstance(v, dict))
-                yield self._fact(
-                    "container.probe", subject, text, probe_name, key=probe_name.removesuffix("Probe")
-                )
+                if not self._repeated(subject, "probe", probe_name, text):
+                    yield self._fact(
+                        "container.probe", subject, text, probe_name, key=probe_name.removesuffix("Probe")
+                    )
+
+    def _repeated(self, subject: Subject, *spec: object) -> bool:
+        """Whether this entry of a container's spec was read for another pod of its workload."""
+        if self.seen is None:
+            return False
+        key = (subject.namespace, subject.workload, subject.container, *spec)
+        if key in self.seen:
+            self.repeated += 1
+            return True
+        self.seen.add(key)
+        return False
 
     def _resources(self, resources: dict[str, Any], subject: Subject) -> Iterator[Fact]:
         kinds: dict[tuple[str, str], FactKind] = {
@@ -214,7 +240,10 @@ class ObjectReader:
             if raw_value is None:
                 continue
             amount = parse_k8s_quantity(str(raw_value))
-            if amount is not None:
+            if amount is None:
+                continue
+            # a pod's own limit tells which limit it was OOM-killed at; requests and CPU only need saying once
+            if fact_kind == "container.memory_limit" or not self._repeated(subject, fact_kind, amount):
                 yield self._fact(fact_kind, subject, amount, resource, raw_value)
 
     def _container_status(self, status: dict[str, Any], subject: Subject) -> Iterator[Fact]:
@@ -263,7 +292,7 @@ class ObjectReader:
                 "restartCount",
                 status["restartCount"],
             )
-        if status.get("image"):
+        if status.get("image") and not self._repeated(subject, "running image", str(status["image"])):
             yield self._fact("container.image", subject, str(status["image"]), "image", status["image"])
 
     def _event(self, event: dict[str, Any]) -> Iterator[Fact]:

@@ -10,6 +10,7 @@ shapes last seen longest ago give way first, so the newest evidence wins.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,11 +39,30 @@ BUDGET = 5000  # log lines kept as facts per input
 
 # str.translate's fast path (ASCII one for one); numbers of other widths make a few shapes, not many.
 _DIGITS = str.maketrans("0123456789", "##########")
+# A hash or id in hex (a trace id, a session key, a digest): six or more hex digits, letters and
+# digits both, as a word of its own. Words of hex letters only (`added`, `decade`) are words.
+_HEX_RUN = re.compile(r"[0-9a-f]{6,}")
+_WORD = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _hex_id(match: re.Match[str]) -> str:
+    run, (begin, end), text = match.group(), match.span(), match.string
+    if (begin and text[begin - 1] in _WORD) or (end < len(text) and text[end] in _WORD):
+        return run  # a part of a longer word
+    return run if run.isdigit() or run.isalpha() else "#"
 
 
 def shape(text: str) -> str:
-    """The line with what varies from one occurrence to the next (its digits) blanked out."""
-    return text.lower().translate(_DIGITS)
+    """The line with what varies from one occurrence to the next (its digits, its hex ids) blanked out."""
+    return _HEX_RUN.sub(_hex_id, text.lower()).translate(_DIGITS)
+
+
+def shapes(lines: Sequence[str]) -> list[str]:
+    """`shape` of each line, worked out on them all at once (one regex and one translate in C)."""
+    joined = "\n".join(lines)
+    if not lines or joined.count("\n") != len(lines) - 1:  # a line that holds a newline itself
+        return [shape(line) for line in lines]
+    return _HEX_RUN.sub(_hex_id, joined.lower()).translate(_DIGITS).split("\n")
 
 
 def is_severe(lowered: str) -> bool:
@@ -65,26 +85,55 @@ class Selection:
     skipped: int = 0  # lines dropped to stay within the budget
 
 
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Lines of one shape, as far as the choice needs them.
+
+    `members`: the indexes of all its lines when there are at most KEEP_NEWEST + 1, else of its
+    first and its KEEP_NEWEST newest lines; `total`: how many lines it has; `second`: the line
+    after the first (the oldest folded into the newest), when there are more than KEEP_NEWEST + 1.
+    """
+
+    members: list[int]
+    total: int
+    second: int | None = None
+    severe: bool = False
+
+
+def group_of(indexes: Sequence[int], severe: bool) -> Group:
+    """The group of the lines at `indexes` (in input order)."""
+    if len(indexes) <= KEEP_NEWEST + 1:
+        return Group(list(indexes), len(indexes), None, severe)
+    return Group([indexes[0], *indexes[-KEEP_NEWEST:]], len(indexes), indexes[1], severe)
+
+
 def select(lines: Sequence[str], budget: int = BUDGET) -> Selection:
     """Choose which of `lines` (in input order) to keep; everything when they fit the budget."""
     if len(lines) <= budget:
         return Selection([Kept(i) for i in range(len(lines))])
     groups: dict[str, list[int]] = {}
-    for index, line in enumerate(lines):
-        groups.setdefault(shape(line), []).append(index)
+    for index, key in enumerate(shapes(lines)):
+        groups.setdefault(key, []).append(index)
+    return choose(
+        [group_of(indexes, is_severe(lines[indexes[0]].lower())) for indexes in groups.values()], budget
+    )
+
+
+def choose(groups: Sequence[Group], budget: int = BUDGET) -> Selection:
+    """Keep each group's first and newest lines, the newest standing for the lines folded into it;
+    severe groups whatever the budget, then the most recently seen while they fit."""
     selection = Selection()
     candidates: list[tuple[bool, int, list[Kept]]] = []  # (severe, newest index, kept lines)
-    for indexes in groups.values():
-        severe = is_severe(lines[indexes[0]].lower())
-        if len(indexes) <= KEEP_NEWEST + 1:
-            kept = [Kept(i) for i in indexes]
+    for group in groups:
+        if group.total <= KEEP_NEWEST + 1:
+            kept = [Kept(i) for i in group.members]
         else:
-            newest = indexes[-KEEP_NEWEST:]
-            folded = len(indexes) - KEEP_NEWEST - 1
+            folded = group.total - KEEP_NEWEST - 1
             selection.aggregated += folded
-            kept = [Kept(indexes[0]), *(Kept(i) for i in newest[:-1])]
-            kept.append(Kept(newest[-1], count=folded + 1, first=indexes[1]))
-        candidates.append((severe, indexes[-1], kept))
+            first, *newest = group.members
+            kept = [Kept(first), *(Kept(i) for i in newest[:-1])]
+            kept.append(Kept(newest[-1], count=folded + 1, first=group.second))
+        candidates.append((group.severe, group.members[-1], kept))
     # Severe shapes first, then the most recently seen; what does not fit is dropped whole.
     candidates.sort(key=lambda c: (not c[0], -c[1]))
     room = budget

@@ -41,8 +41,7 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
     if text[:1] in " \t" and len(text) <= BULK_THRESHOLD:
         text = textwrap.dedent(text)  # values pasted indented, as they sat under a parent key
     # A huge text is sniffed by its top only: a YAML document shows its first key (and a prompt) there.
-    head = text if len(text) <= BULK_THRESHOLD else text[:YAML_SNIFF]
-    if re.search(r"^\$ ", head, re.MULTILINE) or not re.search(r"^[A-Za-z_][\w-]*:", head, re.MULTILINE):
+    if not _might_be_yaml(text if len(text) <= BULK_THRESHOLD else text[:YAML_SNIFF]):
         return None
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
@@ -83,6 +82,31 @@ _MESSAGE_KEY = re.compile(
 _CLASS_NAME = re.compile(
     r"^(?:[\w.]+(?:::|\.))?(?:[A-Z][a-z0-9]+){2,}$"
 )  # `InvalidConfiguration`, `Redis::X`
+
+
+def _might_be_yaml(head: str) -> bool:
+    return not re.search(r"^\$ ", head, re.MULTILINE) and bool(
+        re.search(r"^[A-Za-z_][\w-]*:", head, re.MULTILINE)
+    )
+
+
+def might_be_structured(data: bytes) -> bool:
+    """Whether a huge input may be one JSON or YAML document (decoded whole), not a log (by its top).
+
+    A log of JSON lines starts with a whole object on its first line and goes on below it; a log
+    whose lines start with a bracketed time (`[2025-03-04 10:00:01]`, `[10:00:01]`) is a log."""
+    if re.match(rb"\s*\[\d{2,4}[-/:]", data):
+        return False
+    if re.match(rb"\s*[\[{]", data):
+        end = data.find(b"\n", 0, YAML_SNIFF)
+        try:
+            more = end > 0 and data[end : end + YAML_SNIFF].strip()
+            first = json.loads(data[:end]) if more else None
+        except (ValueError, RecursionError):
+            first = None
+        return not isinstance(first, dict)
+    return _might_be_yaml(data[:YAML_SNIFF].decode("utf-8", errors="replace"))
+
 
 _POD_STATUS_KEYS = {"phase", "containerStatuses", "conditions", "reason", "qosClass", "hostIP", "startTime"}
 

@@ -17,52 +17,28 @@ import yaml
 
 from analyzers.evidence import (
     Fact,
-    LogRecord,
     Subject,
 )
+from bot.readers.bulk_log import MAX_LINE_CHARS, BulkLog, head_lines
 from bot.readers.commands import match_prompt
 from bot.readers.fragments import (
     unwrap,
 )
 from bot.readers.kubernetes_objects import NOTE, ObjectReader
-from bot.readers.line_readers import LINE_READERS, LineReaders
-from bot.readers.log_budget import BUDGET, SEVERE_WORDS, select
-from bot.readers.log_lines import LOG_TRIGGER
+from bot.readers.large_list import read_large_list
+from bot.readers.line_readers import LINE_READERS
+from bot.readers.log_budget import BUDGET
 from bot.readers.prometheus import is_api_body
 from bot.readers.scanner_base import ScanState
-from bot.readers.structured import BULK_THRESHOLD, _is_k8s_or_metrics, _structured_facts, _whole_structured
-from bot.readers.timestamps import parse_log_time
+from bot.readers.structured import (
+    BULK_THRESHOLD,
+    _is_k8s_or_metrics,
+    _structured_facts,
+    _whole_structured,
+    might_be_structured,
+)
 
 __all__ = ["LINE_READERS", "MAX_LINE_CHARS", "read_text"]
-
-# Words that mark an incident line in a huge log (lower case), and ordinary trouble after them.
-BULK_CRITICAL = (
-    *SEVERE_WORDS,
-    "redis version=",
-    "running mode=",
-    "overcommit",
-    "copy-on-write",
-    "fork cow",
-)
-BULK_GENERAL = (
-    "error",
-    "warn",
-    "refused",
-    "timeout",
-    "timed out",
-    "deadline exceeded",
-    "slow",
-    "exception",
-    "killed",
-    "evict",
-    "unavailable",
-    "reset by peer",
-    "denied",
-    "not found",
-    "exhausted",
-)
-BULK_HEAD = 256 * 2**10
-MAX_LINE_CHARS = 2**20  # the line readers' regular expressions see at most this much of a line
 
 
 def read_text(
@@ -80,16 +56,41 @@ def read_text(
     return facts, scanner.state.kinds, scanner.unread + unread, notes
 
 
+def read_data(data: bytes, ref: str) -> tuple[list[Fact], Counter[str], int, list[str]]:
+    """The same from bytes: a huge log is searched as bytes and never decoded whole."""
+    if len(data) > BULK_THRESHOLD:
+        problems: list[str] = []
+        listed = read_large_list(data, ref, problems)
+        if listed is not None:
+            return listed, Counter(f.source.kind for f in listed), *_split_notes(problems)
+    if len(data) <= BULK_THRESHOLD or might_be_structured(data):
+        return read_text(data.decode("utf-8", errors="replace"), ref)
+    scanner = _Scanner("", ref, data=data)
+    facts = list(scanner.scan())
+    unread, notes = _split_notes(scanner.problems)
+    return facts, scanner.state.kinds, scanner.unread + unread, notes
+
+
 def _split_notes(problems: list[str]) -> tuple[int, list[str]]:
     notes = [p.removeprefix(NOTE) for p in problems if p.startswith(NOTE)]
     return len(problems) - len(notes), notes
 
 
-class _Scanner(LineReaders):
-    def __init__(self, text: str, ref: str, about: Subject | None = None) -> None:
-        self.text = text
-        # A huge log is not split into a million lines: only its head is read line by line.
-        self.lines = text.splitlines() if len(text) <= BULK_THRESHOLD else text[: BULK_HEAD * 2].splitlines()
+class _Scanner(BulkLog):
+    def __init__(self, text: str, ref: str, about: Subject | None = None, data: bytes | None = None) -> None:
+        if data is None and len(text) > BULK_THRESHOLD:
+            data = text.encode("utf-8", errors="replace")
+        self.bulk = data is not None
+        if data is not None:
+            # A huge log is not split into a million lines: only its head is read line by line.
+            self.data = data
+            self.lines, self.line_ends = head_lines(data)
+            self.text = "\n".join(self.lines) + "\n"
+        else:
+            self.text = text
+            self.lines = text.splitlines()
+        self.head_read = 0
+        self.claimed_by = ""
         self.about = about or Subject()
         self.state = ScanState(ref, subject=self.about, container=self.about.container)
         self.unread = 0
@@ -98,7 +99,7 @@ class _Scanner(LineReaders):
         self.lines_cut = 0
 
     def scan(self) -> Iterator[Fact]:
-        if len(self.text) > BULK_THRESHOLD:
+        if self.bulk:
             yield from self._scan_bulk()
         else:
             yield from self._within_budget(list(self._scan_lines(0, len(self.lines))))
@@ -116,35 +117,16 @@ class _Scanner(LineReaders):
                 f"{NOTE}{state.logs_skipped} older routine log line(s) past the {BUDGET}-line budget skipped"
             )
 
-    def _within_budget(self, facts: list[Fact]) -> list[Fact]:
-        """All facts but the log lines past the budget (see log_budget)."""
-        logs = [index for index, fact in enumerate(facts) if fact.kind == "log"]
-        if len(logs) <= BUDGET:
-            return facts
-        selection = select([facts[i].source.excerpt for i in logs])
-        self.state.logs_aggregated += selection.aggregated
-        self.state.logs_skipped += selection.skipped
-        keep = {logs[k.index]: k for k in selection.kept}
-        kept: list[Fact] = []
-        for index, fact in enumerate(facts):
-            if fact.kind != "log":
-                kept.append(fact)
-            elif index in keep:
-                choice = keep[index]
-                if choice.count > 1 and isinstance(fact.value, LogRecord):
-                    first = facts[logs[choice.first]] if choice.first is not None else None
-                    record = replace(fact.value, count=choice.count, first_at=first.at if first else None)
-                    fact = replace(fact, value=record)
-                kept.append(fact)
-        return kept
-
-    def _scan_lines(self, first: int, end: int) -> Iterator[Fact]:
+    def _scan_lines(self, first: int, end: int, settle: int = 0) -> Iterator[Fact]:
+        """Read lines `first` to `end`; with `settle`, stop after that many plain log lines in a row."""
         index = first
+        plain = 0
         while index < end:
             line = self.lines[index]
             consumed = yield from self._structured_at(index)
             if consumed:
                 index += consumed
+                plain = 0
                 continue
             if len(line) > MAX_LINE_CHARS:  # the line readers see its start (JSON above sees it whole)
                 line = line[:MAX_LINE_CHARS]
@@ -156,62 +138,13 @@ class _Scanner(LineReaders):
                     self.unread += 1
             yield from produced
             index += 1
+            if settle:
+                quiet = self.state.table is None and not self.state.in_info
+                plain = plain + 1 if quiet and self.claimed_by in ("", "blank", "log") else 0
+                if plain >= settle:
+                    break
+        self.head_read = min(index, end)
         yield from self._flush_redis_replies()
-
-    def _scan_bulk(self) -> Iterator[Fact]:
-        """Huge inputs are logs: read the head fully, then only the lines that matter."""
-        head_end = self.text.find("\n", BULK_HEAD)
-        head_lines = min(
-            self.text.count("\n", 0, head_end) if head_end > 0 else len(self.lines), len(self.lines)
-        )
-        yield from self._within_budget(list(self._scan_lines(0, head_lines)))
-        if head_end < 0:
-            return
-        spans = self._interesting_lines(head_end)
-        spans = [(begin, min(end, begin + MAX_LINE_CHARS)) for begin, end in spans]  # a line's start
-        selection = select([self.text[begin:end] for begin, end in spans])
-        self.state.logs_aggregated += selection.aggregated
-        self.state.logs_skipped += selection.skipped
-        line_number, counted_to = head_lines, head_end
-        for kept in selection.kept:
-            begin, end = spans[kept.index]
-            line_number += self.text.count("\n", counted_to, begin)
-            counted_to = begin
-            fact = self._log_line(self.text[begin:end], line_number + 1, found_by_keyword=True)
-            if fact is None:
-                continue
-            if kept.count > 1 and isinstance(fact.value, LogRecord) and kept.first is not None:
-                first_begin, first_end = spans[kept.first]
-                first_at = parse_log_time(self.text[first_begin:first_end])
-                fact = replace(fact, value=replace(fact.value, count=kept.count, first_at=first_at))
-            yield fact
-
-    def _interesting_lines(self, start: int) -> list[tuple[int, int]]:
-        """(begin, end) of the lines after `start` that hold a keyword, found by plain substring search.
-
-        A regex alternation reads a few MB/s; `str.find` per keyword reads GB/s. Every such line
-        is returned: which of them become facts is decided by their shape (log_budget).
-        """
-        text = self.text
-        lowered = text.lower() if text.isascii() else None  # lower() keeps offsets only for ASCII
-        if lowered is None:
-            return sorted({self._line_around(m.start()) for m in LOG_TRIGGER.finditer(text, start)})
-        found: dict[int, int] = {}
-        for keyword in (*BULK_CRITICAL, *BULK_GENERAL):
-            self._collect(lowered, keyword, start, found)
-        return sorted(found.items())
-
-    def _collect(self, lowered: str, keyword: str, start: int, found: dict[int, int]) -> None:
-        position = lowered.find(keyword, start)
-        while position >= 0:
-            begin, end = self._line_around(position)
-            found[begin] = end
-            position = lowered.find(keyword, end)
-
-    def _line_around(self, position: int) -> tuple[int, int]:
-        begin = self.text.rfind("\n", 0, position) + 1
-        end = self.text.find("\n", position)
-        return begin, len(self.text) if end < 0 else end
 
     def _structured_at(self, index: int) -> Generator[Fact, None, int]:
         """Decode a JSON or YAML block starting at line `index`; return lines consumed."""
