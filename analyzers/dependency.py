@@ -63,6 +63,7 @@ _TARGETS: tuple[re.Pattern[str], ...] = (
     re.compile(rf"Cannot connect to \w+://(?:[^@/\s]*@)?{_HOST}:(\d+)"),
     re.compile(r"Is the server running on host \"([^\"]+)\"(?:.*?port (\d+))?"),
     re.compile(rf"waiting \d+ seconds for {_HOST}:(\d+)"),  # wait-for-it.sh
+    re.compile(r"ConnectionPool\(host='([^']+)', port=(\d+)\)"),  # python requests / urllib3
     re.compile(
         rf"(?:dial tcp |connect (?:ETIMEDOUT|ECONNREFUSED) |->|addr[=\":]+|Connection to |host[=\": ]+\"?)"
         rf"\"?{_HOST}:(\d+)",

@@ -103,8 +103,22 @@ def _memory_limit(plan: Plan) -> list[Remediation]:
 
 def _cpu(plan: Plan) -> list[Remediation]:
     finding = plan.by_id.get(FindingId.CPU_THROTTLING)
-    if finding is None or not finding.data.get("cpu_limit"):
+    if finding is None:
         return []
+    if not finding.data.get("cpu_limit"):
+        # Throttled, and the limit is not in the evidence: say what to do and what to read first.
+        container = plan.container(finding.data.get("container"))
+        return [
+            Remediation(
+                RemediationId.RAISE_CPU_LIMIT,
+                f"Raise (or remove) the CPU limit of {container} (its current limit is not in the evidence)",
+                "low",
+                False,
+                CpuLimitRaise(container, from_millicores=None, to_millicores=None),
+                "Read the limit first (`kubectl get pod -o jsonpath='{..resources.limits.cpu}'`), then double it "
+                "or remove it and keep the request.",
+            )
+        ]
     limit = float(finding.data["cpu_limit"])
     # The throttled share counts periods that hit the quota, not how much CPU the process wants:
     # double the limit, then look at throttling again.

@@ -92,36 +92,45 @@ class MemoryLimitRaise:
 
 @dataclass(frozen=True, slots=True)
 class CpuLimitRaise:
-    """raise-cpu-limit: the container's CPU limit now and the one to write, in millicores."""
+    """raise-cpu-limit: the container's CPU limit now and the one to write, in millicores (None: the
+    current limit is not in the evidence, or no new one could be worked out; then the fix is manual)."""
 
     container: str
-    from_millicores: int
-    to_millicores: int
+    from_millicores: int | None
+    to_millicores: int | None
 
     def __post_init__(self) -> None:
         check_name("container", self.container)
-        check_count("from_millicores", self.from_millicores, minimum=0)
-        check_count("to_millicores", self.to_millicores)
+        if self.from_millicores is not None:
+            check_count("from_millicores", self.from_millicores, minimum=0)
+        if self.to_millicores is not None:
+            check_count("to_millicores", self.to_millicores)
 
     @property
     def from_quantity(self) -> str:
-        return format_millicores(self.from_millicores)
+        return "unknown" if self.from_millicores is None else format_millicores(self.from_millicores)
 
     @property
     def to_quantity(self) -> str:
         """The new limit as a Kubernetes quantity (`600m`, `2`): what the patch writes."""
+        if self.to_millicores is None:
+            raise ValueError("raise-cpu-limit has no target: the current limit is unknown")
         return format_millicores(self.to_millicores)
 
     def as_params(self) -> dict[str, object]:
-        return {"container": self.container, "from": self.from_quantity, "to": self.to_quantity}
+        params: dict[str, object] = {"container": self.container, "from": self.from_quantity}
+        if self.to_millicores is not None:
+            params["to"] = self.to_quantity
+        return params
 
     @classmethod
     def from_params(cls, params: ParamsJson) -> CpuLimitRaise:
         only_keys(params, ("container", "from", "to"))
+        written = read_text(params, "from")
         return cls(
             read_text(params, "container"),
-            read_millicores("from", read_text(params, "from")),
-            read_millicores("to", read_text(params, "to")),
+            None if written == "unknown" else read_millicores("from", written),
+            read_millicores("to", read_text(params, "to")) if "to" in params else None,
         )
 
 

@@ -393,9 +393,9 @@ def _short_label(params: Params) -> str | None:
             return f"set maxmemory {params.maxmemory}"
         case EvictionPolicyChange():
             return f"set maxmemory-policy {params.policy}"
-        case CpuLimitRaise():
+        case CpuLimitRaise(to_millicores=int()):
             return f"raise CPU limit to {params.to_quantity}"
-        case MaxclientsRaise():
+        case MaxclientsRaise(to=int()):
             return f"raise maxclients to {params.to}"
         case ImageRollback():
             return f"roll back to {params.image}"

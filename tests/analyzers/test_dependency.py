@@ -165,3 +165,13 @@ def test_a_question_a_doubt_or_no_named_server_is_not_a_dns_failure(sentence: st
 def test_a_dns_failure_that_is_over_expected_or_quoted_is_not_one(sentence: str) -> None:
     pasted = incident(sentence + "\n")
     assert pasted.run(dependency.analyze, None) == []
+
+
+def test_a_python_requests_connection_error_names_host_and_port() -> None:
+    pasted = incident(
+        "ticker_1  | requests.exceptions.ConnectionError: HTTPConnectionPool(host='138.197.160.134', port=8545): "
+        "Max retries exceeded with url: / (Caused by NewConnectionError('<urllib3.connection.HTTPConnection "
+        "object at 0x7f>: Failed to establish a new connection: [Errno 111] Connection refused',))\n"
+    )
+    finding = only(pasted.run(dependency.analyze, None), "dependency-unavailable")
+    assert finding.data["dependency"] == "138.197.160.134:8545"

@@ -220,3 +220,11 @@ def test_a_contract_entry_with_bad_params_does_not_read_back() -> None:
         Remediation.from_contract(
             {**entry, "params": {"container": "a", "from": "1", "to": "2", "after": "soon"}}
         )
+
+
+def test_a_cpu_raise_with_the_current_limit_unknown_is_spelled_and_read_back() -> None:
+    from analyzers.remediation_params import CpuLimitRaise
+
+    unknown = CpuLimitRaise("gc", from_millicores=None, to_millicores=None)
+    assert unknown.as_params() == {"container": "gc", "from": "unknown"}
+    assert CpuLimitRaise.from_params(unknown.as_params()) == unknown

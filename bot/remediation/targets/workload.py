@@ -215,6 +215,8 @@ def _wanted(remediation: Remediation) -> tuple[str, str, float, str]:
     cores) and as the quantity the patch writes: all read from the fix's typed parameters."""
     params = remediation.params
     if isinstance(params, CpuLimitRaise):
+        if params.to_millicores is None:
+            raise CannotPropose(f"no new CPU limit for {params.container} could be worked out")
         return params.container, "cpu", params.to_millicores / 1000, params.to_quantity
     if isinstance(params, MemoryLimitRaise):
         if params.to_bytes is None or params.to_quantity is None:
