@@ -42,7 +42,7 @@ def analyze(context: Context) -> list[Finding]:
         if 0 <= share <= 1 and not context.is_sidecar(fact.subject) and (worst is None or share > worst[0]):
             worst = (share, container, [fact])
     if worst is None:
-        return _starved_start(context)
+        return _starved_start(context) or _said_throttled(context)
     if worst[0] < THROTTLED_SHARE:
         return []
     share, container, cited = worst
@@ -116,6 +116,32 @@ def _starved_start(context: Context) -> list[Finding]:
             share=None,
             cpu_limit=limit,
             target_cpu=target,
+        )
+    ]
+
+
+def _said_throttled(context: Context) -> list[Finding]:
+    """Someone reports the container throttled, and its CPU limit is known: weak, and said to be."""
+    said = next(context.mine("text.note", "cpu_throttled"), None)
+    limit = _cpu_limit(context, context.service or "")
+    if said is None or limit is None or limit[0] > 1.0:
+        return []
+    container = limit[1].subject.container or context.service or "the container"
+    detail = (
+        f"{container} is reported throttled at its CPU limit of {format_cpu(limit[0])}: it wants more CPU than "
+        "the limit lets it use, so its work queues and slows down. No throttling metrics were read to measure it."
+    )
+    return [
+        finding(
+            FindingId.CPU_THROTTLING,
+            "warning",
+            f"CPU reported throttled at its {format_cpu(limit[0])} limit",
+            detail,
+            0.5,
+            [said, limit[1]],
+            container=container,
+            share=None,
+            cpu_limit=limit[0],
         )
     ]
 

@@ -489,3 +489,29 @@ def test_a_log_line_under_a_pods_table_is_not_a_pod() -> None:
         "paste.txt",
     )
     assert {f.subject.pod for f in evidence.of("pod.status")} == {"postgres-0"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "said"),
+    [
+        ("the config-reloader container began experiencing high CPU throttling:", True),
+        ("We have observed it hitting the 100m CPU limit very often", True),
+        ("Is the CPU throttling the reason for the latency?", False),
+        ("There is no CPU throttling at all on these nodes", False),
+        ("Last week the CPU throttling was fixed by removing the limit", False),
+    ],
+)
+def test_cpu_throttling_reported_in_words(sentence: str, said: bool) -> None:
+    from bot.readers.fragments import said_cpu_throttled
+
+    assert said_cpu_throttled(sentence) is said
+
+
+def test_notes_that_repeat_a_key_are_read_line_by_line_not_as_one_mapping() -> None:
+    evidence = read_string(
+        'Reporter: "the config-reloader began experiencing high CPU throttling after the upgrade to v23"\n'
+        'Reporter: "Observe CPU throttling on the config-reloader container"\n',
+        "notes.md",
+    )
+    assert not list(evidence.of("helm.value"))
+    assert len(list(evidence.of("text.note", None))) >= 2

@@ -20,8 +20,8 @@ from tests.test_scenarios import artifact_text, expected_problems, scenario_prob
 
 CORPUS = Path(__file__).resolve().parent / "realworld"
 CASES = sorted(p.parent for p in CORPUS.glob("*/expected.json"))
-# The pass rate this code reaches today (133 of 141); it may only go up (the bar was 0.90).
-PASS_RATE_FLOOR = 0.94
+# The pass rate this code reaches today (135 of 141); it may only go up (the bar was 0.90).
+PASS_RATE_FLOOR = 0.95
 SOURCE_LINE = re.compile(r"^Source: (?:(?P<repo>[\w.-]+/[\w.-]+)#\d+|https?://\S+)", re.MULTILINE)
 
 

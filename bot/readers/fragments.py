@@ -130,12 +130,15 @@ _STATED_CPU = re.compile(
     r"\bcpu\b[^.;\n]{0,40}?(?<![\w.])(?P<amount>\d+(?:\.\d+)?)\s?(?P<unit>m\b|cores?\b|vcpus?\b|cpus?\b)",
     re.IGNORECASE,
 )
+_AMOUNT_THEN_CPU_LIMIT = re.compile(
+    r"(?<![\w.])(?P<amount>\d+(?:\.\d+)?)\s?(?P<unit>m|cores?)\s+CPU limit\b", re.IGNORECASE
+)  # `its default 100m CPU limit`
 _LIMIT_WORD = re.compile(r"\blimit(?:s|ed)?\b", re.IGNORECASE)
 
 
 # Sentences whose CPU figure is not the limit in force: a usage, a removed or default limit, a sidecar's.
 _NOT_THE_CPU_LIMIT = re.compile(
-    r"\brequests?\b|\busage\b|\busing\b|\bremoved\b|\bno (?:cpu )?limit\b|\bdefault\b|LimitRange|"
+    r"\brequests?\b|\busage\b|\busing\b|\bremoved\b|\bno (?:cpu )?limit\b|LimitRange|"
     r"\bsidecar\b|istio-proxy|linkerd|\?",
     re.I,
 )
@@ -145,7 +148,7 @@ _CPU_AMOUNT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?(m\b|cores?\b|vcpus?\b|cp
 def stated_cpu_limit(stripped: str) -> float | None:
     """The CPU limit, in cores, a sentence states, or None (a request or a usage figure is not a limit).
     `raised the CPU limit from 100m to 2 cores` states 2 cores."""
-    match = _STATED_CPU.search(stripped)
+    match = _STATED_CPU.search(stripped) or _AMOUNT_THEN_CPU_LIMIT.search(stripped)
     if match is None or not _LIMIT_WORD.search(stripped) or _NOT_THE_CPU_LIMIT.search(stripped):
         return None
     amount, unit = match["amount"], match["unit"]
@@ -386,3 +389,24 @@ def throttling_alert(stripped: str) -> tuple[float, str, str, str] | None:
     if match is None:
         return None
     return float(match.group(1)) / 100, match.group(2), match.group(3), match.group(4)
+
+
+# `the config-reloader began experiencing high CPU throttling`, `hitting the 100m CPU limit very often`
+_SAYS_THROTTLED = re.compile(
+    r"\bCPU throttl\w*|\bthrottl\w+ (?:of )?(?:the )?CPU\b|\b(?:hitting|hits|pegged at|maxed out at|capped at) "
+    r"(?:the |its )?(?:\d+m |\d+(?:\.\d+)? cores? )?CPU limit",
+    re.I,
+)
+
+
+def said_cpu_throttled(stripped: str) -> bool:
+    """A person reports the container throttled at its CPU limit (not asked, denied, supposed or past)."""
+    found = _SAYS_THROTTLED.search(stripped)
+    if found is None or "?" in stripped or _HISTORY.search(stripped):
+        return False
+    before = stripped[: found.start()]
+    return not (
+        _NEGATED.search(before)
+        or _HYPOTHETICAL.search(before)
+        or _DENIED_AFTER.search(stripped[found.end() :])
+    )

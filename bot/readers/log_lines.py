@@ -13,6 +13,7 @@ from analyzers.evidence import (
 )
 from bot.readers.fragments import (
     is_prose,
+    said_cpu_throttled,
     said_no_ttl,
     said_oom_kill,
     said_probe_delay,
@@ -104,6 +105,9 @@ class LogLines(KubectlLines):
             return None  # dotted keys and lines under `kubectl logs` are log lines, not values
         if _LOG_WORD_KEY.match(match.group(2)):
             return None  # `Error: connect ECONNREFUSED ...` is a log line
+        value = match.group(3) or ""
+        if match.group(2)[0].isupper() and value.startswith(('"', "“")) and len(value.split()) >= 4:
+            return None  # `Reporter: "the pod restarts every hour"`: someone's words quoted, not a setting
         if _CLASS_NAME.match(match.group(2)) and len((match.group(3) or "").split()) >= 3:
             return None  # `InvalidConfiguration: max number of clients reached`: an exception and its message
         indent, key, value = len(match.group(1)), match.group(2), (match.group(3) or "")
@@ -187,6 +191,12 @@ class LogLines(KubectlLines):
         policy = said_redis_policy(stripped)
         if policy:
             said.append(self._fact("redis.config", policy, stripped, number, "notes", key="maxmemory-policy"))
+        if said_cpu_throttled(stripped):
+            said.append(
+                self._fact(
+                    "text.note", "CPU throttled (as reported)", stripped, number, "notes", key="cpu_throttled"
+                )
+            )
         if said_no_ttl(stripped):
             said.append(self._fact("redis.info", "-1", stripped, number, "notes", key="ttl_sample"))
         if said_oom_kill(stripped):

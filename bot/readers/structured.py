@@ -43,6 +43,8 @@ def _whole_structured(text: str, ref: str, problems: list[str]) -> list[Fact] | 
     # A huge text is sniffed by its top only: a YAML document shows its first key (and a prompt) there.
     if not _might_be_yaml(text if len(text) <= BULK_THRESHOLD else text[:YAML_SNIFF]):
         return None
+    if len(text) <= BULK_THRESHOLD and _repeats_a_top_level_key(text):
+        return None  # `Reporter: ...` twice: lines someone wrote, which a mapping would collapse to the last
     try:
         documents = [d for d in yaml.safe_load_all(text) if d is not None]
     except (yaml.YAMLError, ValueError, RecursionError):
@@ -82,6 +84,15 @@ _MESSAGE_KEY = re.compile(
 _CLASS_NAME = re.compile(
     r"^(?:[\w.]+(?:::|\.))?(?:[A-Z][a-z0-9]+){2,}$"
 )  # `InvalidConfiguration`, `Redis::X`
+
+
+def _repeats_a_top_level_key(text: str) -> bool:
+    """A key that starts two lines of one YAML document (documents split by `---`)."""
+    for document in re.split(r"^---\s*$", text, flags=re.MULTILINE):
+        keys = re.findall(r"^([A-Za-z_][\w.-]*):", document, re.MULTILINE)
+        if len(keys) != len(set(keys)):
+            return True
+    return False
 
 
 def _might_be_yaml(head: str) -> bool:

@@ -150,3 +150,25 @@ def test_a_tiny_cpu_limit_alone_is_not_a_finding() -> None:
     pasted = incident(_proxy_pod("100m", "x").split("        Events:")[0])
     assert pasted.read("container.cpu_limit")
     assert pasted.run(cpu_throttling.analyze, "proxy") == []
+
+
+@pytest.mark.parametrize(("limit", "found"), [("100m", True), ("4", False)])
+def test_throttling_reported_in_words_with_a_small_limit_is_a_weak_finding(limit: str, found: bool) -> None:
+    pasted = incident(
+        'Reporter: "We have observed the controller hitting its CPU limit very often"\n',
+        f"""
+        $ kubectl describe pod controller-7d9f8c6b5-q2w8z
+        Name:         controller-7d9f8c6b5-q2w8z
+        Containers:
+          controller:
+            Limits:
+              cpu:     {limit}
+        """,
+    )
+    findings = pasted.run(cpu_throttling.analyze, "controller")
+    if not found:
+        assert findings == []
+        return
+    finding = only(findings, "cpu-throttling")
+    assert finding.confidence == 0.5
+    pasted.assert_cited(finding)
