@@ -13,7 +13,7 @@ _CHECKS: dict[str, tuple[str, ...]] = {spec.id: spec.checks for spec in SPECS}
 
 
 def checks(context: Context, root_causes: list[str], findings: list[Finding]) -> list[str]:
-    pod = _first(context, "pod") or f"<{context.service or 'pod'}-pod>"
+    pod = _first(context, "pod") or (f"<{context.service}-pod>" if context.service else "<pod>")
     namespace = _first(context, "namespace")
     values = {
         "ns": f"-n {namespace} " if namespace else "",
