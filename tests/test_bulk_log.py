@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -66,7 +67,11 @@ def test_routine_lines_are_counted_exactly_with_their_first_and_newest_time() ->
     [source] = evidence.sources
     head = [r for r in cow if r.count == 1]
     assert len(head) + newest.count == cycles  # every Fork CoW line is a fact or counted in one
-    folded = newest.count - 1
+    folded = 0
+    for marker in ("Fork CoW", "terminated with success"):
+        kind = [r for r in _logs(evidence) if marker in r.text]
+        assert sum(1 for r in kind if r.count == 1) + kind[-1].count == cycles, marker  # each line counted
+        folded += kind[-1].count - 1
     assert f"{folded} repeated log line(s) counted" in source.detail
     # the head's lines (minutes 0 to h-1), the group's first (minute h), its newest three: first_at
     # is the time of the first line folded into the newest, the one after the group's first
@@ -145,8 +150,9 @@ def test_each_routine_literal_starts_with_a_keyword_and_holds_no_other() -> None
     for literal in ROUTINE_LITERALS:
         lowered = literal.decode("ascii").lower()
         held = [k for k in keywords if k in lowered]
-        assert len(held) == 1 and lowered.startswith(held[0]), (literal, held)
-        assert held[0] not in SEVERE_WORDS
+        # None, or every keyword in it starts where it starts (the scan excludes the literal from there).
+        assert all(lowered.startswith(k) and lowered.count(k) == 1 for k in held), (literal, held)
+        assert not set(held) & set(SEVERE_WORDS)
 
 
 _PIECES = st.sampled_from(
@@ -202,3 +208,44 @@ def test_a_huge_log_of_bracketed_times_is_read_as_a_log(tmp_path: Path) -> None:
     evidence = read_paths([str(path)])
     assert [f.source.line for f in evidence.of("log")][-1] == len(lines)
     assert evidence.sources[0].kind == "log"
+
+
+def test_the_bulk_scan_finds_every_line_the_log_reader_would_take() -> None:
+    """Each plain alternative of LOG_TRIGGER holds a bulk keyword, so a huge log loses no kind of line
+    that a small one would read."""
+    from bot.readers.log_lines import LOG_TRIGGER
+
+    keywords = (*BULK_CRITICAL, *BULK_GENERAL)
+    plain = [alt for alt in LOG_TRIGGER.pattern.split("|") if not re.search(r"[\\^?()\[\]]", alt)]
+    assert len(plain) > 50
+    missing = [alt for alt in plain if not any(k.strip() in alt.lower() for k in keywords)]
+    # Routine Redis save lines: `fork` (Fork CoW), `saving` and `db saved` and `disk` (DB saved on disk)
+    # would take every line of a save; the lines that matter have keywords of their own (fork failures,
+    # a full disk) or are counted whole (`Background saving terminated with success`).
+    assert sorted(missing) == ["db saved", "disk", "fork", "saving"]
+
+
+def test_a_fork_failure_followed_by_days_of_good_saves_is_history_in_a_huge_log() -> None:
+    failure = f"1:M {_stamp(10_000)} # Can't save in background: fork: Cannot allocate memory"
+    text = "\n".join(_saves(70_000, extra={10_000: failure})) + "\n"
+    evidence = read_string(text, "redis.log")
+    assert failure in [r.text for r in _logs(evidence)]
+    assert "redis-fork-failed" not in [f.id for f in analyze(evidence, "session-cache").findings]
+
+
+def test_a_huge_table_that_never_settles_into_a_log_is_reported_partial() -> None:
+    header = "LAST SEEN   TYPE      REASON      OBJECT                           MESSAGE"
+    row = (
+        "2m          Normal    Pulled      pod/web-7d9f8c6b5-q2w8z{i:06d}     Container image already present"
+    )
+    text = (
+        "$ kubectl get events -A\n" + header + "\n" + "\n".join(row.format(i=i) for i in range(80_000)) + "\n"
+    )
+    [source] = read_string(text, "events.txt").sources
+    assert source.status == "partial"
+    assert "did not settle into a log" in source.detail
+
+
+def test_a_huge_log_after_its_head_is_not_reported_partial() -> None:
+    [source] = read_string("\n".join(_saves(70_000)) + "\n", "redis.log").sources
+    assert source.status == "ok"

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from analyzers.evidence import Fact, LogRecord
 from bot.readers.bulk_scan import Found, KeywordScanner
+from bot.readers.kubernetes_objects import NOTE
 from bot.readers.line_readers import LineReaders
 from bot.readers.log_budget import (
     BUDGET,
@@ -53,6 +54,60 @@ BULK_GENERAL = (
     "denied",
     "not found",
     "exhausted",
+    # What the analyzers read besides trouble words: the same lines LOG_TRIGGER sends to a log line
+    # below the bulk threshold (tests/test_bulk_log.py keeps the two in step).
+    "fail",
+    "deadline",
+    " oom",
+    "out of memory",
+    "latency",
+    "unhealthy",
+    "probe",
+    "forbidden",
+    "not set",
+    "missing",
+    "bgsave",
+    "ready to accept",
+    "version=",
+    "sigterm",
+    "shutdown",
+    "shut down",
+    "signal",
+    "heap",
+    "-xmx",
+    "rehydrat",
+    "cold",
+    "run_id",
+    "pool",
+    "rejected",
+    "too many",
+    "mode=",
+    "required",
+    "gc(",
+    "pause",
+    "flag provided",
+    "unknown flag",
+    "unknown shorthand flag",
+    "unrecognized option",
+    "wrong number of arguments",
+    "not met",
+    "no such host",
+    "name or service not known",
+    "could not translate host",
+    "loading",
+    "could not connect",
+    "cannot connect",
+    "is the server running",
+    "cannot allocate",
+    "disk is full",
+    "low disk",
+    "disk pressure",
+    "diskpressure",
+    "misconf",
+    "quota",
+    "not allowed",
+    "maxmemory",
+    "recover",
 )
 BULK_HEAD = 256 * 2**10  # at most this much is read line by line
 SETTLE_LINES = 64  # plain log lines in a row after which the head is over
@@ -87,6 +142,8 @@ class BulkLog(LineReaders):
     data: bytes
     line_ends: list[int]  # byte offset after each head line
     head_read: int  # head lines read before the text settled into log lines
+    settled: bool  # the head ended in plain log lines, not at its size limit
+    lines_cut: int
 
     def _scan_lines(self, first: int, end: int, settle: int = 0) -> Iterator[Fact]:
         raise NotImplementedError  # text._Scanner reads lines
@@ -120,6 +177,12 @@ class BulkLog(LineReaders):
         start = self.line_ends[self.head_read - 1] if self.head_read else 0
         if start >= len(data):
             return
+        if not self.settled:
+            self.problems.append(
+                f"{NOTE}past its first {start // 1024} KiB the text did not settle into a log: there only "
+                "lines holding a keyword were read, as log lines, and table rows, describe output and JSON "
+                "were skipped"
+            )
         found = KEYWORDS.scan(data, start)
         routines = [(literal, *_routine(data, literal, start, found)) for literal in found.routines]
         routines = [routine for routine in routines if routine[1]]  # each of its lines read on its own
@@ -138,7 +201,9 @@ class BulkLog(LineReaders):
         self.state.logs_skipped += selection.skipped
         line_number, counted_to = self.head_read, start
         for kept in selection.kept:
-            begin = spans[kept.index][0]
+            begin, end = spans[kept.index]
+            if end - begin > MAX_LINE_CHARS:
+                self.lines_cut += 1  # said in the source report, as below the bulk threshold
             line_number += data.count(b"\n", counted_to, begin)
             counted_to = begin
             fact = self._log_line(_decode(data, spans[kept.index]), line_number + 1, found_by_keyword=True)

@@ -29,10 +29,15 @@ except ImportError:  # pragma: no cover - a platform without Hyperscan's wheels
     hyperscan = None  # type: ignore[assignment]
 
 # Lines a healthy program writes again and again, which hold a keyword at the literal's start.
-# Each literal starts with a keyword (case as written) and holds no other keyword (tests check it).
+# A literal either starts with a keyword (case as written; its lines are then left out of the keyword
+# hits) or holds none at all (tests check it).
 ROUTINE_LITERALS: tuple[bytes, ...] = (
     b"Fork CoW for RDB: current ",  # Redis 7, after each background save
     b"Fork CoW for AOF rewrite: current ",  # and after each AOF rewrite
+    # Holding no keyword, these are only counted, and their first and newest lines read: the newest
+    # says whether saves work again after a failure (redis-fork-failed tells history from now by it).
+    b"Background saving terminated with success",
+    b"Background AOF rewrite terminated with success",
 )
 
 
@@ -97,6 +102,8 @@ class KeywordScanner:
             keyword: [r for r in self.routines if r.lower().startswith(keyword.encode())]
             for keyword in self.keywords
         }
+        # Literals whose lines the keyword hits leave out: a line holding two of them is read on its own.
+        self.excluded = tuple(r for r in self.routines if any(r in rs for rs in self.routines_of.values()))
         self._database: Any = None
 
     def scan(self, data: bytes, start: int = 0) -> Found:
@@ -151,7 +158,7 @@ class KeywordScanner:
                 begin = data.rfind(b"\n", 0, position) + 1
                 end = data.find(b"\n", position)
                 end = len(data) if end < 0 else end
-                if sum(data.count(r, begin, end) for r in self.routines) > 1:
+                if literal in self.excluded and sum(data.count(r, begin, end) for r in self.excluded) > 1:
                     found.lines[begin] = end  # two routine literals in one line: read on its own
                 position = data.find(literal, end)
         found.lines = dict(sorted(found.lines.items()))
@@ -172,13 +179,17 @@ class KeywordScanner:
             flags: list[int] = []
             for keyword in self.keywords:
                 routines = self.routines_of[keyword]
-                expressions.append((excluding(keyword, routines) if routines else caseless(keyword)).encode())
-                flags.append(0)
+                if routines:
+                    expressions.append(excluding(keyword, routines).encode())
+                    flags.append(0)
+                else:  # a plain literal: Hyperscan's literal matcher is far quicker than [aA] classes
+                    expressions.append(re.escape(keyword).encode())
+                    flags.append(hyperscan.HS_FLAG_CASELESS)
             for literal in self.routines:  # whether it occurs at all
                 expressions.append(re.escape(literal.decode("ascii")).encode())
                 flags.append(hyperscan.HS_FLAG_SINGLEMATCH)
-            if self.routines:  # a line holding two routine literals (or one twice) is read on its own
-                either = "(?:" + "|".join(re.escape(r.decode("ascii")) for r in self.routines) + ")"
+            if self.excluded:  # a line holding two excluded literals (or one twice) is read on its own
+                either = "(?:" + "|".join(re.escape(r.decode("ascii")) for r in self.excluded) + ")"
                 expressions.append(f"{either}[^\\n]*{either}".encode())
                 flags.append(0)
             database = hyperscan.Database()

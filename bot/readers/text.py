@@ -97,6 +97,7 @@ class _Scanner(BulkLog):
         self.claimed = False  # whether a line reader claimed the last line read
         self.problems: list[str] = []
         self.lines_cut = 0
+        self.settled = False  # a huge text's head ended in plain log lines (see bulk_log)
 
     def scan(self) -> Iterator[Fact]:
         if self.bulk:
@@ -142,6 +143,7 @@ class _Scanner(BulkLog):
                 quiet = self.state.table is None and not self.state.in_info
                 plain = plain + 1 if quiet and self.claimed_by in ("", "blank", "log") else 0
                 if plain >= settle:
+                    self.settled = True
                     break
         self.head_read = min(index, end)
         yield from self._flush_redis_replies()
