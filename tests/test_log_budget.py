@@ -110,3 +110,17 @@ def test_the_newest_of_a_repeated_line_carries_the_count_and_first_time() -> Non
     counted = [f.value for f in evidence.of("log") if isinstance(f.value, LogRecord) and f.value.count > 1]
     assert counted, "repeated saves are aggregated"
     assert all(record.first_at is not None and record.count > 1 for record in counted)
+
+
+def test_an_error_line_outlives_newer_warning_noise_when_the_budget_is_short() -> None:
+    error = "2025-03-04T06:00:00Z ERROR Connection refused: redis/10.0.0.5:6379"
+    warnings = [f"2025-03-04T06:00:01Z WARN slow handler {word}" for word in _words(20_000)]
+    selection = select([error, *warnings], budget=100)
+    assert 0 in [k.index for k in selection.kept]
+    assert selection.skipped > 0
+
+
+def _words(count: int) -> list[str]:
+    """`count` distinct words of letters only (so each line is a shape of its own)."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(letters[(n // 26**p) % 26] for p in range(4)) for n in range(count)]

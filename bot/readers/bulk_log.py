@@ -23,7 +23,6 @@ from bot.readers.log_budget import (
     Group,
     choose,
     group_of,
-    is_severe,
     select,
     shapes,
 )
@@ -279,10 +278,7 @@ def _groups(
                 by_shape.setdefault(key, []).append(index)
             else:
                 members[routine].append(index)
-    groups = [
-        group_of(indexes, is_severe(_decode(data, every[indexes[0]]).lower()))
-        for indexes in by_shape.values()
-    ]
+    groups = [group_of(indexes, _decode(data, every[indexes[0]])) for indexes in by_shape.values()]
     for (_, count, _), indexes in zip(routines, members, strict=True):
         if count <= KEEP_NEWEST + 1 or len(indexes) < KEEP_NEWEST + 2:
             groups.append(Group(indexes, len(indexes)))

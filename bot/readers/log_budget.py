@@ -69,6 +69,17 @@ def is_severe(lowered: str) -> bool:
     return any(word in lowered for word in SEVERE_WORDS)
 
 
+# Below severe, an error outranks a warning or an info line when something must be dropped.
+_ERROR_WORDS = ("error", "exception", "refused", "failed", "cannot", "unable", "timed out", "timeout")
+
+
+def rank(lowered: str) -> int:
+    """0 for a severe line, 1 for an error, 2 for anything else: what is dropped last comes first."""
+    if is_severe(lowered):
+        return 0
+    return 1 if any(word in lowered for word in _ERROR_WORDS) else 2
+
+
 @dataclass(frozen=True, slots=True)
 class Kept:
     """A line kept: its index in the input, and how many lines (from `first`) it stands for."""
@@ -98,13 +109,16 @@ class Group:
     total: int
     second: int | None = None
     severe: bool = False
+    error: bool = False  # an error line, kept before warnings and info when the budget is short
 
 
-def group_of(indexes: Sequence[int], severe: bool) -> Group:
-    """The group of the lines at `indexes` (in input order)."""
+def group_of(indexes: Sequence[int], first_line: str) -> Group:
+    """The group of the lines at `indexes` (in input order), the first of which is `first_line`."""
+    level = rank(first_line.lower())
+    severe, error = level == 0, level == 1
     if len(indexes) <= KEEP_NEWEST + 1:
-        return Group(list(indexes), len(indexes), None, severe)
-    return Group([indexes[0], *indexes[-KEEP_NEWEST:]], len(indexes), indexes[1], severe)
+        return Group(list(indexes), len(indexes), None, severe, error)
+    return Group([indexes[0], *indexes[-KEEP_NEWEST:]], len(indexes), indexes[1], severe, error)
 
 
 def select(lines: Sequence[str], budget: int = BUDGET) -> Selection:
@@ -114,16 +128,14 @@ def select(lines: Sequence[str], budget: int = BUDGET) -> Selection:
     groups: dict[str, list[int]] = {}
     for index, key in enumerate(shapes(lines)):
         groups.setdefault(key, []).append(index)
-    return choose(
-        [group_of(indexes, is_severe(lines[indexes[0]].lower())) for indexes in groups.values()], budget
-    )
+    return choose([group_of(indexes, lines[indexes[0]]) for indexes in groups.values()], budget)
 
 
 def choose(groups: Sequence[Group], budget: int = BUDGET) -> Selection:
     """Keep each group's first and newest lines, the newest standing for the lines folded into it;
     severe groups whatever the budget, then the most recently seen while they fit."""
     selection = Selection()
-    candidates: list[tuple[bool, int, list[Kept]]] = []  # (severe, newest index, kept lines)
+    candidates: list[tuple[int, int, list[Kept]]] = []  # (rank, newest index, kept lines)
     for group in groups:
         if group.total <= KEEP_NEWEST + 1:
             kept = [Kept(i) for i in group.members]
@@ -133,12 +145,12 @@ def choose(groups: Sequence[Group], budget: int = BUDGET) -> Selection:
             first, *newest = group.members
             kept = [Kept(first), *(Kept(i) for i in newest[:-1])]
             kept.append(Kept(newest[-1], count=folded + 1, first=group.second))
-        candidates.append((group.severe, group.members[-1], kept))
-    # Severe shapes first, then the most recently seen; what does not fit is dropped whole.
-    candidates.sort(key=lambda c: (not c[0], -c[1]))
+        candidates.append((0 if group.severe else 1 if group.error else 2, group.members[-1], kept))
+    # Severe shapes first, then errors, then the most recently seen; what does not fit is dropped whole.
+    candidates.sort(key=lambda c: (c[0], -c[1]))
     room = budget
-    for severe, _, kept in candidates:
-        if severe or len(kept) <= room:
+    for level, _, kept in candidates:
+        if level == 0 or len(kept) <= room:  # severe lines are kept whatever the budget
             selection.kept.extend(kept)
             room -= len(kept)
         else:
