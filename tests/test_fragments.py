@@ -515,3 +515,33 @@ def test_notes_that_repeat_a_key_are_read_line_by_line_not_as_one_mapping() -> N
     )
     assert not list(evidence.of("helm.value"))
     assert len(list(evidence.of("text.note", None))) >= 2
+
+
+def test_a_failing_init_container_in_pod_json_is_read_and_a_finished_one_is_not() -> None:
+    import json
+
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "flagsmith-api-6c9959c65c-4n49k", "namespace": "flagsmith"},
+        "spec": {"containers": [{"name": "api", "image": "flagsmith/api:2.0"}]},
+        "status": {
+            "phase": "Pending",
+            "initContainerStatuses": [
+                {
+                    "name": "migrate",
+                    "restartCount": 0,
+                    "state": {"terminated": {"reason": "Completed", "exitCode": 0}},
+                },
+                {
+                    "name": "wait-for-db",
+                    "restartCount": 5,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s"}},
+                    "lastState": {"terminated": {"reason": "Error", "exitCode": 1}},
+                },
+            ],
+        },
+    }
+    evidence = read_string(json.dumps(pod), "pod.json")
+    waiting = {(f.subject.container, f.value) for f in evidence.of("container.waiting_reason")}
+    assert waiting == {("wait-for-db", "CrashLoopBackOff")}

@@ -176,6 +176,12 @@ class ObjectReader:
             subject = Subject(namespace, name, str(container_status.get("name")), workload)
             self._seek(str(container_status.get("name")))
             yield from self._container_status(container_status, subject)
+        # Init containers that finished cleanly say nothing; one that fails or waits is why the pod is stuck.
+        for container_status in status.get("initContainerStatuses") or []:
+            if not _init_done(container_status):
+                subject = Subject(namespace, name, str(container_status.get("name")), workload)
+                self._seek(str(container_status.get("name")))
+                yield from self._container_status(container_status, subject)
         if status.get("reason") == "Evicted":
             message = str(status.get("message", ""))
             yield self._fact(
@@ -375,3 +381,8 @@ class ObjectReader:
         for value in (obj.get("data") or {}).values():
             if isinstance(value, str) and ("\n" in value or parse_directive(value)):
                 yield from redis_conf_facts(value, self.text, self.ref, subject)
+
+
+def _init_done(container_status: dict[str, Any]) -> bool:
+    terminated = (container_status.get("state") or {}).get("terminated") or {}
+    return terminated.get("reason") == "Completed" and not container_status.get("restartCount")
