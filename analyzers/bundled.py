@@ -45,7 +45,12 @@ class DisabledBundle:
 
     @property
     def component(self) -> str:
-        return str(self.switched_off.key).rsplit(".", 1)[0].rsplit(".", 1)[-1]
+        return _component(self.switched_off)
+
+
+def _component(switch: Fact) -> str:
+    """The subchart a `<path>.<component>.enabled` value switches: `postgresql`."""
+    return str(switch.key).rsplit(".", 1)[0].rsplit(".", 1)[-1]
 
 
 def disabled_bundle_dialled(context: Context) -> DisabledBundle | None:
@@ -54,7 +59,7 @@ def disabled_bundle_dialled(context: Context) -> DisabledBundle | None:
         for f in context.evidence.of("helm.value")
         if (f.key or "").endswith(".enabled")
         and str(f.value).lower() in _OFF
-        and str(f.key).rsplit(".", 1)[0].rsplit(".", 1)[-1].lower() in _DATASTORES
+        and _component(f).lower() in _DATASTORES
     ]
     if not switched_off:
         return None
@@ -71,8 +76,7 @@ def disabled_bundle_dialled(context: Context) -> DisabledBundle | None:
             continue  # it dials the external host the values name: not the bundled one
         words = failure.host.split(".", 1)[0].lower().split("-")
         for fact in switched_off:
-            component = str(fact.key).rsplit(".", 1)[0].rsplit(".", 1)[-1].lower()
-            if _names_the_bundled(words, component):
+            if _names_the_bundled(words, _component(fact).lower()):
                 external = next(
                     (f for f in context.evidence.of("helm.value") if _EXTERNAL_HOST.search(f.key or "")), None
                 )

@@ -280,17 +280,14 @@ def _count(fact: Fact) -> int:
 def service_failures(context: Context) -> Iterator[Failure]:
     """Every failed connection the service's own lines report (init containers included)."""
     for fact in _service_lines(context):
-        failure = read_failure(context.text_of(fact), fact)
+        failure = _failure_of(context, fact)  # read once per diagnosis, whoever asks
         if failure is not None:
             yield failure
 
 
 def loopback_failures(context: Context) -> Iterator[Failure]:
     """The service's failed connections to its own loopback address (127.0.0.1, localhost)."""
-    for fact in _service_lines(context):
-        failure = _failure_of(context, fact)
-        if failure and failure.host and _LOOPBACK.match(failure.host):
-            yield failure
+    return (f for f in service_failures(context) if f.host and _LOOPBACK.match(f.host))
 
 
 SPEC = FindingSpec(

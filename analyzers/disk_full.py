@@ -72,7 +72,7 @@ def analyze(context: Context) -> list[Finding]:
     if misconf and not (written or evicted or volumes):
         # MISCONF is about the Redis this service writes to: that server's disk signals count too.
         written, volumes = _redis_side(context)
-    filled = _files_fill_volume(context)
+    filled, listed, capacity = _files_fill_volume(context)
     hard = written + evicted + volumes + filled
     told = _told_full(context) if misconf and not hard and not _df_shows_room(context) else []
     # MISCONF with nothing else that explains a failed save: a full disk is the usual reason, unconfirmed.
@@ -97,8 +97,8 @@ def analyze(context: Context) -> list[Finding]:
         parts.append(f"`df` shows {mount} {share:.0%} full")
     if filled:
         parts.append(
-            f"the files listed add up to {human_bytes(_listed_total(context))} of the "
-            f"{human_bytes(_capacity(filled[1]) or 0)} volume declared for them"
+            f"the files listed add up to {human_bytes(listed)} of the {human_bytes(capacity)} volume declared "
+            "for them"
         )
     if misconf:
         parts.append("Redis refuses writes because it cannot persist its snapshot to disk (MISCONF)")
@@ -212,27 +212,24 @@ def _is_storage(fact: Fact) -> bool:
 _VOLUME_SIZE = re.compile(r"(?:persistence|storage|volume|pvc)\w*\.size$|(?:^|\.)storage(?:Size)?$", re.I)
 
 
-def _listed_total(context: Context) -> float:
-    return sum(float(f.value) for f in context.evidence.of("file.size") if isinstance(f.value, int | float))
-
-
-def _capacity(fact: Fact) -> float | None:
-    return parse_human_bytes(str(fact.value))
-
-
-def _files_fill_volume(context: Context) -> list[Fact]:
-    """[the largest file, the volume's declared size] when files listed by `ls -l` fill 95% of it."""
-    files = [f for f in context.evidence.of("file.size") if isinstance(f.value, int | float)]
+def _files_fill_volume(context: Context) -> tuple[list[Fact], float, float]:
+    """([the largest file, the volume's declared size], the files' total, that size) when files listed
+    by `ls -l` fill 95% of it; ([], 0, 0) otherwise."""
+    files = [
+        (float(f.value), f) for f in context.evidence.of("file.size") if isinstance(f.value, int | float)
+    ]
     sizes = [
-        f for f in context.evidence.of("helm.value") if _VOLUME_SIZE.search(f.key or "") and _capacity(f)
+        (capacity, f)
+        for f in context.evidence.of("helm.value")
+        if _VOLUME_SIZE.search(f.key or "") and (capacity := parse_human_bytes(str(f.value)))
     ]
     if not files or not sizes:
-        return []
-    capacity_fact = max(sizes, key=lambda f: _capacity(f) or 0)
-    capacity = _capacity(capacity_fact) or 0
-    if _listed_total(context) < FULL_SHARE * capacity:
-        return []
-    return [max(files, key=lambda f: float(f.value)), capacity_fact]  # type: ignore[arg-type]
+        return [], 0.0, 0.0
+    capacity, capacity_fact = max(sizes, key=lambda pair: pair[0])
+    listed = sum(size for size, _ in files)
+    if listed < FULL_SHARE * capacity:
+        return [], 0.0, 0.0
+    return [max(files, key=lambda pair: pair[0])[1], capacity_fact], listed, capacity
 
 
 def _df_shows_room(context: Context) -> bool:

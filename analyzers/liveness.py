@@ -58,10 +58,9 @@ def analyze(context: Context) -> list[Finding]:
     startup = any("tartup" in context.text_of(f) for f in failures + kills)
     starting = [f for f in failures if _STILL_STARTING.search(context.text_of(f))]
     logged = list(context.program_logs())
+    started = _last_started(logged, context)
     loading = [
-        f
-        for f in logged
-        if _LOG_STILL_STARTING.search(context.text_of(f)) and not _after(logged, f, _STARTED_UP, context)
+        f for f in logged if _LOG_STILL_STARTING.search(context.text_of(f)) and not _before(f, started)
     ]
     missing = [f for f in failures if _COMMAND_MISSING.search(context.text_of(f))]
     views = containers(context, include_sidecars=False)
@@ -131,7 +130,7 @@ def _killed_while_recovering(context: Context) -> list[Finding]:
     said = [f for f in context.mine("text.note") if _UNCLEAN_START.search(str(f.value))]
     logged = list(context.program_logs())
     unclean = [f for f in logged if _UNCLEAN_START.search(context.text_of(f))]
-    if unclean and _after(logged, unclean[-1], _STARTED_UP, context):
+    if unclean and _before(unclean[-1], _last_started(logged, context)):
         return []  # it recovered and answers: the unclean start was survived, not cut short
     unclean += said
     if probe is None or not unclean or any(_IO_FAILURE.search(context.text_of(f)) for f in logged):
@@ -179,14 +178,18 @@ def _killed_while_recovering(context: Context) -> list[Finding]:
     ]
 
 
-def _after(logged: list[Fact], mark: Fact, pattern: re.Pattern[str], context: Context) -> bool:
-    """A line matching `pattern` comes after `mark` in the same file."""
-    return any(
-        f.source.ref == mark.source.ref
-        and (f.source.line or 0) > (mark.source.line or 0)
-        and pattern.search(context.text_of(f))
-        for f in logged
-    )
+def _last_started(logged: list[Fact], context: Context) -> dict[str, int]:
+    """Per file, the line of the last finished start-up (`Ready to accept connections`, `DB loaded`)."""
+    last: dict[str, int] = {}
+    for fact in logged:
+        if _STARTED_UP.search(context.text_of(fact)):
+            last[fact.source.ref] = max(last.get(fact.source.ref, 0), fact.source.line or 0)
+    return last
+
+
+def _before(mark: Fact, started: dict[str, int]) -> bool:
+    """A start-up finished after `mark` in the same file."""
+    return started.get(mark.source.ref, -1) > (mark.source.line or 0)
 
 
 def _event_matches(fact: Fact, pattern: re.Pattern[str]) -> bool:

@@ -246,13 +246,20 @@ _SAYS_PROBE_KILLS = re.compile(
 )
 
 
+def _asserted(pattern: re.Pattern[str], stripped: str) -> re.Match[str] | None:
+    """Where `pattern` is said as a fact of now: not asked, not told as history, not denied or supposed
+    before it. Each reader adds the refusals of its own."""
+    found = pattern.search(stripped)
+    if found is None or "?" in stripped or _HISTORY.search(stripped):
+        return None
+    before = stripped[: found.start()]
+    return None if _NEGATED.search(before) or _HYPOTHETICAL.search(before) else found
+
+
 def said_probe_kills(stripped: str) -> str | None:
     """`liveness probe reliably kills the process`: the probe ("liveness" or "startup") it reports failing."""
-    found = _SAYS_PROBE_KILLS.search(stripped)
-    if not found or "?" in stripped or _HISTORY.search(stripped):
-        return None
-    before, span = stripped[: found.start()], stripped[found.start() : found.end()]
-    if _NEGATED.search(before) or _NEGATION_WORD.search(span) or _HYPOTHETICAL.search(before):
+    found = _asserted(_SAYS_PROBE_KILLS, stripped)
+    if found is None or _NEGATION_WORD.search(found.group(0)):
         return None
     return found["probe"].lower()
 
@@ -286,16 +293,12 @@ _ABOUT_ANOTHER = re.compile(
 def said_oom_kill(stripped: str) -> bool:
     """`the pod is OOMKilled again and again`: a person reports an OOM kill now (not denied, asked, supposed
     or told as history)."""
-    found = _SAYS_OOM_KILL.search(stripped)
-    if not found or "?" in stripped or _HISTORY.search(stripped) or _ABOUT_ANOTHER.search(stripped):
+    found = _asserted(_SAYS_OOM_KILL, stripped)
+    if found is None or _ABOUT_ANOTHER.search(stripped):
         return False
     before, after = stripped[: found.start()], stripped[found.end() :]
     return not (
-        _NEGATED.search(before)
-        or _HYPOTHETICAL.search(before)
-        or _NEGATION_WORD.search(before[-25:])
-        or _DENIAL_BEFORE.search(before)
-        or _DENIED_AFTER.search(after)
+        _NEGATION_WORD.search(before[-25:]) or _DENIAL_BEFORE.search(before) or _DENIED_AFTER.search(after)
     )
 
 
@@ -401,12 +404,5 @@ _SAYS_THROTTLED = re.compile(
 
 def said_cpu_throttled(stripped: str) -> bool:
     """A person reports the container throttled at its CPU limit (not asked, denied, supposed or past)."""
-    found = _SAYS_THROTTLED.search(stripped)
-    if found is None or "?" in stripped or _HISTORY.search(stripped):
-        return False
-    before = stripped[: found.start()]
-    return not (
-        _NEGATED.search(before)
-        or _HYPOTHETICAL.search(before)
-        or _DENIED_AFTER.search(stripped[found.end() :])
-    )
+    found = _asserted(_SAYS_THROTTLED, stripped)
+    return found is not None and not _DENIED_AFTER.search(stripped[found.end() :])

@@ -12,8 +12,11 @@ from analyzers.quantity import parse_k8s_quantity
 from analyzers.remediation_params import CpuLimitRaise, MemoryLimitRaise
 from bot.readers.kubernetes_objects import workload_of_pod
 from bot.remediation import policy
-from bot.remediation.kubernetes_change import (
-    KubernetesChangeError,
+from bot.remediation.kubernetes_change import KubernetesChangeError
+from bot.remediation.proposals import Applied, Change, Proposal, Resources, WorkloadTarget
+from bot.remediation.results import CannotPropose, Preview, RemediationRefused, Stale
+from bot.remediation.targets.base import Asked, Draft, Environment, RecordPrevious, Restore
+from bot.remediation.workload_resources import (
     merged,
     persist_hint,
     plan_resources,
@@ -24,9 +27,6 @@ from bot.remediation.kubernetes_change import (
     same_resources,
     stale_reason,
 )
-from bot.remediation.proposals import Applied, Change, Proposal, Resources, WorkloadTarget
-from bot.remediation.results import CannotPropose, Preview, RemediationRefused, Stale
-from bot.remediation.targets.base import Asked, Draft, Environment, RecordPrevious, Restore
 
 REMEDIATIONS = (RemediationId.RAISE_MEMORY_LIMIT, RemediationId.RAISE_CPU_LIMIT)
 MAIN_CONTAINER = "the main container"  # what remediate.py names a container it could not name
